@@ -1,0 +1,592 @@
+"""Banking documents: bank accounts, their transactions, branch cash, transfers,
+statements and reconciliations.
+
+Every amount is a positive ``Decimal`` with a direction (in or out of the bank
+account), except statement lines, which keep the bank's signed amount exactly as
+the statement gives it. Documents move from ``draft`` to ``posted`` (GL lines
+written) and possibly to ``reversed``; a posted document is never edited.
+
+A transfer between two of our accounts is one tracked object
+(``bank_transfers``) with two legs, each an ordinary bank transaction of type
+``transfer``: the sending leg on the source account and the receiving leg on the
+destination account, both posted through the in-transit (clearing) account.
+Its allocations (``bank_transfer_allocations``) split it across dimensions.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from accounting.models import AccountingPeriod, GLAccount
+from banking.choices import (
+    AmountMode,
+    BalanceStatus,
+    CashSubmissionStatus,
+    Direction,
+    FloatStatus,
+    LineMatchStatus,
+    MatchStatus,
+    PostingDocument,
+    PostingStatus,
+    ReconciliationState,
+    ReconciliationStatus,
+    StatementFormat,
+    TransactionType,
+    TransferStatus,
+)
+from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
+from dimensions.models import Branch, CostCenter, Department, Project
+
+POSITIVE = Q(amount__gt=0)
+
+
+def _dimension(model, **kwargs):
+    return models.ForeignKey(
+        model, on_delete=models.PROTECT, null=True, blank=True, related_name="+", **kwargs
+    )
+
+
+def _user(**kwargs):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        **kwargs,
+    )
+
+
+class PostedDocument(TrackedModel):
+    """The posting columns every postable document shares."""
+
+    posting_status = models.CharField(
+        max_length=10, choices=PostingStatus.choices, default=PostingStatus.DRAFT
+    )
+    posted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    posted_by = _user()
+    gl_reference = models.CharField(max_length=100, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_draft(self):
+        return self.posting_status == PostingStatus.DRAFT
+
+
+class BankAccount(TrackedModel):
+    """One of the business's bank accounts, such as ``ba-op``, linked to its GL account."""
+
+    id = key_field("ba")
+    name = models.CharField(max_length=200)
+    bank_name = models.CharField(max_length=200)
+    account_number = models.CharField(max_length=64, blank=True)
+    iban = models.CharField("IBAN", max_length=34, blank=True, db_index=True)
+    bic = models.CharField("BIC", max_length=11, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="bank_accounts")
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="bank_accounts"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "bank_accounts"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+    def clean(self):
+        if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
+            raise ValidationError({"currency": "Use a three-letter ISO 4217 code, such as USD."})
+        if self.currency:
+            self.currency = self.currency.upper()
+        if not self.account_number and not self.iban:
+            raise ValidationError({"account_number": "Give an account number or an IBAN."})
+
+
+class BankTransfer(TrackedModel):
+    """Money moved between two of our bank accounts, tracked from start to receipt."""
+
+    id = key_field("tr")
+    from_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transfers_out")
+    to_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transfers_in")
+    amount = MoneyField()
+    received_amount = MoneyField(null=True, blank=True)
+    initiated_date = models.DateField()
+    received_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=TransferStatus.choices, default=TransferStatus.INITIATED)
+    reference = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    cost_center = _dimension(CostCenter)
+    project = _dimension(Project)
+    department = _dimension(Department)
+
+    class Meta:
+        db_table = "bank_transfers"
+        ordering = ["-initiated_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=POSITIVE, name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(received_amount__isnull=True) | Q(received_amount__gte=0),
+                name="transfer_received_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_bank_account=models.F("to_bank_account")),
+                name="transfer_between_two_accounts",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Transfer {self.id}: {self.from_bank_account_id} -> {self.to_bank_account_id} {self.amount}"
+
+    def clean(self):
+        if self.from_bank_account_id and self.from_bank_account_id == self.to_bank_account_id:
+            raise ValidationError({"to_bank_account": "A transfer needs two different accounts."})
+        if self.received_date and self.initiated_date and self.received_date < self.initiated_date:
+            raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
+
+
+class BankTransaction(PostedDocument):
+    """A movement on a bank account, tagged with branch and dimensions, posted to the GL."""
+
+    id = key_field("bt")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transactions")
+    transaction_type = models.CharField(max_length=20, choices=TransactionType.choices)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    amount = MoneyField()
+    transaction_date = models.DateField()
+    value_date = models.DateField(null=True, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    end_to_end_id = models.CharField("end-to-end id", max_length=100, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    counterparty_name = models.CharField(max_length=200, blank=True)
+    counterparty_account = models.CharField(max_length=64, blank=True)
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="bank_transactions"
+    )
+    cost_center = _dimension(CostCenter)
+    project = _dimension(Project)
+    department = _dimension(Department)
+    reconciliation_status = models.CharField(
+        max_length=12, choices=ReconciliationStatus.choices, default=ReconciliationStatus.UNRECONCILED
+    )
+    reconciled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    transfer = models.ForeignKey(
+        BankTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="legs"
+    )
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        help_text="The reversed transaction this one replaces.",
+    )
+
+    class Meta:
+        db_table = "bank_transactions"
+        ordering = ["-transaction_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=POSITIVE, name="bank_transaction_amount_positive"),
+            models.UniqueConstraint(fields=["transfer", "direction"], name="one_leg_per_direction"),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "transaction_date"], name="idx_bt_account_date"),
+            models.Index(fields=["posting_status", "transaction_date"], name="idx_bt_status_date"),
+            models.Index(fields=["cost_center", "transaction_date"], name="idx_bt_cost_center"),
+            models.Index(fields=["project", "transaction_date"], name="idx_bt_project"),
+            models.Index(fields=["department", "transaction_date"], name="idx_bt_department"),
+            models.Index(
+                fields=["bank_account", "reconciliation_status", "transaction_date"], name="idx_bt_recon"
+            ),
+            models.Index(fields=["reference"], name="idx_bt_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.id} {self.get_transaction_type_display()} {self.amount}"
+
+    @property
+    def signed_amount(self):
+        return self.amount if self.direction == Direction.IN else -self.amount
+
+
+class BankTransferAllocation(TrackedModel):
+    """The share of a transfer that belongs to one combination of dimensions."""
+
+    id = key_field("bta")
+    transfer = models.ForeignKey(BankTransfer, on_delete=models.PROTECT, related_name="allocations")
+    line_number = models.PositiveSmallIntegerField(default=1)
+    # Copied from the transfer so that per-account tracking reads one table.
+    from_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    to_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField()
+    received_amount = MoneyField(null=True, blank=True)
+    cost_center = _dimension(CostCenter)
+    project = _dimension(Project)
+    department = _dimension(Department)
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        db_table = "bank_transfer_allocations"
+        ordering = ["transfer_id", "line_number"]
+        constraints = [
+            models.CheckConstraint(condition=POSITIVE, name="allocation_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["transfer", "line_number"], name="idx_bta_transfer"),
+            models.Index(fields=["cost_center", "project", "department"], name="idx_bta_dimensions"),
+        ]
+
+    def __str__(self):
+        return f"{self.transfer_id} #{self.line_number} {self.amount}"
+
+
+class CashSubmission(PostedDocument):
+    """Cash a branch sends to the bank: what the branch counted against what the bank credited."""
+
+    id = key_field("cs")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="cash_submissions")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="cash_submissions")
+    submission_date = models.DateField()
+    expected_amount = MoneyField()
+    deposited_amount = MoneyField(null=True, blank=True)
+    deposit_date = models.DateField(null=True, blank=True)
+    deposit_transaction = models.ForeignKey(
+        BankTransaction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cash_submissions",
+        help_text="The bank deposit this cash went into.",
+    )
+    status = models.CharField(
+        max_length=10, choices=CashSubmissionStatus.choices, default=CashSubmissionStatus.SUBMITTED
+    )
+    reference = models.CharField(max_length=100, blank=True)
+    submitted_by_name = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    cost_center = _dimension(CostCenter)
+    project = _dimension(Project)
+    department = _dimension(Department)
+
+    class Meta:
+        db_table = "cash_submissions"
+        ordering = ["-submission_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expected_amount__gt=0), name="submission_expected_positive"),
+            models.CheckConstraint(
+                condition=Q(deposited_amount__isnull=True) | Q(deposited_amount__gte=0),
+                name="submission_deposited_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["branch", "submission_date"], name="idx_cs_branch_date")]
+
+    def __str__(self):
+        return f"{self.id} {self.branch_id} {self.expected_amount}"
+
+    @property
+    def variance(self):
+        """Deposited less expected: negative when cash went missing."""
+        if self.deposited_amount is None:
+            return None
+        return self.deposited_amount - self.expected_amount
+
+
+class FloatAllocation(PostedDocument):
+    """A cash float given to a branch from a bank account, and what came back of it."""
+
+    id = key_field("fa")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="float_allocations")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="float_allocations")
+    allocation_date = models.DateField()
+    amount = MoneyField()
+    purpose = models.CharField(max_length=255, blank=True)
+    custodian = models.CharField(max_length=200, blank=True)
+    returned_amount = MoneyField(default=0)
+    return_date = models.DateField(null=True, blank=True)
+    return_gl_reference = models.CharField(max_length=100, blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=FloatStatus.choices, default=FloatStatus.ALLOCATED)
+    cost_center = _dimension(CostCenter)
+    department = _dimension(Department)
+
+    class Meta:
+        db_table = "float_allocations"
+        ordering = ["-allocation_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=POSITIVE, name="float_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(returned_amount__gte=0) & Q(returned_amount__lte=models.F("amount")),
+                name="float_return_within_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["branch", "allocation_date"], name="idx_fa_branch_date")]
+
+    def __str__(self):
+        return f"{self.id} {self.branch_id} {self.amount}"
+
+    @property
+    def outstanding_amount(self):
+        return self.amount - self.returned_amount
+
+
+class PostingRule(TrackedModel):
+    """Which GL account takes the other side of a document's bank line.
+
+    A rule without a bank account is the default for its document type; a rule
+    with one overrides the default for that account (and one with a branch, for
+    that branch's cash).
+    """
+
+    id = key_field("pr")
+    document_type = models.CharField(max_length=20, choices=PostingDocument.choices)
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="posting_rules"
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    contra_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="posting_rules")
+    description = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "posting_rules"
+        ordering = ["document_type", "bank_account_id", "branch_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "bank_account", "branch"], name="one_rule_per_scope"
+            ),
+        ]
+
+    def __str__(self):
+        scope = self.bank_account_id or self.branch_id or "default"
+        return f"{self.get_document_type_display()} ({scope}) -> {self.contra_account}"
+
+    def clean(self):
+        # NULLs never collide in a unique index, so the default rule is checked here.
+        clash = PostingRule.objects.filter(
+            document_type=self.document_type,
+            bank_account_id=self.bank_account_id,
+            branch_id=self.branch_id,
+        ).exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError(
+                {"document_type": "A rule for this document type and scope already exists."}
+            )
+
+
+class StatementCsvProfile(TrackedModel):
+    """How one bank lays out its CSV statements; finance staff define these in the admin."""
+
+    id = key_field("csv")
+    name = models.CharField(max_length=100, unique=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    quote_char = models.CharField(max_length=1, default='"')
+    encoding = models.CharField(max_length=20, default="utf-8")
+    decimal_mark = models.CharField(max_length=1, default=".")
+    thousands_separator = models.CharField(max_length=1, blank=True)
+    date_format = models.CharField(max_length=20, default="%Y-%m-%d")
+    skip_rows = models.PositiveSmallIntegerField(default=0, help_text="Rows to skip before the header.")
+    has_header = models.BooleanField(default=True)
+    amount_mode = models.CharField(max_length=8, choices=AmountMode.choices, default=AmountMode.SIGNED)
+    negate_amounts = models.BooleanField(default=False, help_text="The bank prints debits as positive.")
+    # Columns are named by header text, or by 0-based position when there is no header.
+    date_column = models.CharField(max_length=64)
+    value_date_column = models.CharField(max_length=64, blank=True)
+    amount_column = models.CharField(max_length=64, blank=True)
+    debit_column = models.CharField(max_length=64, blank=True)
+    credit_column = models.CharField(max_length=64, blank=True)
+    description_column = models.CharField(max_length=64, blank=True)
+    reference_column = models.CharField(max_length=64, blank=True)
+    counterparty_column = models.CharField(max_length=64, blank=True)
+    counterparty_iban_column = models.CharField(max_length=64, blank=True)
+    balance_column = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "statement_csv_profiles"
+        ordering = ["name"]
+        verbose_name = "CSV statement profile"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.amount_mode == AmountMode.SIGNED and not self.amount_column:
+            raise ValidationError({"amount_column": "A signed-amount profile needs the amount column."})
+        if self.amount_mode == AmountMode.SPLIT and not (self.debit_column and self.credit_column):
+            raise ValidationError({"debit_column": "A split profile needs both debit and credit columns."})
+        if self.decimal_mark == self.thousands_separator:
+            raise ValidationError({"thousands_separator": "It must differ from the decimal mark."})
+
+
+class BankStatement(TrackedModel):
+    """One imported statement (or report) for one account, with its own balances."""
+
+    id = key_field("st")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="statements")
+    format = models.CharField(max_length=10, choices=StatementFormat.choices)
+    statement_number = models.CharField(max_length=100, blank=True, help_text="The bank's own id.")
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    account_identifier = models.CharField(max_length=64, blank=True, help_text="IBAN or number in the file.")
+    from_date = models.DateField(null=True, blank=True)
+    to_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    opening_balance = MoneyField(null=True, blank=True)
+    closing_balance = MoneyField(null=True, blank=True)
+    lines_total = MoneyField(default=0)
+    line_count = models.PositiveIntegerField(default=0)
+    is_consistent = models.BooleanField(
+        null=True, blank=True, help_text="Opening + lines = closing; empty when the file has no balances."
+    )
+    balance_difference = MoneyField(null=True, blank=True)
+    new_line_count = models.PositiveIntegerField(default=0)
+    duplicate_line_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "bank_statements"
+        ordering = ["-to_date", "id"]
+        constraints = [
+            # The same file for the same account imports once.
+            models.UniqueConstraint(
+                fields=["bank_account", "file_sha256", "statement_number"], name="statement_imported_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.bank_account_id} {self.statement_number or self.id} ({self.from_date}..{self.to_date})"
+
+
+class StatementLine(models.Model):
+    """One line of a bank statement, with the bank's signed amount."""
+
+    id = key_field("sl")
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="statement_lines")
+    line_number = models.PositiveIntegerField()
+    booking_date = models.DateField()
+    value_date = models.DateField(null=True, blank=True)
+    amount = MoneyField(help_text="Positive for money in, negative for money out.")
+    currency = models.CharField(max_length=3, blank=True)
+    end_to_end_id = models.CharField("end-to-end id", max_length=100, blank=True)
+    bank_reference = models.CharField(max_length=100, blank=True)
+    fitid = models.CharField("FITID", max_length=100, blank=True)
+    counterparty_name = models.CharField(max_length=200, blank=True)
+    counterparty_iban = models.CharField(max_length=64, blank=True)
+    narrative = models.TextField(blank=True)
+    transaction_code = models.CharField(max_length=32, blank=True)
+    is_reversal = models.BooleanField(default=False)
+    dedupe_key = models.CharField(
+        max_length=100, help_text="Bank reference, or a content hash with an occurrence counter."
+    )
+    match_status = models.CharField(
+        max_length=10, choices=LineMatchStatus.choices, default=LineMatchStatus.UNMATCHED
+    )
+
+    class Meta:
+        db_table = "bank_statement_lines"
+        ordering = ["booking_date", "statement_id", "line_number"]
+        constraints = [
+            # A line seen in two overlapping statements is stored once.
+            models.UniqueConstraint(fields=["bank_account", "dedupe_key"], name="statement_line_once"),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "booking_date"], name="stmt_line_account_date"),
+            models.Index(fields=["bank_account", "match_status", "amount"], name="stmt_line_open_amount"),
+        ]
+
+    def __str__(self):
+        return f"{self.booking_date} {self.amount} {self.counterparty_name or self.narrative[:40]}"
+
+
+class ReconciliationMatch(TrackedModel):
+    """A statement line paired with a book transaction, with the matcher's score and reason.
+
+    Several rows sharing a ``group_key`` form one match of many to one (a deposit
+    of three submissions) or one to many (one transfer split in two).
+    """
+
+    id = key_field("m")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    statement_line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="matches")
+    bank_transaction = models.ForeignKey(BankTransaction, on_delete=models.PROTECT, related_name="matches")
+    group_key = KeyField()
+    amount = MoneyField()
+    score = models.DecimalField(max_digits=5, decimal_places=2)
+    stage = models.CharField(max_length=32)
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=MatchStatus.choices, default=MatchStatus.SUGGESTED)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = _user()
+
+    class Meta:
+        db_table = "bank_reconciliation_matches"
+        ordering = ["statement_line_id", "-score"]
+        verbose_name_plural = "reconciliation matches"
+        constraints = [
+            models.UniqueConstraint(fields=["statement_line", "bank_transaction"], name="match_pair_once"),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=100), name="match_score_0_100"),
+        ]
+        indexes = [models.Index(fields=["bank_account", "status"], name="match_account_status")]
+
+    def __str__(self):
+        return f"{self.statement_line_id} ~ {self.bank_transaction_id} ({self.score})"
+
+
+class BankReconciliation(TrackedModel):
+    """The reconciliation of one account for one period: balances, variance, sign-off."""
+
+    id = key_field("rec")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="reconciliations")
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+")
+    reconciliation_date = models.DateField()
+    book_opening_balance = MoneyField(default=0)
+    book_closing_balance = MoneyField(default=0)
+    statement_opening_balance = MoneyField(null=True, blank=True)
+    statement_closing_balance = MoneyField(null=True, blank=True)
+    variance = MoneyField(default=0)
+    balance_status = models.CharField(
+        max_length=16, choices=BalanceStatus.choices, default=BalanceStatus.NO_STATEMENT
+    )
+    status = models.CharField(
+        max_length=10, choices=ReconciliationState.choices, default=ReconciliationState.DRAFT
+    )
+    matched_count = models.PositiveIntegerField(default=0)
+    matched_amount = MoneyField(default=0)
+    unmatched_book_count = models.PositiveIntegerField(default=0)
+    unmatched_book_amount = MoneyField(default=0)
+    unmatched_statement_count = models.PositiveIntegerField(default=0)
+    unmatched_statement_amount = MoneyField(default=0)
+    notes = models.TextField(blank=True)
+    # Dimension scope (empty: the whole account) and the breakdown by dimension.
+    cost_center = _dimension(CostCenter)
+    project = _dimension(Project)
+    department = _dimension(Department)
+    scope_key = models.CharField(max_length=200, default="", blank=True, editable=False)
+    dimension_breakdown = models.JSONField(default=dict, blank=True)
+    prepared_by = _user()
+    approved_by = _user()
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "bank_reconciliations"
+        ordering = ["-period_id", "bank_account_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "period", "scope_key"], name="one_reconciliation_per_scope"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.bank_account_id} {self.period_id} ({self.get_status_display().lower()})"
+
+    @property
+    def is_finalized(self):
+        return self.status == ReconciliationState.FINALIZED

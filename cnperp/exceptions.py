@@ -1,0 +1,65 @@
+"""One domain error type, mapped to a clear 4xx by one exception handler.
+
+Services raise :class:`DomainError` (or a subclass) with a message finance staff
+can act on and, where one field is at fault, the field's name. The API answers
+``{"field": ["message"]}`` for field errors (DRF's own shape) and
+``{"detail": "...", "code": "..."}`` otherwise.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A business rule refused the request; nothing was changed."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message, *, field=None, code=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_data(self):
+        if self.field:
+            return {self.field: [self.message]}
+        return {"detail": self.message, "code": self.code}
+
+
+class ConflictError(DomainError):
+    """The request is valid but the record's state forbids it (posted, reversed, closed)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class NotFoundError(DomainError):
+    """A record the request names does not exist."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+def api_exception_handler(exc, context):
+    """Turn domain and model errors into 4xx answers; leave the rest to DRF."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_data(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, (ProtectedError, RestrictedError)):
+        names = sorted({obj._meta.verbose_name for obj in exc.protected_objects})
+        return Response(
+            {
+                "detail": "This record is still referred to by: " + ", ".join(names) + ".",
+                "code": "protected",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DimensionsConfig(AppConfig):
+    name = "dimensions"
+    verbose_name = "Dimensions"

@@ -1,0 +1,113 @@
+"""Dimensions: the tags finance staff put on every document and every GL line.
+
+Cost centres, projects and departments each form an optional hierarchy (a
+parent), so reports can roll children up into their parents. Branches are the
+places that hold tills and cash floats. A document without a dimension is
+reported under "unassigned", never dropped.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from cnperp.fields import TrackedModel, key_field
+
+
+class DimensionType(models.TextChoices):
+    COST_CENTER = "cost_center", "Cost centre"
+    PROJECT = "project", "Project"
+    DEPARTMENT = "department", "Department"
+
+
+class Dimension(TrackedModel):
+    """A value of one dimension: code, name, optional parent, active flag."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    is_active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def clean(self):
+        # A parent chain that loops back would make roll-ups never end.
+        seen = {self.pk}
+        node = self.parent
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError({"parent": "A dimension cannot be its own ancestor."})
+            seen.add(node.pk)
+            node = node.parent
+
+    def ancestors(self):
+        """Return the parents of this value, nearest first."""
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+
+class CostCenter(Dimension):
+    id = key_field("cc")
+
+    class Meta(Dimension.Meta):
+        db_table = "cost_centers"
+        verbose_name = "cost centre"
+
+
+class Project(Dimension):
+    id = key_field("prj")
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta(Dimension.Meta):
+        db_table = "projects"
+
+    def clean(self):
+        super().clean()
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date is before the start date."})
+
+
+class Department(Dimension):
+    id = key_field("dep")
+
+    class Meta(Dimension.Meta):
+        db_table = "departments"
+
+
+class Branch(TrackedModel):
+    """A place of business with a till and a cash float, such as ``test-branch``."""
+
+    id = key_field("br")
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    default_cost_center = models.ForeignKey(
+        CostCenter, on_delete=models.PROTECT, null=True, blank=True, related_name="branches"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "branches"
+        ordering = ["code"]
+        verbose_name_plural = "branches"
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+DIMENSION_MODELS = {
+    DimensionType.COST_CENTER: CostCenter,
+    DimensionType.PROJECT: Project,
+    DimensionType.DEPARTMENT: Department,
+}
+
