@@ -1,9 +1,16 @@
-"""Every API route under ``/api/v1/``; each app contributes its own router."""
+"""Every API route under ``/api/v1/``; each app contributes its own routes.
+
+Routes have no trailing slash, as the deployment guide writes them
+(``/api/v1/banking/transactions/{id}/post-accounting``).
+"""
 
 from django.urls import include, path
 
 urlpatterns = [
     path("dimensions/", include("dimensions.api.urls")),
     path("accounting/", include("accounting.api.urls")),
+    path("banking/", include("banking.api.posting_urls")),
+    path("banking/", include("banking.api.statement_urls")),
+    path("banking/", include("banking.api.report_urls")),
     path("banking/", include("banking.api.urls")),
 ]
