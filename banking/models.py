@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from accounting.models import AccountingPeriod, GLAccount
 from banking.choices import (
+    TYPE_DIRECTION,
     AmountMode,
     BalanceStatus,
     CashSubmissionStatus,
@@ -159,7 +160,12 @@ class BankTransaction(PostedDocument):
     id = key_field("bt")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transactions")
     transaction_type = models.CharField(max_length=20, choices=TransactionType.choices)
-    direction = models.CharField(max_length=3, choices=Direction.choices)
+    direction = models.CharField(
+        max_length=3,
+        choices=Direction.choices,
+        blank=True,
+        help_text="Filled from the type when left empty; transfers and adjustments must say it.",
+    )
     amount = MoneyField()
     transaction_date = models.DateField()
     value_date = models.DateField(null=True, blank=True)
@@ -195,6 +201,9 @@ class BankTransaction(PostedDocument):
         ordering = ["-transaction_date", "id"]
         constraints = [
             models.CheckConstraint(condition=POSITIVE, name="bank_transaction_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(direction__in=[Direction.IN, Direction.OUT]), name="bank_transaction_direction"
+            ),
             models.UniqueConstraint(fields=["transfer", "direction"], name="one_leg_per_direction"),
         ]
         indexes = [
@@ -211,6 +220,13 @@ class BankTransaction(PostedDocument):
 
     def __str__(self):
         return f"{self.id} {self.get_transaction_type_display()} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        # The deployment guide creates transactions with a type and no direction;
+        # the type alone says which way a deposit or a fee moves money.
+        if not self.direction:
+            self.direction = TYPE_DIRECTION.get(self.transaction_type, "")
+        super().save(*args, **kwargs)
 
     @property
     def signed_amount(self):
