@@ -1,0 +1,285 @@
+"""Writes to banking documents: create, change and delete drafts; transfers.
+
+Every door (API, admin, commands, demo) calls these, so a rule is enforced the
+same way whichever door a change comes through. Posting and reversal live in
+``banking.posting``; once a document is posted it is final here too.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from banking.choices import TYPE_DIRECTION, Direction, PostingStatus, TransactionType, TransferStatus
+from banking.models import (
+    BankTransaction,
+    BankTransfer,
+    BankTransferAllocation,
+    CashSubmission,
+    FloatAllocation,
+)
+from cnperp.exceptions import ConflictError
+from dimensions.validation import check_active_dimensions
+
+CENT = Decimal("0.01")
+
+
+def _check_draft(document):
+    if document.posting_status != PostingStatus.DRAFT:
+        label = document._meta.verbose_name
+        raise ConflictError(
+            f"This {label} is {document.get_posting_status_display().lower()} and cannot be changed; "
+            "reverse it and record a correction instead.",
+            code=f"document_{document.posting_status}",
+        )
+
+
+def _check_bank_account(document):
+    account = getattr(document, "bank_account", None)
+    if account is not None and not account.is_active:
+        raise ValidationError({"bank_account": f"Bank account {account.id} is inactive."})
+
+
+def _check_bank_transaction(txn):
+    expected = TYPE_DIRECTION.get(txn.transaction_type)
+    if expected is None and txn.direction not in (Direction.IN, Direction.OUT):
+        raise ValidationError(
+            {"direction": f"A {txn.get_transaction_type_display().lower()} needs a direction, in or out."}
+        )
+    if expected is not None and txn.direction and txn.direction != expected:
+        raise ValidationError(
+            {
+                "direction": f"A {txn.get_transaction_type_display().lower()} always moves money "
+                f"{expected}; leave the direction empty or set it to '{expected}'."
+            }
+        )
+    if expected is not None:
+        txn.direction = expected
+
+
+def _save(document, *, user, validate=None):
+    if document._state.adding and user is not None:
+        document.created_by = user
+    if user is not None:
+        document.updated_by = user
+    if validate:
+        validate(document)
+    _check_bank_account(document)
+    check_active_dimensions(document)
+    document.full_clean()
+    document.save()
+    return document
+
+
+def _apply(document, data):
+    for name, value in data.items():
+        setattr(document, name, value)
+    return document
+
+
+@transaction.atomic
+def bank_transaction_create(*, user, **data):
+    """Record a draft bank transaction."""
+    return _save(BankTransaction(**data), user=user, validate=_check_bank_transaction)
+
+
+@transaction.atomic
+def bank_transaction_update(*, transaction_id, user, **data):
+    """Change a draft bank transaction; posted ones are final."""
+    txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
+    _check_draft(txn)
+    return _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
+
+
+@transaction.atomic
+def bank_transaction_delete(*, transaction_id, user):
+    """Delete a draft bank transaction that nothing refers to."""
+    txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
+    _check_draft(txn)
+    if txn.transfer_id:
+        raise ConflictError("This transaction is a leg of a transfer; cancel the transfer instead.")
+    txn.delete()
+
+
+@transaction.atomic
+def cash_submission_create(*, user, **data):
+    """Record cash a branch has sent to the bank."""
+    return _save(CashSubmission(**data), user=user)
+
+
+@transaction.atomic
+def cash_submission_update(*, submission_id, user, **data):
+    submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
+    _check_draft(submission)
+    return _save(_apply(submission, data), user=user)
+
+
+@transaction.atomic
+def cash_submission_delete(*, submission_id, user):
+    submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
+    _check_draft(submission)
+    submission.delete()
+
+
+def _check_float(allocation):
+    if allocation.returned_amount and allocation.returned_amount > allocation.amount:
+        raise ValidationError({"returned_amount": "More cannot come back than was allocated."})
+    if allocation.returned_amount and not allocation.return_date:
+        raise ValidationError({"return_date": "Give the date the float came back."})
+
+
+@transaction.atomic
+def float_allocation_create(*, user, **data):
+    """Record a cash float given to a branch."""
+    return _save(FloatAllocation(**data), user=user, validate=_check_float)
+
+
+@transaction.atomic
+def float_allocation_update(*, allocation_id, user, **data):
+    allocation = FloatAllocation.objects.select_for_update().get(pk=allocation_id)
+    _check_draft(allocation)
+    return _save(_apply(allocation, data), user=user, validate=_check_float)
+
+
+@transaction.atomic
+def float_allocation_delete(*, allocation_id, user):
+    allocation = FloatAllocation.objects.select_for_update().get(pk=allocation_id)
+    _check_draft(allocation)
+    allocation.delete()
+
+
+# --- Transfers ---------------------------------------------------------------
+
+
+def transfer_allocations_check(amount, allocations):
+    """Raise ``ValidationError`` unless the allocations split ``amount`` exactly.
+
+    ``allocations`` are mappings (or objects) with ``amount`` and the dimension
+    ids; no combination of cost centre, project and department may appear twice.
+    """
+
+    def get(allocation, name):
+        if isinstance(allocation, dict):
+            return allocation.get(name) or allocation.get(f"{name}_id")
+        return getattr(allocation, f"{name}_id", None)
+
+    if not allocations:
+        return
+    total = Decimal(0)
+    seen = set()
+    for position, allocation in enumerate(allocations, start=1):
+        value = allocation["amount"] if isinstance(allocation, dict) else allocation.amount
+        if value is None or value <= 0:
+            raise ValidationError({"allocations": f"Allocation {position}: the amount must be positive."})
+        total += value
+        key = tuple(
+            getattr(get(allocation, name), "pk", get(allocation, name))
+            for name in ("cost_center", "project", "department")
+        )
+        if key in seen:
+            raise ValidationError(
+                {"allocations": f"Allocation {position} repeats a combination of dimensions."}
+            )
+        seen.add(key)
+    if total != amount:
+        raise ValidationError(
+            {"allocations": f"The allocations add up to {total}, not to the transfer amount {amount}."}
+        )
+
+
+@transaction.atomic
+def bank_transfer_create(*, user, allocations=(), **data):
+    """Start a transfer between two of our accounts, with its sending leg as a draft.
+
+    Without allocations the whole amount carries the transfer's own dimensions.
+    """
+    transfer = _save(BankTransfer(**data), user=user)
+    transfer_allocations_check(transfer.amount, list(allocations))
+    rows = list(allocations) or [
+        {
+            "amount": transfer.amount,
+            "cost_center": transfer.cost_center,
+            "project": transfer.project,
+            "department": transfer.department,
+            "branch": transfer.branch,
+        }
+    ]
+    for number, row in enumerate(rows, start=1):
+        allocation = BankTransferAllocation(
+            transfer=transfer,
+            line_number=number,
+            from_bank_account=transfer.from_bank_account,
+            to_bank_account=transfer.to_bank_account,
+            created_by=user,
+            updated_by=user,
+            **{k: v for k, v in row.items() if k not in ("line_number",)},
+        )
+        check_active_dimensions(allocation)
+        allocation.full_clean(exclude=["transfer"])
+        allocation.save()
+    _save(
+        BankTransaction(
+            bank_account=transfer.from_bank_account,
+            transaction_type=TransactionType.TRANSFER,
+            direction=Direction.OUT,
+            amount=transfer.amount,
+            transaction_date=transfer.initiated_date,
+            reference=transfer.reference or transfer.id,
+            description=transfer.description or f"Transfer to {transfer.to_bank_account_id}",
+            branch=transfer.branch,
+            cost_center=transfer.cost_center,
+            project=transfer.project,
+            department=transfer.department,
+            transfer=transfer,
+        ),
+        user=user,
+    )
+    return transfer
+
+
+@transaction.atomic
+def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=None):
+    """Record the arrival of a transfer: the receiving leg, as a draft."""
+    transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
+    if transfer.status in (TransferStatus.RECEIVED, TransferStatus.FAILED):
+        raise ConflictError(f"This transfer is already {transfer.get_status_display().lower()}.")
+    received_amount = transfer.amount if received_amount is None else received_amount
+    if received_amount <= 0:
+        raise ValidationError({"received_amount": "The received amount must be positive."})
+    if received_date < transfer.initiated_date:
+        raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
+    transfer.received_date = received_date
+    transfer.received_amount = received_amount
+    transfer.status = TransferStatus.RECEIVED
+    _save(transfer, user=user)
+    _save(
+        BankTransaction(
+            bank_account=transfer.to_bank_account,
+            transaction_type=TransactionType.TRANSFER,
+            direction=Direction.IN,
+            amount=received_amount,
+            transaction_date=received_date,
+            reference=transfer.reference or transfer.id,
+            description=transfer.description or f"Transfer from {transfer.from_bank_account_id}",
+            branch=transfer.branch,
+            cost_center=transfer.cost_center,
+            project=transfer.project,
+            department=transfer.department,
+            transfer=transfer,
+        ),
+        user=user,
+    )
+    return transfer
+
+
+@transaction.atomic
+def bank_transfer_fail(*, transfer_id, user, reason):
+    """Mark a transfer that will not arrive; its sending leg is reversed through posting."""
+    transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
+    if transfer.status == TransferStatus.RECEIVED:
+        raise ConflictError("This transfer has been received; it cannot fail any more.")
+    if not reason:
+        raise ValidationError({"failure_reason": "Say why the transfer failed."})
+    transfer.status = TransferStatus.FAILED
+    transfer.failure_reason = reason
+    return _save(transfer, user=user)
