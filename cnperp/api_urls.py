@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounting/", include("accounting.api.urls")),
     path("banking/", include("banking.api.posting_urls")),
     path("banking/", include("banking.api.statement_urls")),
+    path("banking/", include("banking.api.reconciliation_urls")),
     path("banking/", include("banking.api.report_urls")),
     path("banking/", include("banking.api.urls")),
 ]
