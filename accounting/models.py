@@ -273,5 +273,3 @@ class DimensionAssignment(models.Model):
     @property
     def is_unassigned(self):
         return self.value_id is None
-
-

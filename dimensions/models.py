@@ -110,4 +110,3 @@ DIMENSION_MODELS = {
     DimensionType.PROJECT: Project,
     DimensionType.DEPARTMENT: Department,
 }
-
