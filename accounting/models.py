@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounting.choices import AccountType, PeriodStatus, PostingPurpose, SourceType
+from cnperp.exceptions import ConflictError
 from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
 from dimensions.models import CostCenter, Department, DimensionType, Project
 
@@ -125,7 +126,51 @@ class AccountingPeriod(models.Model):
                 raise ValidationError({"end_date": f"Period {self.id} ends on {end}."})
 
 
-class JournalPosting(models.Model):
+class PostedRecordIsFinal(ConflictError):
+    """A posted ledger row was about to be changed or deleted (rule 2 of the brief)."""
+
+    code = "posted_is_final"
+
+    def __init__(self, model):
+        super().__init__(
+            f"Posted {model._meta.verbose_name_plural} are final: they are never changed or deleted. "
+            "Post a reversal instead."
+        )
+
+
+class LedgerQuerySet(models.QuerySet):
+    """Rows that are written once: no bulk update, no bulk delete (the admin's delete action included)."""
+
+    def update(self, **kwargs):
+        raise PostedRecordIsFinal(self.model)
+
+    def delete(self):
+        raise PostedRecordIsFinal(self.model)
+
+
+class LedgerRecord(models.Model):
+    """A row of the ledger: inserted once, then final.
+
+    The guard lives here, not in a service, because it must hold for every door
+    that reaches the ORM (admin, shell, a careless migration); on MariaDB/MySQL
+    triggers hold it again for raw SQL (``accounting/migrations/0002``).
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PostedRecordIsFinal(type(self))
+        # A forced insert refuses to overwrite an existing key instead of updating it.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PostedRecordIsFinal(type(self))
+
+
+class JournalPosting(LedgerRecord):
     """One balanced posting of one source document (or its reversal)."""
 
     id = key_field("jp")
@@ -143,6 +188,8 @@ class JournalPosting(models.Model):
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     posted_at = models.DateTimeField()
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         db_table = "journal_postings"
         ordering = ["-posted_at", "reference"]
@@ -158,7 +205,7 @@ class JournalPosting(models.Model):
         return self.reference
 
 
-class JournalEntryQuerySet(models.QuerySet):
+class JournalEntryQuerySet(LedgerQuerySet):
     def for_period(self, code):
         start, end = AccountingPeriod.bounds(code)
         return self.filter(entry_date__gte=start, entry_date__lte=end)
@@ -167,7 +214,7 @@ class JournalEntryQuerySet(models.QuerySet):
         return self.filter(reference=reference)
 
 
-class JournalEntry(models.Model):
+class JournalEntry(LedgerRecord):
     """One GL line: a debit or a credit to one account, with its dimensions."""
 
     id = key_field("je")
@@ -222,7 +269,7 @@ class JournalEntry(models.Model):
         return f"{self.reference} #{self.line_number} {side}"
 
 
-class DimensionAssignment(models.Model):
+class DimensionAssignment(LedgerRecord):
     """The value of one dimension on one GL line; all values empty means unassigned."""
 
     id = key_field("da")
@@ -237,6 +284,8 @@ class DimensionAssignment(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    objects = LedgerQuerySet.as_manager()
 
     class Meta:
         db_table = "dimension_assignments"

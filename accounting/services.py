@@ -1,0 +1,469 @@
+"""Writes to the general ledger: postings, reversals, period close and reopen.
+
+A posting is a set of GL lines whose debits equal its credits to the cent. The
+services here take the lines a caller (banking) wants, check them, and write
+the posting header, its lines and their dimension assignments in one
+transaction, so a failure at any step leaves nothing behind.
+
+Periods. A posting lands in the calendar month of its date (``YYYY-MM``). A month
+with no period row yet gets one, *open*, on first use: periods are a calendar,
+not a set-up step, and finance staff close a month when they are done with it.
+A closed period refuses postings and reversals (409 naming the period) until it
+is reopened.
+
+References. The lines of one posting share one ``reference`` that contains the
+source's id: ``BT-smoke-test-1`` for bank transaction ``smoke-test-1``, and
+``BT-smoke-test-1-REV`` for its reversal, so the deployment guide's
+``reference LIKE '%smoke-test-1%'`` finds both and its balancing query, grouped by
+reference, sees each balance on its own.
+
+Locks follow ``accounting.locks``: period, then account, then document.
+"""
+
+import dataclasses
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounting import locks
+from accounting.choices import PeriodStatus, PostingPurpose, SourceType
+from accounting.models import AccountingPeriod, DimensionAssignment, JournalEntry, JournalPosting
+from cnperp.exceptions import ConflictError, DomainError, NotFoundError
+from dimensions.models import DimensionType
+
+ZERO = Decimal("0.00")
+CENT_EXPONENT = -2
+REVERSAL_SUFFIX = "-REV"
+
+REFERENCE_PREFIX = {
+    SourceType.BANK_TRANSACTION: "BT",
+    SourceType.CASH_SUBMISSION: "CS",
+    SourceType.FLOAT_ALLOCATION: "FA",
+    SourceType.FLOAT_RETURN: "FR",
+    SourceType.MANUAL: "MJ",
+}
+
+DIMENSIONS = (DimensionType.COST_CENTER, DimensionType.PROJECT, DimensionType.DEPARTMENT)
+
+# Rows per INSERT statement: large enough to amortise the round trip, small
+# enough to stay far below max_allowed_packet and SQLite's variable limit.
+INSERT_BATCH_SIZE = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """One GL line a caller wants posted: an account, one side, and its dimensions."""
+
+    account_id: str
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    description: str = ""
+    cost_center_id: str | None = None
+    project_id: str | None = None
+    department_id: str | None = None
+    reversal_of_id: str | None = None
+
+
+@dataclasses.dataclass
+class PostingRequest:
+    """Everything one posting needs; the batch service takes many of these."""
+
+    source_type: str
+    source_id: str
+    entry_date: datetime.date
+    lines: list
+    description: str = ""
+    purpose: str = PostingPurpose.POST
+    reverses: JournalPosting | None = None
+    reason: str = ""
+    reference: str = ""
+
+    def __post_init__(self):
+        if not self.reference:
+            self.reference = posting_reference(self.source_type, self.source_id, self.purpose)
+
+
+def posting_reference(source_type, source_id, purpose=PostingPurpose.POST):
+    """Return the reference the lines of a source's posting (or reversal) share."""
+    reference = f"{REFERENCE_PREFIX.get(source_type, 'GL')}-{source_id}"
+    if purpose == PostingPurpose.REVERSE:
+        reference += REVERSAL_SUFFIX
+    return reference
+
+
+# --- Checks ------------------------------------------------------------------
+
+
+def _amount(value, *, position, side):
+    """Return ``value`` as a Decimal of at most two places, refusing floats and nonsense."""
+    if isinstance(value, (bool, float)):
+        # A float has already lost cents (0.1 + 0.2); money arrives as Decimal or str.
+        raise DomainError(
+            f"Line {position}: the {side} must be a Decimal, not {type(value).__name__}.", field="lines"
+        )
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise DomainError(f"Line {position}: the {side} {value!r} is not an amount.", field="lines") from None
+    if not amount.is_finite():
+        raise DomainError(f"Line {position}: the {side} must be a finite amount.", field="lines")
+    if amount.as_tuple().exponent < CENT_EXPONENT and amount != amount.quantize(Decimal("0.01")):
+        raise DomainError(
+            f"Line {position}: the {side} {amount} has more than two decimal places.", field="lines"
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+def lines_check(lines):
+    """Return the lines with their amounts checked; raise ``DomainError`` unless they balance exactly.
+
+    Each line is a debit or a credit, positive, never both; at least two lines;
+    total debit equals total credit to the cent.
+    """
+    if not lines or len(lines) < 2:
+        raise DomainError("A posting needs at least two lines, a debit and a credit.", field="lines")
+    checked, debit_total, credit_total = [], ZERO, ZERO
+    for position, line in enumerate(lines, start=1):
+        if not line.account_id:
+            raise DomainError(f"Line {position}: give the GL account.", field="lines")
+        debit = _amount(line.debit, position=position, side="debit")
+        credit = _amount(line.credit, position=position, side="credit")
+        if debit < 0 or credit < 0:
+            raise DomainError(f"Line {position}: amounts cannot be negative.", field="lines")
+        if (debit > 0) == (credit > 0):
+            raise DomainError(
+                f"Line {position}: a line is a debit or a credit, never both and never zero.", field="lines"
+            )
+        debit_total += debit
+        credit_total += credit
+        checked.append(dataclasses.replace(line, debit=debit, credit=credit))
+    if debit_total != credit_total:
+        raise DomainError(
+            f"The lines do not balance: debits {debit_total}, credits {credit_total}.", field="lines"
+        )
+    return checked
+
+
+def periods_open(days):
+    """Share-lock the periods of ``days``, creating missing ones as open; return ``{code: status}``.
+
+    A period that two postings create at once is created by one of them; the
+    other finds it through the unique key and locks it like any other.
+    """
+    codes = sorted({AccountingPeriod.code_for(day) for day in days})
+    statuses = locks.periods_lock_shared(codes)
+    for code in codes:
+        if code in statuses:
+            continue
+        start, end = AccountingPeriod.bounds(code)
+        try:
+            with transaction.atomic():
+                AccountingPeriod.objects.create(id=code, start_date=start, end_date=end)
+        except IntegrityError:
+            pass
+        statuses.update(locks.periods_lock_shared([code]))
+    return statuses
+
+
+def _check_periods_open(statuses, codes):
+    for code in sorted(set(codes)):
+        if statuses.get(code) != PeriodStatus.OPEN:
+            raise ConflictError(
+                f"Period {code} is closed; nothing can be posted into it. "
+                "Reopen it or choose a date in an open period.",
+                code="period_closed",
+            )
+
+
+def _check_accounts(account_ids):
+    found = locks.accounts_lock_shared(account_ids)
+    for account_id in sorted(set(account_ids)):
+        if account_id not in found:
+            raise DomainError(f'GL account "{account_id}" does not exist.', field="lines")
+        if not found[account_id][1]:
+            raise DomainError(
+                f'GL account "{account_id}" ({found[account_id][0]}) is inactive; '
+                "nothing can be posted to it.",
+                field="lines",
+            )
+
+
+# --- Building and writing ----------------------------------------------------
+
+
+def _build(request, *, posted_by_id, posted_at):
+    """Return the unsaved header, lines and dimension assignments of ``request``."""
+    period_id = AccountingPeriod.code_for(request.entry_date)
+    posting = JournalPosting(
+        reference=request.reference,
+        source_type=request.source_type,
+        source_id=request.source_id,
+        purpose=request.purpose,
+        entry_date=request.entry_date,
+        period_id=period_id,
+        description=request.description[:255],
+        reverses=request.reverses,
+        reason=request.reason[:255],
+        posted_by_id=posted_by_id,
+        posted_at=posted_at,
+    )
+    entries, assignments = [], []
+    for number, line in enumerate(request.lines, start=1):
+        entry = JournalEntry(
+            posting=posting,
+            line_number=number,
+            reference=request.reference,
+            entry_date=request.entry_date,
+            period_id=period_id,
+            account_id=line.account_id,
+            debit=line.debit,
+            credit=line.credit,
+            description=(line.description or request.description)[:255],
+            source_type=request.source_type,
+            source_id=request.source_id,
+            posted_by_id=posted_by_id,
+            posted_at=posted_at,
+            reversal_of_id=line.reversal_of_id,
+            cost_center_id=line.cost_center_id,
+            project_id=line.project_id,
+            department_id=line.department_id,
+        )
+        entries.append(entry)
+        # One row per dimension type, an empty value being an explicit "unassigned".
+        for dimension in DIMENSIONS:
+            assignments.append(
+                DimensionAssignment(
+                    journal_entry=entry,
+                    dimension_type=dimension,
+                    **{f"{dimension}_id": getattr(line, f"{dimension}_id")},
+                )
+            )
+    return posting, entries, assignments
+
+
+def _postings_write(postings):
+    JournalPosting.objects.bulk_create(postings, batch_size=INSERT_BATCH_SIZE)
+
+
+def _lines_write(entries):
+    JournalEntry.objects.bulk_create(entries, batch_size=INSERT_BATCH_SIZE)
+
+
+def _assignments_write(assignments):
+    DimensionAssignment.objects.bulk_create(assignments, batch_size=INSERT_BATCH_SIZE)
+
+
+def _write(requests, *, posted_by):
+    """Check and write ``requests`` (inside the caller's transaction); return the headers."""
+    requests = [dataclasses.replace(r, lines=lines_check(r.lines)) for r in requests]
+    statuses = periods_open([r.entry_date for r in requests])
+    _check_periods_open(statuses, [AccountingPeriod.code_for(r.entry_date) for r in requests])
+    _check_accounts({line.account_id for r in requests for line in r.lines})
+    posted_at = timezone.now()
+    postings, entries, assignments = [], [], []
+    for request in requests:
+        posting, lines, rows = _build(request, posted_by_id=posted_by.pk, posted_at=posted_at)
+        postings.append(posting)
+        entries.extend(lines)
+        assignments.extend(rows)
+    _postings_write(postings)
+    _lines_write(entries)
+    _assignments_write(assignments)
+    return postings
+
+
+# --- Services ----------------------------------------------------------------
+
+
+@transaction.atomic
+def journal_posting_create(
+    *,
+    source_type,
+    source_id,
+    entry_date,
+    lines,
+    posted_by,
+    description="",
+    purpose=PostingPurpose.POST,
+    reverses=None,
+    reason="",
+    reference="",
+):
+    """Post ``lines`` for one source document and return the ``JournalPosting``.
+
+    Refuses (``DomainError``, nothing written) lines that don't balance exactly,
+    zero or negative amounts, unknown or inactive accounts; refuses a closed
+    period (``ConflictError`` naming it). A second posting of the same source and
+    purpose breaks the database's unique constraint (``IntegrityError``): the
+    caller holds the source's row lock and decides what a repeat means.
+    """
+    request = PostingRequest(
+        source_type=source_type,
+        source_id=source_id,
+        entry_date=entry_date,
+        lines=list(lines),
+        description=description,
+        purpose=purpose,
+        reverses=reverses,
+        reason=reason,
+        reference=reference,
+    )
+    return _write([request], posted_by=posted_by)[0]
+
+
+@transaction.atomic
+def journal_postings_create_many(*, requests, posted_by):
+    """Post many sources at once (batch posting): the same checks, a few multi-row INSERTs.
+
+    All or nothing: one bad request refuses the whole batch, so callers filter
+    out what they know will fail (closed periods, missing rules) beforehand.
+    """
+    if not requests:
+        return []
+    return _write(list(requests), posted_by=posted_by)
+
+
+def _check_reversal(posting, *, reversal_date, reason):
+    if not isinstance(reversal_date, datetime.date):
+        raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
+    if not reason or not reason.strip():
+        raise DomainError("Say why the posting is reversed.", field="reason")
+    if posting.purpose != PostingPurpose.POST:
+        raise ConflictError(f"{posting.reference} is itself a reversal; post a new document instead.")
+    if reversal_date < posting.entry_date:
+        raise DomainError(
+            f"The reversal cannot be dated before the posting it reverses ({posting.entry_date}).",
+            field="reversal_date",
+        )
+    if JournalPosting.objects.filter(reverses=posting).exists():
+        raise ConflictError(f"{posting.reference} has already been reversed.", code="already_reversed")
+
+
+@transaction.atomic
+def journal_posting_reverse(*, posting, reversal_date, reason, posted_by, description=""):
+    """Write the mirror of ``posting`` dated ``reversal_date`` and return it; the original stays as it was.
+
+    Each reversal line swaps the original line's debit and credit, keeps its
+    account and dimensions, and points back to it (``reversal_of``).
+    """
+    _check_reversal(posting, reversal_date=reversal_date, reason=reason)
+    mirrored = [
+        Line(
+            account_id=line.account_id,
+            debit=line.credit,
+            credit=line.debit,
+            description=line.description,
+            cost_center_id=line.cost_center_id,
+            project_id=line.project_id,
+            department_id=line.department_id,
+            reversal_of_id=line.pk,
+        )
+        for line in posting.lines.order_by("line_number")
+    ]
+    try:
+        with transaction.atomic():
+            return journal_posting_create(
+                source_type=posting.source_type,
+                source_id=posting.source_id,
+                entry_date=reversal_date,
+                lines=mirrored,
+                posted_by=posted_by,
+                description=description or f"Reversal of {posting.reference}: {reason.strip()}",
+                purpose=PostingPurpose.REVERSE,
+                reverses=posting,
+                reason=reason.strip(),
+                reference=posting.reference + REVERSAL_SUFFIX,
+            )
+    except IntegrityError:
+        # A concurrent reversal of the same posting won the unique constraint.
+        raise ConflictError(
+            f"{posting.reference} has already been reversed.", code="already_reversed"
+        ) from None
+
+
+def posting_for_source(*, source_type, source_id, purpose=PostingPurpose.POST):
+    """Return the posting of a source, or ``None``."""
+    return JournalPosting.objects.filter(
+        source_type=source_type, source_id=source_id, purpose=purpose
+    ).first()
+
+
+# --- Periods -----------------------------------------------------------------
+
+
+def _period_code(period_id):
+    try:
+        return AccountingPeriod.bounds(period_id), period_id
+    except ValidationError:
+        raise DomainError(
+            f'"{period_id}" is not a period; use YYYY-MM, for example 2025-10.', field="period"
+        ) from None
+
+
+@locks.atomic_with_retry
+def accounting_period_close(*, period_id, user):
+    """Close the month ``period_id`` (``YYYY-MM``) so that nothing posts into it; return the period.
+
+    The exclusive lock waits for postings already under way in the period
+    (they hold a shared lock on it), so none slips in after the close.
+    A month without a period row is created closed.
+    """
+    (start, end), code = _period_code(period_id)
+    period = locks.period_lock(code)
+    if period is None:
+        try:
+            with transaction.atomic():
+                period = AccountingPeriod.objects.create(id=code, start_date=start, end_date=end)
+        except IntegrityError:
+            pass
+        period = locks.period_lock(code)
+    if period.status == PeriodStatus.CLOSED:
+        raise ConflictError(f"Period {code} is already closed.", code="period_closed")
+    period.status = PeriodStatus.CLOSED
+    period.closed_at = timezone.now()
+    period.closed_by = user
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    return period
+
+
+@locks.atomic_with_retry
+def accounting_period_reopen(*, period_id, user):
+    """Reopen the closed month ``period_id`` so that postings and reversals may be dated in it again."""
+    _bounds, code = _period_code(period_id)
+    period = locks.period_lock(code)
+    if period is None:
+        raise NotFoundError(f"Period {code} does not exist.")
+    if period.status == PeriodStatus.OPEN:
+        raise ConflictError(f"Period {code} is already open.", code="period_open")
+    period.status = PeriodStatus.OPEN
+    period.closed_at = None
+    period.closed_by = None
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    return period
+
+
+SYSTEM_USERNAME = "system-posting"
+
+
+def command_user_get(*, username=None):
+    """Return the user a command acts as: ``username``, or the dedicated ``system-posting`` account.
+
+    Every posting records who made it (rule 8); a command run from cron has no
+    person behind it, so it posts as a named service account that cannot sign in.
+    """
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    if username:
+        user = users.filter(username=username).first()
+        if user is None:
+            raise NotFoundError(f'No user is called "{username}".')
+        return user
+    user, created = users.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

@@ -1,0 +1,239 @@
+"""Posting endpoints: post a document to the GL, reverse it, correct it.
+
+Thin views: they check the body and the caller's permission, call a service in
+``banking.posting``, and show the posting. A first post answers 201, a repeat
+200 with the same posting (a retry never posts twice). Posting changes the
+document, so it needs the *change* permission on the document's model, as an
+edit would (superusers have it).
+"""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounting.selectors import posting_get
+from banking import posting
+from banking.api.posting_serializers import (
+    CorrectionSerializer,
+    CorrectRequestSerializer,
+    ErrorSerializer,
+    FloatReturnRequestSerializer,
+    PostingSerializer,
+    PostRequestSerializer,
+    ReverseRequestSerializer,
+)
+from cnperp.api import service_errors
+
+
+class CanChangeDocument(BasePermission):
+    """The user holds the view's ``required_permission`` (``banking.change_<model>``)."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(view.required_permission))
+
+
+def _errors(ok_status, ok_serializer, ok_text):
+    return {
+        ok_status: OpenApiResponse(ok_serializer, description=ok_text),
+        400: OpenApiResponse(description="Bad body: the answer names the field and the problem."),
+        401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
+        403: OpenApiResponse(ErrorSerializer, description="No change permission on the document."),
+        404: OpenApiResponse(ErrorSerializer, description="No document has this id."),
+        409: OpenApiResponse(
+            ErrorSerializer,
+            description="The document's state forbids it: reversed, draft, closed period, no posting rule.",
+        ),
+    }
+
+
+def _pk(label):
+    return [OpenApiParameter("pk", str, OpenApiParameter.PATH, description=f"The {label}'s id.")]
+
+
+class PostingActionView(APIView):
+    """Validate the body, run the subclass's ``act(pk, data, user)`` and answer with its posting."""
+
+    permission_classes = [IsAuthenticated, CanChangeDocument]
+    required_permission = ""
+    request_serializer = PostRequestSerializer
+
+    def _body(self, request):
+        serializer = self.request_serializer(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        return serializer
+
+    def _answer(self, journal_posting, created):
+        data = PostingSerializer(posting_get(posting_id=journal_posting.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def post(self, request, pk):
+        serializer = self._body(request)
+        with service_errors(serializer):
+            journal_posting, created = self.act(pk, serializer.validated_data, request.user)
+        return self._answer(journal_posting, created)
+
+
+POST_SUMMARY = "Post to the GL"
+POST_OK = {
+    201: OpenApiResponse(PostingSerializer, description="Posted now."),
+    200: OpenApiResponse(
+        PostingSerializer, description="Already posted: the same posting, nothing new written."
+    ),
+}
+
+
+class TransactionPostView(PostingActionView):
+    required_permission = "banking.change_banktransaction"
+
+    @extend_schema(
+        summary=POST_SUMMARY,
+        description="Post a draft bank transaction as a balanced GL posting carrying its dimensions. "
+        'The body may be `{}` or the deployment guide\'s `{"user_id": "..."}`.',
+        request=PostRequestSerializer,
+        responses={**_errors(201, PostingSerializer, "Posted now."), **POST_OK},
+        parameters=_pk("bank transaction"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.bank_transaction_post(transaction_id=pk, user=user)
+
+
+class TransactionReverseView(PostingActionView):
+    required_permission = "banking.change_banktransaction"
+    request_serializer = ReverseRequestSerializer
+
+    @extend_schema(
+        summary="Reverse a posted transaction",
+        description="Write the mirror posting dated `reversal_date` (in an open period) and mark the "
+        "transaction reversed; the original lines stay as they were.",
+        request=ReverseRequestSerializer,
+        responses=_errors(201, PostingSerializer, "The reversal posting."),
+        parameters=_pk("bank transaction"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.bank_transaction_reverse(transaction_id=pk, user=user, **data), True
+
+
+class TransactionCorrectView(PostingActionView):
+    required_permission = "banking.change_banktransaction"
+    request_serializer = CorrectRequestSerializer
+
+    @extend_schema(
+        summary="Correct a transaction",
+        description="Reverse the transaction (if still posted) and create the corrected draft from it in "
+        "one action; the draft posts as usual.",
+        request=CorrectRequestSerializer,
+        responses=_errors(201, CorrectionSerializer, "The corrected draft."),
+        parameters=_pk("bank transaction"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        serializer = self._body(request)
+        with service_errors(serializer):
+            draft = posting.bank_transaction_correct(
+                transaction_id=pk, user=request.user, **serializer.validated_data
+            )
+        return Response(CorrectionSerializer(draft).data, status=status.HTTP_201_CREATED)
+
+
+class CashSubmissionPostView(PostingActionView):
+    required_permission = "banking.change_cashsubmission"
+
+    @extend_schema(
+        summary=POST_SUMMARY,
+        description="Post a branch's cash submission: branch cash out, cash in transit in, any shortage "
+        "or overage to cash over/short.",
+        request=PostRequestSerializer,
+        responses={**_errors(201, PostingSerializer, "Posted now."), **POST_OK},
+        parameters=_pk("cash submission"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.cash_submission_post(submission_id=pk, user=user)
+
+
+class CashSubmissionReverseView(PostingActionView):
+    required_permission = "banking.change_cashsubmission"
+    request_serializer = ReverseRequestSerializer
+
+    @extend_schema(
+        summary="Reverse a posted cash submission",
+        request=ReverseRequestSerializer,
+        responses=_errors(201, PostingSerializer, "The reversal posting."),
+        parameters=_pk("cash submission"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.cash_submission_reverse(submission_id=pk, user=user, **data), True
+
+
+class FloatAllocationPostView(PostingActionView):
+    required_permission = "banking.change_floatallocation"
+
+    @extend_schema(
+        summary=POST_SUMMARY,
+        description="Post a float given to a branch: branch float debited, the bank credited.",
+        request=PostRequestSerializer,
+        responses={**_errors(201, PostingSerializer, "Posted now."), **POST_OK},
+        parameters=_pk("float allocation"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.float_allocation_post(allocation_id=pk, user=user)
+
+
+class FloatReturnPostView(PostingActionView):
+    required_permission = "banking.change_floatallocation"
+    request_serializer = FloatReturnRequestSerializer
+
+    @extend_schema(
+        summary="Post a float's return",
+        description="Record what came back of a posted float and post it: the bank debited, branch float "
+        "credited. A float's return posts once; a repeat answers 200 with the same posting.",
+        request=FloatReturnRequestSerializer,
+        responses={**_errors(201, PostingSerializer, "Posted now."), **POST_OK},
+        parameters=_pk("float allocation"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.float_return_post(allocation_id=pk, user=user, **data)
+
+
+class FloatAllocationReverseView(PostingActionView):
+    required_permission = "banking.change_floatallocation"
+    request_serializer = ReverseRequestSerializer
+
+    @extend_schema(
+        summary="Reverse a posted float allocation",
+        request=ReverseRequestSerializer,
+        responses=_errors(201, PostingSerializer, "The reversal posting."),
+        parameters=_pk("float allocation"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.float_allocation_reverse(allocation_id=pk, user=user, **data), True

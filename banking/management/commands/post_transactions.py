@@ -1,0 +1,107 @@
+"""Post draft bank transactions in batches: ``manage.py post_transactions --all-drafts``.
+
+Each batch is one transaction with a few multi-row INSERTs; a draft that cannot
+be posted (closed period, no posting rule, inactive account) stays a draft and
+is listed with the reason. ``--dry-run`` runs the same batches and rolls them
+back, so it reports exactly what a real run would do.
+"""
+
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounting.models import AccountingPeriod
+from accounting.services import command_user_get
+from banking.models import BankAccount
+from banking.posting import bank_transaction_drafts, bank_transactions_post_batch
+from cnperp.exceptions import DomainError
+
+SHOWN_SKIPS = 50
+
+
+class Command(BaseCommand):
+    help = "Post draft bank transactions to the GL in batches and print what was done."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--account", default=None, metavar="ID", help="Only this bank account's drafts.")
+        parser.add_argument(
+            "--period", default=None, metavar="YYYY-MM", help="Only drafts dated in this month."
+        )
+        parser.add_argument(
+            "--all-drafts",
+            action="store_true",
+            help="Every draft (needed when neither --account nor --period).",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Do everything, then roll it back.")
+        parser.add_argument(
+            "--batch-size", type=int, default=1000, metavar="N", help="Drafts per batch (1000)."
+        )
+        parser.add_argument("--user", default=None, help="Post as this username; default: system-posting.")
+
+    def handle(self, *args, account, period, all_drafts, dry_run, batch_size, user, **options):
+        if not (account or period or all_drafts):
+            raise CommandError("Say which drafts to post: --account ID, --period YYYY-MM, or --all-drafts.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be a positive number.")
+        if account and not BankAccount.objects.filter(pk=account).exists():
+            raise CommandError(f'No bank account has the id "{account}".')
+        if period:
+            try:
+                AccountingPeriod.bounds(period)
+            except ValidationError as exc:
+                raise CommandError(
+                    f'--period "{period}" is not a month; use YYYY-MM, for example 2025-10.'
+                ) from exc
+        try:
+            poster = command_user_get(username=user)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+
+        drafts = bank_transaction_drafts(bank_account_id=account, period=period)
+        total = drafts.count()
+        progress = self.stdout.isatty()
+        started = time.perf_counter()
+        posted, skipped, batches, seen, last = 0, {}, 0, 0, None
+        while True:
+            page = drafts.filter(pk__gt=last) if last is not None else drafts
+            ids = list(page[:batch_size])
+            if not ids:
+                break
+            last = ids[-1]
+            result = self._post(ids, poster, dry_run)
+            batches += 1
+            seen += len(ids)
+            posted += len(result.posted)
+            skipped.update(result.skipped)
+            if progress:
+                self.stdout.write(f"\r{seen}/{total} drafts, {posted} posted", ending="")
+                self.stdout.flush()
+        if progress and batches:
+            self.stdout.write("")
+        elapsed = time.perf_counter() - started
+        for txn_id, reason in sorted(skipped.items())[:SHOWN_SKIPS]:
+            self.stdout.write(f"  left as draft: {txn_id}: {reason}")
+        if len(skipped) > SHOWN_SKIPS:
+            self.stdout.write(f"  ... and {len(skipped) - SHOWN_SKIPS} more left as drafts")
+        rate = posted / elapsed if elapsed > 0 else 0
+        verb = "Would post" if dry_run else "Posted"
+        self.stdout.write(
+            f"{verb} {posted} of {total} draft transaction(s) in {batches} batch(es), {elapsed:.2f} s "
+            f"({rate:.0f}/s); {len(skipped)} left as draft(s)."
+            + (" Dry run: nothing was written." if dry_run else "")
+        )
+
+    def _post(self, ids, poster, dry_run):
+        try:
+            if not dry_run:
+                return bank_transactions_post_batch(transaction_ids=ids, user=poster)
+            with transaction.atomic():
+                result = bank_transactions_post_batch(transaction_ids=ids, user=poster)
+                transaction.set_rollback(True)
+            return result
+        except DomainError as exc:
+            raise CommandError(
+                f"Batch starting at {ids[0]} failed and was rolled back: {exc.message}"
+            ) from exc

@@ -1,0 +1,778 @@
+"""Posting banking documents to the general ledger.
+
+Each document becomes one balanced posting whose lines carry the document's
+cost centre, project and department (an empty one is "unassigned"). The other
+side of the bank line comes from a *posting rule*: a contra GL account per
+document type, with a default rule (no bank account) that a rule for one bank
+account overrides, and, for branch cash, a rule for one branch. Lookup order:
+(type, bank account, branch), (type, bank account), (type, branch), (type).
+
+=====================  ===========================  ===========================
+document                debit                        credit
+=====================  ===========================  ===========================
+deposit, interest,      bank's GL account            contra (income, receivable)
+adjustment in
+withdrawal, fee,        contra (expense, payable)    bank's GL account
+cheque, direct debit,
+card, standing order,
+adjustment out
+deposit of branch cash  bank's GL account            cash in transit
+transfer, sending leg   in-transit account           source bank's GL account
+transfer, receiving     destination bank's GL        in-transit account
+cash submission         cash in transit (deposited)  branch cash (expected)
+                        + cash short, or             + cash over
+float allocation        branch float                 bank's GL account
+float return            bank's GL account            branch float
+=====================  ===========================  ===========================
+
+A transfer leg is split into one pair of lines per allocation of its transfer,
+each pair carrying that allocation's dimensions. docs/posting.md has a worked
+example of each.
+
+Concurrency: each service locks the period (shared), the accounts (shared) and
+then the document (exclusive), in that order (``accounting.locks``); the
+document lock makes a repeat wait and then find the posting, and the unique
+constraint on the posting's source is the final guard. Deadlocks and lock-wait
+timeouts are retried.
+"""
+
+import dataclasses
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+
+from accounting import locks
+from accounting.choices import PeriodStatus, SourceType
+from accounting.models import AccountingPeriod, GLAccount
+from accounting.services import (
+    Line,
+    PostingRequest,
+    journal_posting_create,
+    journal_posting_reverse,
+    journal_postings_create_many,
+    periods_open,
+    posting_for_source,
+    posting_reference,
+)
+from banking.choices import (
+    CashSubmissionStatus,
+    Direction,
+    FloatStatus,
+    PostingDocument,
+    PostingStatus,
+    TransactionType,
+)
+from banking.models import (
+    BankAccount,
+    BankTransaction,
+    BankTransferAllocation,
+    CashSubmission,
+    FloatAllocation,
+    PostingRule,
+)
+from cnperp.exceptions import ConflictError, DomainError, NotFoundError
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+# --- Rules -------------------------------------------------------------------
+
+
+class RuleBook:
+    """The active posting rules, looked up most specific first."""
+
+    def __init__(self, rows):
+        self._contra = {(doc, account, branch): contra for doc, account, branch, contra in rows}
+
+    @classmethod
+    def load(cls, document_types=None):
+        rules = PostingRule.objects.filter(is_active=True)
+        if document_types:
+            rules = rules.filter(document_type__in=list(document_types))
+        return cls(rules.values_list("document_type", "bank_account_id", "branch_id", "contra_account_id"))
+
+    def contra(self, document_type, *, bank_account_id, branch_id=None):
+        """Return the contra GL account id, or raise ``ConflictError`` naming what is missing."""
+        for key in (
+            (document_type, bank_account_id, branch_id),
+            (document_type, bank_account_id, None),
+            (document_type, None, branch_id),
+            (document_type, None, None),
+        ):
+            if key in self._contra:
+                return self._contra[key]
+        label = PostingDocument(document_type).label
+        raise ConflictError(
+            f'No posting rule for document type "{document_type}" ({label}) and bank account '
+            f'"{bank_account_id}": add a default rule for "{document_type}" (or one for this bank account) '
+            "under Posting rules.",
+            code="posting_rule_missing",
+        )
+
+    def account_ids(self):
+        return set(self._contra.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """A share of an amount with its own dimensions."""
+
+    amount: Decimal
+    cost_center_id: str | None
+    project_id: str | None
+    department_id: str | None
+
+
+def _dims(document):
+    return {
+        "cost_center_id": getattr(document, "cost_center_id", None),
+        "project_id": getattr(document, "project_id", None),
+        "department_id": getattr(document, "department_id", None),
+    }
+
+
+def _pair(*, debit_account, credit_account, amount, description, dims):
+    return [
+        Line(account_id=debit_account, debit=amount, description=description, **dims),
+        Line(account_id=credit_account, credit=amount, description=description, **dims),
+    ]
+
+
+def transfer_splits(amount, allocations):
+    """Split a leg's ``amount`` across the transfer's allocations.
+
+    The sending leg carries the allocated amounts as they are. A receiving leg
+    for less (bank charges) or more takes the allocations' received amounts when
+    they add up to it, else a proportional share, the rounding remainder going
+    to the last allocation so the split always adds up to the cent.
+    """
+    if not allocations:
+        return []
+    allocated = sum((a.amount for a in allocations), ZERO)
+    if allocated == amount:
+        shares = [a.amount for a in allocations]
+    else:
+        received = [a.received_amount for a in allocations]
+        if all(r is not None for r in received) and sum(received, ZERO) == amount:
+            shares = received
+        else:
+            shares = [(a.amount * amount / allocated).quantize(CENT, ROUND_HALF_EVEN) for a in allocations]
+            shares[-1] = amount - sum(shares[:-1], ZERO)
+    return [
+        Split(share, a.cost_center_id, a.project_id, a.department_id)
+        for share, a in zip(shares, allocations, strict=True)
+        if share > 0
+    ]
+
+
+# --- Lines per document -----------------------------------------------------
+
+
+@dataclasses.dataclass
+class TransactionContext:
+    """What building a transaction's lines needs besides the transaction: loaded once per batch."""
+
+    rules: RuleBook
+    bank_gl: dict
+    allocations: dict
+    cash_deposits: set
+
+    @classmethod
+    def load(cls, transactions):
+        transfer_ids = {t.transfer_id for t in transactions if t.transfer_id}
+        allocations = defaultdict(list)
+        if transfer_ids:
+            for allocation in BankTransferAllocation.objects.filter(transfer_id__in=transfer_ids).order_by(
+                "transfer_id", "line_number", "id"
+            ):
+                allocations[allocation.transfer_id].append(allocation)
+        deposit_ids = [t.pk for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
+        cash_deposits = set()
+        if deposit_ids:
+            cash_deposits = set(
+                CashSubmission.objects.filter(deposit_transaction_id__in=deposit_ids).values_list(
+                    "deposit_transaction_id", flat=True
+                )
+            )
+        bank_ids = {t.bank_account_id for t in transactions}
+        return cls(
+            rules=RuleBook.load(),
+            bank_gl=dict(BankAccount.objects.filter(pk__in=bank_ids).values_list("id", "gl_account_id")),
+            allocations=allocations,
+            cash_deposits=cash_deposits,
+        )
+
+
+def transaction_lines(txn, context):
+    """Return the GL lines of bank transaction ``txn`` under the rules in ``context``."""
+    bank = context.bank_gl[txn.bank_account_id]
+    money_in = txn.direction == Direction.IN
+    description = txn.description or f"{txn.get_transaction_type_display()} {txn.pk}"
+    if txn.transaction_type == TransactionType.TRANSFER:
+        in_transit = context.rules.contra(
+            PostingDocument.TRANSFER, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id
+        )
+        splits = transfer_splits(txn.amount, context.allocations.get(txn.transfer_id, [])) or [
+            Split(txn.amount, **_dims(txn))
+        ]
+        lines = []
+        for split in splits:
+            dims = {
+                "cost_center_id": split.cost_center_id,
+                "project_id": split.project_id,
+                "department_id": split.department_id,
+            }
+            lines += _pair(
+                debit_account=bank if money_in else in_transit,
+                credit_account=in_transit if money_in else bank,
+                amount=split.amount,
+                description=description,
+                dims=dims,
+            )
+        return lines
+    if txn.transaction_type == TransactionType.DEPOSIT and txn.pk in context.cash_deposits:
+        # Branch cash banked: the deposit clears the cash-in-transit the submission raised.
+        document_type = PostingDocument.CASH_IN_TRANSIT
+    else:
+        document_type = PostingDocument(txn.transaction_type)
+    contra = context.rules.contra(document_type, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id)
+    return _pair(
+        debit_account=bank if money_in else contra,
+        credit_account=contra if money_in else bank,
+        amount=txn.amount,
+        description=description,
+        dims=_dims(txn),
+    )
+
+
+def cash_submission_lines(submission, rules):
+    """Return the lines of a cash submission: branch cash out, into transit, any shortage or overage."""
+    scope = {"bank_account_id": submission.bank_account_id, "branch_id": submission.branch_id}
+    branch_cash = rules.contra(PostingDocument.CASH_SUBMISSION, **scope)
+    in_transit = rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
+    dims = _dims(submission)
+    description = f"Cash submission {submission.pk} from {submission.branch_id}"
+    expected = submission.expected_amount
+    reached = expected if submission.deposited_amount is None else submission.deposited_amount
+    lines = []
+    if reached > 0:
+        lines.append(Line(account_id=in_transit, debit=reached, description=description, **dims))
+    if reached != expected:
+        over_short = rules.contra(PostingDocument.CASH_SHORTAGE, **scope)
+        difference = reached - expected
+        side = {"credit": difference} if difference > 0 else {"debit": -difference}
+        lines.append(
+            Line(account_id=over_short, description=f"{description}: cash over/short", **side, **dims)
+        )
+    # No bank line here: the deposit transaction that carried the cash debits
+    # the bank and clears cash in transit when it is posted.
+    lines.append(Line(account_id=branch_cash, credit=expected, description=description, **dims))
+    return lines
+
+
+def float_allocation_lines(allocation, rules, bank_gl, *, amount=None, returning=False):
+    """Return the lines of a float allocation (bank to branch float) or of its return (the reverse)."""
+    branch_float = rules.contra(
+        PostingDocument.FLOAT_ALLOCATION,
+        bank_account_id=allocation.bank_account_id,
+        branch_id=allocation.branch_id,
+    )
+    bank = bank_gl[allocation.bank_account_id]
+    verb = "Float return" if returning else "Float allocation"
+    return _pair(
+        debit_account=bank if returning else branch_float,
+        credit_account=branch_float if returning else bank,
+        amount=amount if amount is not None else allocation.amount,
+        description=f"{verb} {allocation.pk} to {allocation.branch_id}",
+        dims=_dims(allocation),
+    )
+
+
+# --- Shared steps ---------------------------------------------------------------
+
+
+def _get(model, pk, label):
+    document = model.objects.filter(pk=pk).first()
+    if document is None:
+        raise NotFoundError(f'No {label} has the id "{pk}".')
+    return document
+
+
+def _lock(model, pk, label):
+    rows = locks.documents_lock(model.objects.filter(pk=pk))
+    if not rows:
+        raise NotFoundError(f'No {label} has the id "{pk}".')
+    return rows[0]
+
+
+def _prelock(days, lines):
+    """Take the period and account locks before the document's, in the global order."""
+    periods_open(days)
+    locks.accounts_lock_shared({line.account_id for line in lines})
+
+
+def _refuse_reversed(document, label):
+    if document.posting_status == PostingStatus.REVERSED:
+        raise ConflictError(
+            f'{label.capitalize()} "{document.pk}" has been reversed; it cannot be posted again. '
+            "Record a correction instead.",
+            code="document_reversed",
+        )
+
+
+def _post_once(*, source_type, document, entry_date, lines, user, description):
+    """Write the posting, or return the one a concurrent request wrote first: ``(posting, created)``."""
+    try:
+        with transaction.atomic():
+            posting = journal_posting_create(
+                source_type=source_type,
+                source_id=document.pk,
+                entry_date=entry_date,
+                lines=lines,
+                posted_by=user,
+                description=description,
+            )
+    except IntegrityError:
+        existing = posting_for_source(source_type=source_type, source_id=document.pk)
+        if existing is None:
+            raise
+        return existing, False
+    return posting, True
+
+
+def _mark_posted(model, pk, *, user, reference, now, **extra):
+    model.objects.filter(pk=pk).update(
+        posting_status=PostingStatus.POSTED,
+        posted_at=now,
+        posted_by=user,
+        gl_reference=reference,
+        updated_at=now,
+        updated_by=user,
+        **extra,
+    )
+
+
+def _existing(source_type, pk):
+    posting = posting_for_source(source_type=source_type, source_id=pk)
+    if posting is None:
+        raise ConflictError(f'"{pk}" is marked posted but has no posting; run check_gl_balance.')
+    return posting
+
+
+# --- Bank transactions -----------------------------------------------------------
+
+
+@locks.atomic_with_retry
+def bank_transaction_post(*, transaction_id, user):
+    """Post bank transaction ``transaction_id``; return ``(posting, created)``.
+
+    Idempotent: a transaction already posted returns its posting with
+    ``created=False``. A reversed one is refused (409), as is a closed period.
+    """
+    label = "bank transaction"
+    draft = _get(BankTransaction, transaction_id, label)
+    if draft.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.BANK_TRANSACTION, draft.pk), False
+    _refuse_reversed(draft, label)
+    context = TransactionContext.load([draft])
+    _prelock([draft.transaction_date], transaction_lines(draft, context))
+    txn = _lock(BankTransaction, transaction_id, label)
+    if txn.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
+    _refuse_reversed(txn, label)
+    if txn.transfer_id != draft.transfer_id or txn.transaction_type != draft.transaction_type:
+        context = TransactionContext.load([txn])
+    posting, created = _post_once(
+        source_type=SourceType.BANK_TRANSACTION,
+        document=txn,
+        entry_date=txn.transaction_date,
+        lines=transaction_lines(txn, context),
+        user=user,
+        description=txn.description or f"{txn.get_transaction_type_display()} {txn.pk}",
+    )
+    if created:
+        _mark_posted(BankTransaction, txn.pk, user=user, reference=posting.reference, now=posting.posted_at)
+    return posting, created
+
+
+def _reverse_document(*, model, source_type, label, document_id, user, reversal_date, reason):
+    if not hasattr(reversal_date, "year"):
+        raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
+    periods_open([reversal_date])
+    document = _lock(model, document_id, label)
+    if document.posting_status == PostingStatus.DRAFT:
+        raise ConflictError(
+            f'{label.capitalize()} "{document.pk}" is a draft: there is nothing to reverse. '
+            "Change or delete it instead.",
+            code="document_draft",
+        )
+    if document.posting_status == PostingStatus.REVERSED:
+        raise ConflictError(
+            f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
+        )
+    reversal = journal_posting_reverse(
+        posting=_existing(source_type, document.pk),
+        reversal_date=reversal_date,
+        reason=reason,
+        posted_by=user,
+    )
+    model.objects.filter(pk=document.pk).update(
+        posting_status=PostingStatus.REVERSED, updated_at=reversal.posted_at, updated_by=user
+    )
+    return reversal
+
+
+@locks.atomic_with_retry
+def bank_transaction_reverse(*, transaction_id, user, reversal_date, reason):
+    """Reverse posted transaction ``transaction_id`` on ``reversal_date`` (open period); return the reversal.
+
+    The original lines stay as they were; the reversal mirrors them.
+    """
+    return _reverse_document(
+        model=BankTransaction,
+        source_type=SourceType.BANK_TRANSACTION,
+        label="bank transaction",
+        document_id=transaction_id,
+        user=user,
+        reversal_date=reversal_date,
+        reason=reason,
+    )
+
+
+CORRECTABLE_FIELDS = (
+    "bank_account",
+    "transaction_type",
+    "direction",
+    "amount",
+    "transaction_date",
+    "value_date",
+    "reference",
+    "end_to_end_id",
+    "description",
+    "counterparty_name",
+    "counterparty_account",
+    "branch",
+    "cost_center",
+    "project",
+    "department",
+)
+
+
+@locks.atomic_with_retry
+def bank_transaction_correct(*, transaction_id, user, reversal_date=None, reason="", **changes):
+    """Replace a transaction by a corrected draft in one action; return the new draft.
+
+    A posted transaction is reversed first (``reversal_date`` and ``reason``
+    required); an already reversed one is copied as it is. ``changes`` (model
+    field names from ``CORRECTABLE_FIELDS``, plus an optional ``id``) override
+    the copy. The draft points back through ``corrects`` and posts as usual.
+    """
+    from banking.services import bank_transaction_create  # the create rules live with the other writes
+
+    unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS) - {"id"})
+    if unknown:
+        raise DomainError("This field cannot be set on a correction.", field=unknown[0])
+    original = _get(BankTransaction, transaction_id, "bank transaction")
+    if original.transfer_id:
+        raise ConflictError(
+            f'"{original.pk}" is a leg of transfer {original.transfer_id}; correct the transfer instead.',
+            code="transfer_leg",
+        )
+    if original.posting_status == PostingStatus.DRAFT:
+        raise ConflictError(f'"{original.pk}" is a draft: change it directly.', code="document_draft")
+    if original.posting_status == PostingStatus.POSTED:
+        if reversal_date is None:
+            raise DomainError(
+                "Give the date of the reversal that the correction needs.", field="reversal_date"
+            )
+        bank_transaction_reverse(
+            transaction_id=original.pk, user=user, reversal_date=reversal_date, reason=reason
+        )
+    original = _lock(BankTransaction, transaction_id, "bank transaction")
+    existing = original.corrections.first()
+    if existing is not None:
+        raise ConflictError(
+            f'"{original.pk}" has already been corrected by "{existing.pk}".', code="already_corrected"
+        )
+    data = {name: getattr(original, name) for name in CORRECTABLE_FIELDS}
+    data.update(changes)
+    return bank_transaction_create(user=user, corrects=original, **data)
+
+
+@dataclasses.dataclass
+class BatchResult:
+    """What a batch did: the transactions posted and, for each one left as a draft, why."""
+
+    posted: list = dataclasses.field(default_factory=list)
+    skipped: dict = dataclasses.field(default_factory=dict)
+
+
+BATCH_FIELDS = (
+    "id",
+    "bank_account_id",
+    "transaction_type",
+    "direction",
+    "amount",
+    "transaction_date",
+    "description",
+    "branch_id",
+    "cost_center_id",
+    "project_id",
+    "department_id",
+    "transfer_id",
+    "posting_status",
+)
+
+
+@locks.atomic_with_retry
+def bank_transactions_post_batch(*, transaction_ids, user):
+    """Post the drafts among ``transaction_ids`` in one transaction with a few multi-row INSERTs.
+
+    A draft that cannot be posted (closed period, missing rule, inactive
+    account) stays a draft and is reported in ``skipped`` with the reason; the
+    others are posted. Documents already posted are left alone.
+    """
+    result = BatchResult()
+    ids = sorted(set(transaction_ids))
+    drafts = BankTransaction.objects.filter(pk__in=ids, posting_status=PostingStatus.DRAFT)
+    days = set(drafts.values_list("transaction_date", flat=True).distinct())
+    statuses = periods_open(days)
+    rules = RuleBook.load()
+    locks.accounts_lock_shared(rules.account_ids())
+    txns = locks.documents_lock(drafts.only(*BATCH_FIELDS))
+    if not txns:
+        return result
+    late = {AccountingPeriod.code_for(t.transaction_date) for t in txns} - set(statuses)
+    if late:  # a draft's date changed between the read and the lock
+        statuses.update(periods_open({t.transaction_date for t in txns}))
+    context = TransactionContext.load(txns)
+    context.rules = rules
+    active = _active_accounts(rules, context)
+    requests = []
+    for txn in txns:
+        code = AccountingPeriod.code_for(txn.transaction_date)
+        if statuses.get(code) != PeriodStatus.OPEN:
+            result.skipped[txn.pk] = f"period {code} is closed"
+            continue
+        try:
+            lines = transaction_lines(txn, context)
+        except ConflictError as exc:
+            result.skipped[txn.pk] = exc.message
+            continue
+        inactive = sorted({line.account_id for line in lines} - active)
+        if inactive:
+            result.skipped[txn.pk] = f'GL account "{inactive[0]}" is missing or inactive'
+            continue
+        requests.append(
+            PostingRequest(
+                source_type=SourceType.BANK_TRANSACTION,
+                source_id=txn.pk,
+                entry_date=txn.transaction_date,
+                lines=lines,
+                description=txn.description or f"{txn.get_transaction_type_display()} {txn.pk}",
+            )
+        )
+    postings = journal_postings_create_many(requests=requests, posted_by=user)
+    result.posted = [p.source_id for p in postings]
+    if postings:
+        now = postings[0].posted_at
+        prefix = posting_reference(SourceType.BANK_TRANSACTION, "")
+        BankTransaction.objects.filter(pk__in=result.posted).update(
+            posting_status=PostingStatus.POSTED,
+            posted_at=now,
+            posted_by=user,
+            gl_reference=Concat(Value(prefix), F("id")),
+            updated_at=now,
+            updated_by=user,
+        )
+    return result
+
+
+def _active_accounts(rules, context):
+    wanted = rules.account_ids() | set(context.bank_gl.values())
+    return set(GLAccount.objects.filter(pk__in=wanted, is_active=True).values_list("id", flat=True))
+
+
+def bank_transaction_drafts(*, bank_account_id=None, period=None):
+    """Return the ids of draft transactions, oldest first, optionally of one account and one period."""
+    drafts = BankTransaction.objects.filter(posting_status=PostingStatus.DRAFT)
+    if bank_account_id:
+        drafts = drafts.filter(bank_account_id=bank_account_id)
+    if period:
+        start, end = AccountingPeriod.bounds(period)
+        drafts = drafts.filter(transaction_date__gte=start, transaction_date__lte=end)
+    return drafts.order_by("pk").values_list("pk", flat=True)
+
+
+# --- Cash submissions ------------------------------------------------------------
+
+
+def _submission_date(submission):
+    if submission.deposited_amount is not None and submission.deposit_date:
+        return submission.deposit_date
+    return submission.submission_date
+
+
+@locks.atomic_with_retry
+def cash_submission_post(*, submission_id, user):
+    """Post a branch's cash submission; return ``(posting, created)``.
+
+    Branch cash is credited with what the branch counted; cash in transit is
+    debited with what reached the bank (all of it until the bank says
+    otherwise); a difference goes to cash over/short. The bank deposit that
+    carried the cash clears cash in transit when it is posted.
+    """
+    label = "cash submission"
+    draft = _get(CashSubmission, submission_id, label)
+    if draft.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.CASH_SUBMISSION, draft.pk), False
+    _refuse_reversed(draft, label)
+    rules = RuleBook.load()
+    _prelock([_submission_date(draft)], cash_submission_lines(draft, rules))
+    submission = _lock(CashSubmission, submission_id, label)
+    if submission.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.CASH_SUBMISSION, submission.pk), False
+    _refuse_reversed(submission, label)
+    if submission.status == CashSubmissionStatus.CANCELLED:
+        raise ConflictError(
+            f'Cash submission "{submission.pk}" is cancelled; nothing to post.', code="cancelled"
+        )
+    posting, created = _post_once(
+        source_type=SourceType.CASH_SUBMISSION,
+        document=submission,
+        entry_date=_submission_date(submission),
+        lines=cash_submission_lines(submission, rules),
+        user=user,
+        description=f"Cash submission {submission.pk} from {submission.branch_id}",
+    )
+    if created:
+        _mark_posted(
+            CashSubmission, submission.pk, user=user, reference=posting.reference, now=posting.posted_at
+        )
+    return posting, created
+
+
+@locks.atomic_with_retry
+def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
+    """Reverse a posted cash submission on ``reversal_date``; return the reversal."""
+    return _reverse_document(
+        model=CashSubmission,
+        source_type=SourceType.CASH_SUBMISSION,
+        label="cash submission",
+        document_id=submission_id,
+        user=user,
+        reversal_date=reversal_date,
+        reason=reason,
+    )
+
+
+# --- Float allocations ---------------------------------------------------------------
+
+
+@locks.atomic_with_retry
+def float_allocation_post(*, allocation_id, user):
+    """Post a float given to a branch (branch float debited, bank credited); return ``(posting, created)``."""
+    label = "float allocation"
+    draft = _get(FloatAllocation, allocation_id, label)
+    if draft.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.FLOAT_ALLOCATION, draft.pk), False
+    _refuse_reversed(draft, label)
+    rules = RuleBook.load()
+    bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
+    _prelock([draft.allocation_date], float_allocation_lines(draft, rules, bank_gl))
+    allocation = _lock(FloatAllocation, allocation_id, label)
+    if allocation.posting_status == PostingStatus.POSTED:
+        return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
+    _refuse_reversed(allocation, label)
+    posting, created = _post_once(
+        source_type=SourceType.FLOAT_ALLOCATION,
+        document=allocation,
+        entry_date=allocation.allocation_date,
+        lines=float_allocation_lines(allocation, rules, bank_gl),
+        user=user,
+        description=f"Float allocation {allocation.pk} to {allocation.branch_id}",
+    )
+    if created:
+        _mark_posted(
+            FloatAllocation, allocation.pk, user=user, reference=posting.reference, now=posting.posted_at
+        )
+    return posting, created
+
+
+@locks.atomic_with_retry
+def float_return_post(*, allocation_id, user, returned_amount=None, return_date=None):
+    """Record and post what came back of a posted float (bank debited, branch float credited).
+
+    ``returned_amount`` and ``return_date`` may be given here or already be on
+    the allocation. Return ``(posting, created)``; a float's return posts once.
+    """
+    label = "float allocation"
+    draft = _get(FloatAllocation, allocation_id, label)
+    existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=draft.pk)
+    if existing is not None:
+        return existing, False
+    day = return_date or draft.return_date
+    if day is None:
+        raise DomainError("Give the date the float came back.", field="return_date")
+    rules = RuleBook.load()
+    bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
+    _prelock([day], float_allocation_lines(draft, rules, bank_gl, returning=True))
+    allocation = _lock(FloatAllocation, allocation_id, label)
+    existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk)
+    if existing is not None:
+        return existing, False
+    if allocation.posting_status != PostingStatus.POSTED:
+        state = allocation.get_posting_status_display().lower()
+        raise ConflictError(
+            f'Float allocation "{allocation.pk}" is {state}; only a posted float can come back.',
+            code=f"document_{allocation.posting_status}",
+        )
+    amount = allocation.returned_amount if returned_amount is None else returned_amount
+    if amount is None or amount <= 0:
+        raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
+    if amount > allocation.amount:
+        raise DomainError(
+            f"More cannot come back than was allocated ({allocation.amount}).", field="returned_amount"
+        )
+    if day < allocation.allocation_date:
+        raise DomainError("The float cannot come back before it was given.", field="return_date")
+    posting = journal_posting_create(
+        source_type=SourceType.FLOAT_RETURN,
+        source_id=allocation.pk,
+        entry_date=day,
+        lines=float_allocation_lines(allocation, rules, bank_gl, amount=amount, returning=True),
+        posted_by=user,
+        description=f"Float return {allocation.pk} from {allocation.branch_id}",
+    )
+    FloatAllocation.objects.filter(pk=allocation.pk).update(
+        returned_amount=amount,
+        return_date=day,
+        return_gl_reference=posting.reference,
+        status=FloatStatus.RETURNED if amount == allocation.amount else FloatStatus.PARTIALLY_RETURNED,
+        updated_at=posting.posted_at,
+        updated_by=user,
+    )
+    return posting, True
+
+
+@locks.atomic_with_retry
+def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
+    """Reverse a posted float allocation whose return has not been posted; return the reversal."""
+    if posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation_id) is not None:
+        raise ConflictError(
+            f'Float allocation "{allocation_id}" has a posted return; it cannot be reversed.',
+            code="float_returned",
+        )
+    return _reverse_document(
+        model=FloatAllocation,
+        source_type=SourceType.FLOAT_ALLOCATION,
+        label="float allocation",
+        document_id=allocation_id,
+        user=user,
+        reversal_date=reversal_date,
+        reason=reason,
+    )
