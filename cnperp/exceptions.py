@@ -49,6 +49,12 @@ class NotFoundError(DomainError):
 
 def api_exception_handler(exc, context):
     """Turn domain and model errors into 4xx answers; leave the rest to DRF."""
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        # DRF answers 403 when the first authenticator is the session one, which
+        # offers no challenge; an API client without credentials must see 401,
+        # and the token scheme is the challenge it can answer.
+        exc.status_code = status.HTTP_401_UNAUTHORIZED
+        exc.auth_header = "Token"
     if isinstance(exc, DomainError):
         return Response(exc.as_data(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

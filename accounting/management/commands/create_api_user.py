@@ -1,0 +1,74 @@
+"""Create (or find) an API user, put them in groups and print their token.
+
+``make run`` calls ``create_api_user admin --superuser --reset-password`` so the
+printed login works in the admin and the token works against the API.
+"""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+
+class Command(BaseCommand):
+    help = "Create or find an API user, add groups, and print the user's API token."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--group", action="append", default=[], dest="groups", metavar="NAME")
+        parser.add_argument(
+            "--create-groups", action="store_true", help="Create groups that do not exist yet."
+        )
+        parser.add_argument(
+            "--superuser", action="store_true", help="Make the user staff and superuser (admin login)."
+        )
+        parser.add_argument("--email", default=None)
+        password = parser.add_mutually_exclusive_group()
+        password.add_argument("--password", default=None, help="Set this password.")
+        password.add_argument(
+            "--reset-password", action="store_true", help="Set a new generated password and print it."
+        )
+
+    def handle(
+        self, *args, username, groups, create_groups, superuser, email, password, reset_password, **options
+    ):
+        username = username.strip()
+        if not username:
+            raise CommandError("Give a username.")
+        with transaction.atomic():
+            group_objects = self._groups(groups, create=create_groups)
+            user_model = get_user_model()
+            user, created = user_model.objects.get_or_create(username=username)
+            new_password = password
+            if new_password is None and (created or reset_password):
+                # A new user without a password could never sign in to the admin.
+                new_password = secrets.token_urlsafe(15)
+            if new_password is not None:
+                user.set_password(new_password)
+            if email is not None:
+                user.email = email
+            if superuser:
+                user.is_staff = True
+                user.is_superuser = True
+            user.save()
+            user.groups.add(*group_objects)
+            token, _ = Token.objects.get_or_create(user=user)
+
+        self.stdout.write(f"username: {user.username}")
+        if new_password is not None:
+            self.stdout.write(f"password: {new_password}")
+        self.stdout.write(f"token: {token.key}")
+
+    def _groups(self, names, *, create):
+        found = []
+        for name in names:
+            group = Group.objects.filter(name=name).first()
+            if group is None:
+                if not create:
+                    raise CommandError(f'No group named "{name}". Create it first or pass --create-groups.')
+                group = Group.objects.create(name=name)
+            found.append(group)
+        return found

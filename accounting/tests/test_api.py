@@ -1,0 +1,165 @@
+"""The accounting API: the chart of accounts, periods and GL lines (read-only)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from accounting.choices import SourceType
+from accounting.models import GLAccount
+from accounting.tests.factories import (
+    AccountingPeriodFactory,
+    DimensionAssignmentFactory,
+    GLAccountFactory,
+    JournalEntryFactory,
+    JournalPostingFactory,
+)
+from cnperp.tests.api import client_for, ids, user_with_perms
+from dimensions.tests.factories import CostCenterFactory, DepartmentFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = "/api/v1/accounting/gl-accounts"
+PERIODS = "/api/v1/accounting/periods"
+LINES = "/api/v1/accounting/journal-entries"
+
+
+def test_a_gl_account_goes_through_create_read_change_delete(admin_api):
+    created = admin_api.post(
+        ACCOUNTS, {"id": "gl-1100", "code": "1100", "name": "Bank", "account_type": "asset"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    assert ids(admin_api.get(ACCOUNTS, {"account_type": "asset"})) == ["gl-1100"]
+    assert ids(admin_api.get(ACCOUNTS, {"account_type": "income"})) == []
+    changed = admin_api.patch(f"{ACCOUNTS}/gl-1100", {"name": "Bank: operating"}, format="json")
+    assert changed.json()["name"] == "Bank: operating"
+    assert admin_api.delete(f"{ACCOUNTS}/gl-1100").status_code == 204
+    assert not GLAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"account_type": "bucket"}, "account_type"),
+        ({"code": "1000"}, "code"),
+        ({"id": "gl/1"}, "id"),
+        ({"parent_id": "gl-nowhere"}, "parent_id"),
+        ({"balance": "10.00"}, "balance"),
+    ],
+)
+def test_a_bad_gl_account_names_the_field(admin_api, body, field):
+    GLAccountFactory(id="gl-1000", code="1000")
+    base = {"code": "2000", "name": "Payables", "account_type": "liability"}
+    response = admin_api.post(ACCOUNTS, {**base, **body}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
+
+
+def test_a_gl_account_with_lines_answers_409_on_delete(admin_api):
+    JournalEntryFactory(account=GLAccountFactory(id="gl-1100"), debit=Decimal("5.00"))
+    response = admin_api.delete(f"{ACCOUNTS}/gl-1100")
+    assert response.status_code == 409
+    assert GLAccount.objects.filter(pk="gl-1100").exists()
+
+
+def test_periods_are_listed_and_read_but_not_written(admin_api):
+    AccountingPeriodFactory(id="2025-09")
+    AccountingPeriodFactory(id="2025-10", status="closed")
+    assert ids(admin_api.get(PERIODS)) == ["2025-09", "2025-10"]
+    assert ids(admin_api.get(PERIODS, {"status": "closed"})) == ["2025-10"]
+    assert admin_api.get(f"{PERIODS}/2025-10").json()["end_date"] == "2025-10-31"
+    assert admin_api.post(PERIODS, {"id": "2025-11"}, format="json").status_code == 405
+    assert admin_api.patch(f"{PERIODS}/2025-10", {"status": "open"}, format="json").status_code == 405
+
+
+@pytest.fixture
+def gl():
+    """Two balanced postings: one in September with dimensions, one in October without."""
+    bank, sales = GLAccountFactory(id="gl-bank"), GLAccountFactory(id="gl-sales", account_type="income")
+    cost_center, project = CostCenterFactory(id="cc-hq"), ProjectFactory(id="prj-roll")
+    department = DepartmentFactory(id="dep-fin")
+    september = JournalPostingFactory(
+        reference="BT-bt-1",
+        source_type=SourceType.BANK_TRANSACTION,
+        source_id="bt-1",
+        entry_date=datetime.date(2025, 9, 30),
+        period=AccountingPeriodFactory(id="2025-09"),
+    )
+    october = JournalPostingFactory(
+        reference="CS-cs-1",
+        source_type=SourceType.CASH_SUBMISSION,
+        source_id="cs-1",
+        entry_date=datetime.date(2025, 10, 2),
+        period=AccountingPeriodFactory(id="2025-10"),
+    )
+    dims = {"cost_center": cost_center, "project": project, "department": department}
+    je_1 = JournalEntryFactory(
+        id="je-1", posting=september, line_number=1, account=bank, debit=Decimal("100.00"), **dims
+    )
+    JournalEntryFactory(
+        id="je-2", posting=september, line_number=2, account=sales, credit=Decimal("100.00"), **dims
+    )
+    je_3 = JournalEntryFactory(
+        id="je-3", posting=october, line_number=1, account=bank, debit=Decimal("40.00")
+    )
+    JournalEntryFactory(id="je-4", posting=october, line_number=2, account=sales, credit=Decimal("40.00"))
+    DimensionAssignmentFactory(journal_entry=je_1, dimension_type="cost_center", cost_center=cost_center)
+    DimensionAssignmentFactory(journal_entry=je_1, dimension_type="project", project=project)
+    DimensionAssignmentFactory(journal_entry=je_3, dimension_type="cost_center")
+
+
+def test_a_gl_line_is_read_with_its_dimension_assignments(admin_api, gl):
+    body = admin_api.get(f"{LINES}/je-1").json()
+    assert body["reference"] == "BT-bt-1"
+    assert body["debit"] == "100.00"
+    assert body["credit"] == "0.00"
+    assert body["account_id"] == "gl-bank"
+    assert body["period_id"] == "2025-09"
+    assert sorted((a["dimension_type"], a["value_id"]) for a in body["dimension_assignments"]) == [
+        ("cost_center", "cc-hq"),
+        ("project", "prj-roll"),
+    ]
+    unassigned = admin_api.get(f"{LINES}/je-3").json()["dimension_assignments"]
+    assert unassigned == [{"dimension_type": "cost_center", "value_id": None}]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, ["je-1", "je-2", "je-3", "je-4"]),
+        ({"account_id": "gl-sales"}, ["je-2", "je-4"]),
+        ({"period": "2025-10"}, ["je-3", "je-4"]),
+        ({"date_from": "2025-10-01"}, ["je-3", "je-4"]),
+        ({"date_to": "2025-09-30"}, ["je-1", "je-2"]),
+        ({"reference": "CS-cs-1"}, ["je-3", "je-4"]),
+        ({"source_type": "bank_transaction"}, ["je-1", "je-2"]),
+        ({"source_id": "cs-1"}, ["je-3", "je-4"]),
+        ({"cost_center_id": "cc-hq"}, ["je-1", "je-2"]),
+        ({"project_id": "prj-roll"}, ["je-1", "je-2"]),
+        ({"department_id": "dep-fin"}, ["je-1", "je-2"]),
+        ({"search": "BT-bt"}, ["je-1", "je-2"]),
+    ],
+)
+def test_each_gl_line_filter_narrows_the_list(admin_api, gl, query, expected):
+    assert sorted(ids(admin_api.get(LINES, query))) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [({"period": "2025-1"}, "period"), ({"date_to": "x"}, "date_to")]
+)
+def test_a_bad_gl_line_filter_names_it(admin_api, gl, query, field):
+    response = admin_api.get(LINES, query)
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
+
+
+def test_gl_lines_cannot_be_written_through_the_api(admin_api, gl):
+    assert admin_api.post(LINES, {}, format="json").status_code == 405
+    assert admin_api.patch(f"{LINES}/je-1", {"debit": "1.00"}, format="json").status_code == 405
+    assert admin_api.delete(f"{LINES}/je-1").status_code == 405
+
+
+def test_reading_gl_lines_needs_the_view_permission(gl):
+    assert client_for(user_with_perms("nobody")).get(LINES).status_code == 403
+    reader = client_for(user_with_perms("auditor", "accounting.view_journalentry"))
+    assert len(ids(reader.get(LINES))) == 4

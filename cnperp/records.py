@@ -1,0 +1,44 @@
+"""Writes to master data (dimensions, accounts, rules, profiles) that has no service of its own.
+
+The record's own checks (``full_clean``: field validators, ``clean()``, unique
+constraints) run before every save, as they do in the admin's forms, so the API
+and the admin refuse the same things.
+"""
+
+from django.db import transaction
+
+
+def _stamp(record, user):
+    if user is None or not hasattr(record, "updated_by_id"):
+        return
+    if record._state.adding:
+        record.created_by = user
+    record.updated_by = user
+
+
+@transaction.atomic
+def record_create(*, model, user, **data):
+    """Create a ``model`` row from ``data`` after its own checks."""
+    record = model(**data)
+    _stamp(record, user)
+    record.full_clean()
+    record.save()
+    return record
+
+
+@transaction.atomic
+def record_update(*, model, pk, user, **data):
+    """Change the row ``pk`` of ``model``, locked against a concurrent change."""
+    record = model.objects.select_for_update().get(pk=pk)
+    for name, value in data.items():
+        setattr(record, name, value)
+    _stamp(record, user)
+    record.full_clean()
+    record.save()
+    return record
+
+
+@transaction.atomic
+def record_delete(*, model, pk):
+    """Delete the row ``pk``; ``PROTECT`` refuses while anything refers to it."""
+    model.objects.select_for_update().get(pk=pk).delete()
