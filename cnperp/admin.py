@@ -1,0 +1,299 @@
+"""What every admin screen shares: the site's titles, who-and-when stamping,
+money columns, view-only ledger screens, and service refusals shown on the form.
+
+The admin is a door like the API. Documents that have a service are written
+through it, so the same rules hold whichever door a change comes through; a
+refusal (``ValidationError``, ``DomainError``) is shown to the clerk on the form,
+with the input kept, and changes nothing. Never a 500.
+
+``cnperp`` is not an installed app, so Django's autodiscovery does not import
+this module; every app's ``admin.py`` does, which sets the titles once.
+"""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, quote
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from cnperp.exceptions import DomainError
+
+SITE_TITLE = "CNPERP Banking"
+admin.site.site_header = SITE_TITLE
+admin.site.site_title = SITE_TITLE
+admin.site.index_title = SITE_TITLE
+
+AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
+AUDIT_FIELDSET = ("Record", {"fields": AUDIT_FIELDS, "classes": ("collapse",)})
+
+# Errors a service raises when it refuses a change; anything else is a bug and should be seen.
+REFUSALS = (ValidationError, DomainError, ProtectedError)
+
+MONEY_STYLE = "display:block;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap"
+
+
+def money(value):
+    """Return ``value`` as ``1,234.56``, right-aligned; ``None`` stays empty."""
+    if value is None:
+        return None
+    return format_html('<span class="money" style="{}">{}</span>', MONEY_STYLE, _money_text(value))
+
+
+def _money_text(value):
+    # Decimal formats itself exactly: no float ever touches an amount.
+    return f"{value:,.{settings.MONEY_DECIMAL_PLACES}f}"
+
+
+def money_column(attribute, description, ordering=None):
+    """Return a changelist column showing the amount ``attribute`` of each row."""
+
+    @admin.display(description=description, ordering=ordering or attribute)
+    def column(model_admin, obj):
+        return money(getattr(obj, attribute))
+
+    column.__name__ = f"{attribute}_money"
+    return column
+
+
+def refusal_message(error):
+    """Return the words a service's refusal gives to finance staff."""
+    if isinstance(error, DomainError):
+        return error.message
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    if isinstance(error, ProtectedError):
+        names = sorted({obj._meta.verbose_name for obj in error.protected_objects})
+        return "This record is still referred to by: " + ", ".join(names) + "."
+    return str(error)
+
+
+def stamp(record, user):
+    """Record who created and last changed ``record`` (rule 8 of the brief)."""
+    if not hasattr(record, "updated_by_id"):
+        return
+    if record._state.adding:
+        record.created_by = user
+    record.updated_by = user
+
+
+def copy_saved(saved, target):
+    """Make the admin's own instance ``target`` the row a service just wrote."""
+    for field in target._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+class ServiceRefused(Exception):
+    """A service refused the admin's write; carries the service's error."""
+
+    def __init__(self, error):
+        super().__init__(refusal_message(error))
+        self.error = error
+
+
+def show_refusal(form, error):
+    """Put a service's refusal on ``form``: on the field it names when the form has it."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            if field in form.fields:
+                form.add_error(field, errors)
+            else:
+                form.add_error(
+                    None, [f"{field.replace('_', ' ')}: {message}" for e in errors for message in e]
+                )
+    elif isinstance(error, DomainError) and error.field in form.fields:
+        form.add_error(error.field, error.message)
+    else:
+        form.add_error(None, refusal_message(error))
+
+
+class KeyedAdmin(admin.ModelAdmin):
+    """String keys are chosen once: editable on the add form, read-only afterwards."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        pk = self.model._meta.pk
+        # Django would save a record whose key changed as a copy under the new key.
+        if obj is not None and pk.editable and pk.name not in fields:
+            fields.insert(0, pk.name)
+        return fields
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        pk = self.model._meta.pk.name
+        if pk in fields:
+            fields = [pk, *(name for name in fields if name != pk)]
+        return fields
+
+
+class TrackedAdmin(KeyedAdmin):
+    """A record that says who created and last changed it, stamped on every admin save."""
+
+    readonly_fields = AUDIT_FIELDS
+
+    def save_model(self, request, obj, form, change):
+        stamp(obj, request.user)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for obj in instances:
+            stamp(obj, request.user)
+            obj.save()
+        formset.save_m2m()
+
+
+class ActiveChoicesMixin:
+    """Offer only active values in autocomplete pickers; inactive ones are refused on save anyway."""
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path == reverse("admin:autocomplete"):
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
+
+class RefusalAdmin(admin.ModelAdmin):
+    """Turn a service's refusal during save or delete into a message, with nothing changed.
+
+    ``save_model``/``save_related``/``delete_model`` raise :class:`ServiceRefused`.
+    The admin's view runs in one transaction, so letting the exception leave it
+    rolls back everything the attempt wrote (the log entry included). The form
+    is then rendered again from the same POST, with the refusal on it.
+    """
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                cleaned_data = super().clean()
+                show_refusal(self, refusal)
+                return cleaned_data
+
+        RefusedForm.__name__ = form.__name__
+        return RefusedForm
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            # The second pass cannot save: the refused form never validates.
+            request._service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            opts = self.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(object_id)])
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_queryset(self, request, queryset):
+        # All or nothing: one refused row keeps every selected row.
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+
+class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
+    """A postable document: written through its services while draft, final once posted.
+
+    Subclasses name the services (``create_service``, ``update_service``,
+    ``delete_service``, as ``staticmethod``) and the keyword that carries the
+    document's key to them (``service_key``).
+    """
+
+    create_service = None
+    update_service = None
+    delete_service = None
+    service_key = None
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_draft)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_draft:
+            if self.fieldsets:
+                return flatten_fieldsets(self.fieldsets)
+            return [field.name for field in self.model._meta.fields]
+        return super().get_readonly_fields(request, obj)
+
+    def service_data(self, obj, form, change):
+        """Return the fields the form edits, as the service's keyword arguments."""
+        pk = self.model._meta.pk.name
+        names = {field.name for field in self.model._meta.fields}
+        data = {name: getattr(obj, name) for name in form.cleaned_data if name in names and name != pk}
+        if not change:
+            data[pk] = obj.pk
+        return data
+
+    def save_model(self, request, obj, form, change):
+        data = self.service_data(obj, form, change)
+        try:
+            if change:
+                saved = self.update_service(**{self.service_key: obj.pk}, user=request.user, **data)
+            else:
+                saved = self.create_service(user=request.user, **data)
+        except REFUSALS as exc:
+            raise ServiceRefused(exc) from exc
+        copy_saved(saved, obj)
+
+    def delete_model(self, request, obj):
+        try:
+            self.delete_service(**{self.service_key: obj.pk}, user=request.user)
+        except REFUSALS as exc:
+            raise ServiceRefused(exc) from exc
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows written once by a service (the ledger, imports): finance staff read them, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ViewOnlyInline(admin.TabularInline):
+    """Related rows shown on their parent's page, read-only."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
