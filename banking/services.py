@@ -35,9 +35,12 @@ def _check_draft(document):
 
 
 def _check_bank_account(document):
-    account = getattr(document, "bank_account", None)
-    if account is not None and not account.is_active:
-        raise ValidationError({"bank_account": f"Bank account {account.id} is inactive."})
+    for name in ("bank_account", "from_bank_account", "to_bank_account"):
+        if getattr(document, f"{name}_id", None) is None:
+            continue
+        account = getattr(document, name)
+        if not account.is_active:
+            raise ValidationError({name: f"Bank account {account.id} is inactive."})
 
 
 def _check_bank_transaction(txn):
@@ -88,6 +91,9 @@ def bank_transaction_update(*, transaction_id, user, **data):
     """Change a draft bank transaction; posted ones are final."""
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
+    if txn.transfer_id:
+        # A leg mirrors its transfer; changing one alone would break the pair.
+        raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
     return _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
 
 
@@ -214,8 +220,13 @@ def bank_transfer_create(*, user, allocations=(), **data):
             updated_by=user,
             **{k: v for k, v in row.items() if k not in ("line_number",)},
         )
-        check_active_dimensions(allocation)
-        allocation.full_clean(exclude=["transfer"])
+        try:
+            check_active_dimensions(allocation)
+            allocation.full_clean(exclude=["transfer"])
+        except ValidationError as exc:
+            # Name the allocation at fault, not the transfer's own fields.
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            raise ValidationError({"allocations": f"Allocation {number}: {problems}"}) from exc
         allocation.save()
     _save(
         BankTransaction(
