@@ -1,0 +1,513 @@
+"""The bank reconciliation of one account for one month, its snapshot and its sign-off.
+
+The *book* balance of a bank account is what the general ledger says: the sum
+of debit minus credit of every GL line on the account's GL account, before the
+period starts (opening) and up to its last day (closing). The *statement*
+balance is what the bank says: the opening balance of the first statement of
+the period and the closing balance of the last one. Their difference at the
+close is the **variance** (statement minus book), judged against
+``BANKING_RECONCILIATION_THRESHOLD``: zero is *balanced*, up to the threshold
+*within threshold*, beyond it *out of balance*; without a statement there is
+nothing to compare (*no statement*).
+
+The unmatched items explain a variance: a statement line with no book item (a
+bank fee nobody recorded yet) and a book item the bank has not shown yet (a
+cheque not cashed). Everything is broken down by cost centre, project and
+department; a GL line or transaction without one is counted under
+``unassigned``, and statement lines count under the dimensions of the
+transactions they are matched to (unmatched lines are unassigned).
+
+A **snapshot** (``bank_reconciliations``) stores these numbers per account and
+period; a controller's sign-off (*finalize*) locks it: the matched transactions
+become *reconciled* and no match of the period may change afterwards.
+Every sum here is computed by the database (``aggregate``, ``values().annotate()``).
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
+from django.utils import timezone
+
+from accounting import locks
+from accounting.models import JournalEntry
+from banking.choices import (
+    BalanceStatus,
+    Direction,
+    LineMatchStatus,
+    MatchStatus,
+    PostingStatus,
+    ReconciliationState,
+    ReconciliationStatus,
+)
+from banking.matching import (
+    bank_account_get,
+    finalized_refusal,
+    match_run,
+    period_bounds,
+    scope_lock,
+)
+from banking.models import (
+    BankReconciliation,
+    BankStatement,
+    BankTransaction,
+    ReconciliationMatch,
+    StatementLine,
+)
+from cnperp.exceptions import ConflictError, DomainError, NotFoundError
+from dimensions.models import CostCenter, Department, Project
+
+ZERO = Decimal("0.00")
+UNASSIGNED = "unassigned"
+ITEM_LIMIT = 100  # unmatched items listed in a result; counts and totals cover them all
+DIMENSIONS = (("cost_center", CostCenter), ("project", Project), ("department", Department))
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+
+
+def _cents(value):
+    # SQLite returns sums without their scale ("150"); every total leaves with two places.
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
+
+
+def balance_status(variance, threshold=None):
+    """Return the :class:`BalanceStatus` of ``variance`` (``None``: no statement)."""
+    if variance is None:
+        return BalanceStatus.NO_STATEMENT
+    threshold = settings.BANKING_RECONCILIATION_THRESHOLD if threshold is None else threshold
+    if variance == 0:
+        return BalanceStatus.BALANCED
+    if abs(variance) <= threshold:
+        return BalanceStatus.WITHIN_THRESHOLD
+    return BalanceStatus.OUT_OF_BALANCE
+
+
+def _signed_amount():
+    return Case(When(direction=Direction.IN, then=F("amount")), default=-F("amount"), output_field=MONEY)
+
+
+def _statement_balances(account_id, start, end):
+    """Return ``(opening, closing, count)`` from the statements covering ``start``..``end``.
+
+    The opening comes from the earliest statement starting in the period (or,
+    failing that, the earliest overlapping it); the closing from the latest
+    ending in it (or the latest overlapping it).
+    """
+    covering = BankStatement.objects.filter(
+        bank_account_id=account_id, from_date__lte=end, to_date__gte=start
+    )
+    with_opening = covering.exclude(opening_balance=None)
+    opening = (
+        with_opening.filter(from_date__gte=start)
+        .order_by("from_date", "pk")
+        .values_list("opening_balance", flat=True)
+        .first()
+    )
+    if opening is None:
+        opening = with_opening.order_by("from_date", "pk").values_list("opening_balance", flat=True).first()
+    with_closing = covering.exclude(closing_balance=None)
+    closing = (
+        with_closing.filter(to_date__lte=end)
+        .order_by("-to_date", "-pk")
+        .values_list("closing_balance", flat=True)
+        .first()
+    )
+    if closing is None:
+        closing = with_closing.order_by("-to_date", "-pk").values_list("closing_balance", flat=True).first()
+    return (
+        None if opening is None else _cents(opening),
+        None if closing is None else _cents(closing),
+        covering.count(),
+    )
+
+
+def _bucket():
+    return {
+        "book_opening_balance": ZERO,
+        "book_closing_balance": ZERO,
+        "matched_count": 0,
+        "matched_amount": ZERO,
+        "unmatched_book_count": 0,
+        "unmatched_book_amount": ZERO,
+        "unmatched_statement_count": 0,
+        "unmatched_statement_amount": ZERO,
+    }
+
+
+class Breakdown:
+    """Sums per value of each dimension, ``unassigned`` included, from grouped rows."""
+
+    def __init__(self):
+        self.buckets = {name: defaultdict(_bucket) for name, _model in DIMENSIONS}
+
+    def add(self, dims, **amounts):
+        for name, _model in DIMENSIONS:
+            bucket = self.buckets[name][dims.get(name) or UNASSIGNED]
+            for key, value in amounts.items():
+                bucket[key] += value
+
+    def as_lists(self):
+        result = {}
+        for name, model in DIMENSIONS:
+            buckets = self.buckets[name]
+            names = dict(
+                model.objects.filter(pk__in=[key for key in buckets if key != UNASSIGNED]).values_list(
+                    "pk", "name"
+                )
+            )
+            rows = []
+            for key in sorted(buckets, key=lambda k: (k == UNASSIGNED, k)):
+                bucket = buckets[key]
+                movement = bucket["book_closing_balance"] - bucket["book_opening_balance"]
+                statement = bucket["matched_amount"] + bucket["unmatched_statement_amount"]
+                rows.append(
+                    {
+                        "key": key,
+                        "name": "Unassigned" if key == UNASSIGNED else names.get(key, key),
+                        **bucket,
+                        "book_movement": movement,
+                        "statement_movement": statement,
+                        "movement_difference": statement - movement,
+                    }
+                )
+            result[name] = rows
+        return result
+
+
+def _dims(row, prefix=""):
+    """Map a grouped row's ``<prefix><dimension>_id`` columns to dimension names."""
+    return {name: row[f"{prefix}{name}_id"] for name, _model in DIMENSIONS}
+
+
+def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_LIMIT):
+    """Return the reconciliation of ``bank_account_id`` for ``period`` (``YYYY-MM``) as a plain dict.
+
+    Amounts are ``Decimal`` with two places, dates ``date``; the API turns them
+    into strings. Raises ``DomainError`` (``period``) and ``NotFoundError``
+    (``bank_account_id``).
+    """
+    start, end = period_bounds(period)
+    account = bank_account_get(bank_account_id)
+    breakdown = Breakdown()
+    names = [f"{name}_id" for name, _model in DIMENSIONS]
+
+    net = F("debit") - F("credit")
+    gl = JournalEntry.objects.filter(account_id=account.gl_account_id, entry_date__lte=end)
+    book_opening = book_closing = ZERO
+    for row in (
+        gl.values(*names)
+        .order_by()
+        .annotate(
+            opening=Sum(net, filter=Q(entry_date__lt=start), output_field=MONEY),
+            closing=Sum(net, output_field=MONEY),
+        )
+    ):
+        opening, closing = _cents(row["opening"]), _cents(row["closing"])
+        book_opening += opening
+        book_closing += closing
+        breakdown.add(_dims(row), book_opening_balance=opening, book_closing_balance=closing)
+
+    statement_opening, statement_closing, statement_count = _statement_balances(account.pk, start, end)
+
+    lines = StatementLine.objects.filter(
+        bank_account_id=account.pk, booking_date__gte=start, booking_date__lte=end
+    )
+    by_status = {
+        row["match_status"]: (row["count"], _cents(row["total"]))
+        for row in lines.values("match_status").order_by().annotate(count=Count("pk"), total=Sum("amount"))
+    }
+    matched_count, matched_amount = by_status.get(LineMatchStatus.MATCHED, (0, ZERO))
+    open_statuses = (LineMatchStatus.UNMATCHED, LineMatchStatus.SUGGESTED)
+    unmatched_lines_count = sum(by_status.get(status, (0, ZERO))[0] for status in open_statuses)
+    unmatched_lines_total = sum((by_status.get(status, (0, ZERO))[1] for status in open_statuses), ZERO)
+    breakdown.add(
+        {}, unmatched_statement_count=unmatched_lines_count, unmatched_statement_amount=unmatched_lines_total
+    )
+
+    confirmed = ReconciliationMatch.objects.filter(
+        bank_account_id=account.pk,
+        status=MatchStatus.CONFIRMED,
+        statement_line__booking_date__gte=start,
+        statement_line__booking_date__lte=end,
+    )
+    matched_transactions = confirmed.values("bank_transaction_id").distinct().count()
+    for row in (
+        confirmed.values(*(f"bank_transaction__{name}" for name in names))
+        .order_by()
+        .annotate(count=Count("statement_line_id", distinct=True), total=Sum("amount"))
+    ):
+        breakdown.add(
+            _dims(row, "bank_transaction__"), matched_count=row["count"], matched_amount=_cents(row["total"])
+        )
+
+    open_books = BankTransaction.objects.filter(
+        bank_account_id=account.pk,
+        transaction_date__gte=start,
+        transaction_date__lte=end,
+        posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED],
+        reconciliation_status=ReconciliationStatus.UNRECONCILED,
+    )
+    unmatched_books_count, unmatched_books_total = 0, ZERO
+    for row in open_books.values(*names).order_by().annotate(count=Count("pk"), total=Sum(_signed_amount())):
+        total = _cents(row["total"])
+        unmatched_books_count += row["count"]
+        unmatched_books_total += total
+        breakdown.add(_dims(row), unmatched_book_count=row["count"], unmatched_book_amount=total)
+
+    variance = None if statement_closing is None else statement_closing - book_closing
+    threshold = _cents(settings.BANKING_RECONCILIATION_THRESHOLD)
+    snapshot = (
+        BankReconciliation.objects.filter(bank_account_id=account.pk, period_id=period, scope_key="")
+        .select_related("prepared_by", "approved_by")
+        .first()
+    )
+    return {
+        "bank_account_id": account.pk,
+        "bank_account_name": account.name,
+        "currency": account.currency,
+        "gl_account_id": account.gl_account_id,
+        "period": period,
+        "period_start": start,
+        "period_end": end,
+        "book_opening_balance": book_opening,
+        "book_closing_balance": book_closing,
+        "statement_opening_balance": statement_opening,
+        "statement_closing_balance": statement_closing,
+        "statement_count": statement_count,
+        "matched_count": matched_count,
+        "matched_amount": matched_amount,
+        "matched_transaction_count": matched_transactions,
+        "suggested_count": by_status.get(LineMatchStatus.SUGGESTED, (0, ZERO))[0],
+        "unmatched_book_items": {
+            "count": unmatched_books_count,
+            "total": unmatched_books_total,
+            "items": _book_items(open_books, item_limit),
+        },
+        "unmatched_statement_lines": {
+            "count": unmatched_lines_count,
+            "total": unmatched_lines_total,
+            "items": _line_items(lines.filter(match_status__in=open_statuses), item_limit),
+        },
+        "variance": variance,
+        "threshold": threshold,
+        "status": balance_status(variance, threshold),
+        "reconciliation": _snapshot_state(snapshot),
+        "dimensions": breakdown.as_lists(),
+    }
+
+
+def _book_items(queryset, limit):
+    rows = queryset.order_by("transaction_date", "pk").values(
+        "id",
+        "transaction_date",
+        "transaction_type",
+        "direction",
+        "amount",
+        "reference",
+        "counterparty_name",
+        "posting_status",
+        "cost_center_id",
+        "project_id",
+        "department_id",
+    )[:limit]
+    return [
+        {**row, "amount": _cents(row["amount"] if row["direction"] == Direction.IN else -row["amount"])}
+        for row in rows
+    ]
+
+
+def _line_items(queryset, limit):
+    rows = queryset.order_by("booking_date", "pk").values(
+        "id", "booking_date", "amount", "counterparty_name", "bank_reference", "narrative", "match_status"
+    )[:limit]
+    return [{**row, "amount": _cents(row["amount"]), "narrative": row["narrative"][:140]} for row in rows]
+
+
+def _snapshot_state(snapshot):
+    if snapshot is None:
+        return None
+    return {
+        "id": snapshot.pk,
+        "status": snapshot.status,
+        "prepared_by": snapshot.prepared_by.get_username() if snapshot.prepared_by_id else None,
+        "approved_by": snapshot.approved_by.get_username() if snapshot.approved_by_id else None,
+        "approved_at": snapshot.approved_at,
+        "updated_at": snapshot.updated_at,
+    }
+
+
+def jsonable(value):
+    """Return ``value`` with Decimals and dates as strings, for the snapshot's JSON column."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime.datetime):
+        # As DRF writes it, so that the command's JSON and the API's are the same text.
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+# --- Snapshots and sign-off -----------------------------------------------------------
+
+
+def _store(result, snapshot, *, account, period, user):
+    """Write ``result`` into ``snapshot`` (or a new whole-account snapshot) and return it."""
+    if snapshot is None:
+        snapshot = BankReconciliation(bank_account=account, period_id=period, scope_key="", created_by=user)
+    variance = result["variance"]
+    snapshot.reconciliation_date = result["period_end"]
+    snapshot.book_opening_balance = result["book_opening_balance"]
+    snapshot.book_closing_balance = result["book_closing_balance"]
+    snapshot.statement_opening_balance = result["statement_opening_balance"]
+    snapshot.statement_closing_balance = result["statement_closing_balance"]
+    snapshot.variance = ZERO if variance is None else variance
+    snapshot.balance_status = result["status"]
+    snapshot.matched_count = result["matched_count"]
+    snapshot.matched_amount = result["matched_amount"]
+    snapshot.unmatched_book_count = result["unmatched_book_items"]["count"]
+    snapshot.unmatched_book_amount = result["unmatched_book_items"]["total"]
+    snapshot.unmatched_statement_count = result["unmatched_statement_lines"]["count"]
+    snapshot.unmatched_statement_amount = result["unmatched_statement_lines"]["total"]
+    snapshot.dimension_breakdown = jsonable(result["dimensions"])
+    snapshot.prepared_by = user
+    snapshot.updated_by = user
+    snapshot.save()
+    return snapshot
+
+
+def _save_locked(*, account, period, snapshots, user):
+    result = reconcile_banking_by_dimension(account.pk, period)
+    snapshot = _store(result, snapshots.get(period), account=account, period=period, user=user)
+    result["reconciliation"] = _snapshot_state(snapshot)
+    return snapshot, result
+
+
+@locks.atomic_with_retry
+def reconciliation_snapshot_save(*, bank_account_id, period, user):
+    """Store (or refresh) the snapshot of ``bank_account_id`` for ``period``; return ``(snapshot, result)``.
+
+    Refused (409) once the period's reconciliation is finalized.
+    """
+    period_bounds(period)
+    bank_account_get(bank_account_id)
+    account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
+    return _save_locked(account=account, period=period, snapshots=snapshots, user=user)
+
+
+@locks.atomic_with_retry
+def reconciliation_run(*, bank_account_id, period, user, match=True):
+    """Run the matcher (unless ``match`` is false), then save the snapshot.
+
+    Returns ``(snapshot, result, run)``; ``run`` is ``None`` without matching.
+    """
+    period_bounds(period)
+    bank_account_get(bank_account_id)
+    run = match_run(bank_account_id=bank_account_id, period=period, user=user) if match else None
+    snapshot, result = reconciliation_snapshot_save(bank_account_id=bank_account_id, period=period, user=user)
+    return snapshot, result, run
+
+
+# Sign-off rules: each receives the freshly saved snapshot, the signing user and
+# their note, and raises to refuse. Segregation of duties (issue 7) adds its rule
+# (preparer and approver differ, the approver holds the sign-off permission) here.
+
+
+def sign_off_requires_statement(snapshot, *, user, note):
+    if snapshot.balance_status == BalanceStatus.NO_STATEMENT:
+        raise ConflictError(
+            f"No bank statement covers {snapshot.period_id} for account {snapshot.bank_account_id}; "
+            "import it before signing off.",
+            code="no_statement",
+        )
+
+
+def sign_off_explains_variance(snapshot, *, user, note):
+    if snapshot.balance_status == BalanceStatus.OUT_OF_BALANCE and not (note or "").strip():
+        raise DomainError(
+            f"The variance of {snapshot.variance:.2f} is beyond the threshold; explain it in a note "
+            "to sign off anyway.",
+            field="note",
+        )
+
+
+SIGN_OFF_RULES = [sign_off_requires_statement, sign_off_explains_variance]
+
+
+def _resolve(reconciliation_id, bank_account_id, period):
+    if reconciliation_id is not None:
+        found = (
+            BankReconciliation.objects.filter(pk=reconciliation_id, scope_key="")
+            .values_list("bank_account_id", "period_id")
+            .first()
+            if isinstance(reconciliation_id, str)
+            else None
+        )
+        if found is None:
+            raise NotFoundError(
+                f'No reconciliation has the id "{reconciliation_id}".', field="reconciliation_id"
+            )
+        return found
+    if bank_account_id is None or period is None:
+        raise DomainError(
+            "Name the reconciliation: its id, or the bank account and the period.", field="reconciliation_id"
+        )
+    period_bounds(period)
+    bank_account_get(bank_account_id)
+    return bank_account_id, period
+
+
+@locks.atomic_with_retry
+def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=None, period=None, note=""):
+    """Sign off a reconciliation: refresh its numbers, lock it, mark its matched transactions reconciled.
+
+    Returns ``(snapshot, result)``. Refused (409) when already finalized or
+    when a sign-off rule says so (no statement; an unexplained variance beyond
+    the threshold is a 400 on ``note``).
+    """
+    bank_account_id, period = _resolve(reconciliation_id, bank_account_id, period)
+    start, end = period_bounds(period)
+    finalized = BankReconciliation.objects.filter(
+        bank_account_id=bank_account_id, period_id=period, status=ReconciliationState.FINALIZED
+    ).first()
+    if finalized is not None:
+        raise finalized_refusal(finalized)
+    account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
+    snapshot, result = _save_locked(account=account, period=period, snapshots=snapshots, user=user)
+    for rule in SIGN_OFF_RULES:
+        rule(snapshot, user=user, note=note)
+    now = timezone.now()
+    snapshot.status = ReconciliationState.FINALIZED
+    snapshot.approved_by = user
+    snapshot.approved_at = now
+    if note:
+        snapshot.notes = f"{snapshot.notes}\n{note}".strip()
+    snapshot.updated_by = user
+    snapshot.save()
+    matched_ids = (
+        ReconciliationMatch.objects.filter(
+            bank_account_id=account.pk,
+            status=MatchStatus.CONFIRMED,
+            statement_line__booking_date__gte=start,
+            statement_line__booking_date__lte=end,
+        )
+        .values_list("bank_transaction_id", flat=True)
+        .distinct()
+    )
+    BankTransaction.objects.filter(
+        pk__in=list(matched_ids), reconciliation_status=ReconciliationStatus.MATCHED
+    ).update(
+        reconciliation_status=ReconciliationStatus.RECONCILED,
+        reconciled_at=now,
+        updated_at=now,
+        updated_by=user,
+    )
+    result["reconciliation"] = _snapshot_state(snapshot)
+    return snapshot, result

@@ -1,0 +1,78 @@
+"""``manage.py reconcile``: the same numbers as the service and the API, clear errors, sign-off."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from banking.choices import ReconciliationState
+from banking.models import BankReconciliation
+from banking.reconciliation import jsonable, reconcile_banking_by_dimension
+from banking.tests.reconciliation_setup import october
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def month():
+    return october()
+
+
+def reconcile(*args):
+    out = StringIO()
+    call_command("reconcile", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_matches_saves_and_prints_the_summary(month):
+    output = reconcile("--account", "ba-op", "--period", "2025-10", "--match")
+
+    assert "Matched 3 of 4 open statement lines (amount_date 1, exact_key 2); 0 with suggestions." in output
+    assert "book closing balance       1,600.00" in output
+    assert "variance                   -12.50" in output
+    assert "status                     within_threshold (threshold 1,000.00)" in output
+    assert "line sl-fee 2025-10-31 -12.50 ACCOUNT SERVICE FEE" in output
+    snapshot = BankReconciliation.objects.get()
+    assert (snapshot.matched_count, snapshot.prepared_by.username) == (3, "system-posting")
+
+
+def test_the_command_the_service_and_the_api_give_the_same_numbers(month, superuser):
+    as_json = json.loads(reconcile("--account", "ba-op", "--period", "2025-10", "--match", "--json"))
+    service = jsonable(reconcile_banking_by_dimension("ba-op", "2025-10"))
+    client = APIClient()
+    client.force_authenticate(superuser)
+    api = client.get(
+        "/api/v1/banking/reconciliation", {"bank_account_id": "ba-op", "period": "2025-10"}
+    ).json()
+
+    assert as_json == service == api
+
+
+def test_finalize_signs_off_and_a_second_run_is_refused(month):
+    output = reconcile("--account", "ba-op", "--period", "2025-10", "--match", "--finalize")
+    assert "signed off by system-posting" in output
+    assert BankReconciliation.objects.get().status == ReconciliationState.FINALIZED
+
+    with pytest.raises(CommandError, match="was finalized by system-posting"):
+        reconcile("--account", "ba-op", "--period", "2025-10", "--match")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--account", "ba-nope", "--period", "2025-10"), '--account: No bank account has the id "ba-nope".'),
+        (("--account", "ba-op", "--period", "2025-13"), '--period: "2025-13" is not a period'),
+        (("--account", "ba-op", "--period", "2025-10", "--user", "ghost"), 'No user is called "ghost"'),
+    ],
+)
+def test_bad_arguments_end_with_a_message(month, args, message):
+    with pytest.raises(CommandError, match=message):
+        reconcile(*args)
+    assert not BankReconciliation.objects.exists()
+
+
+def test_a_missing_argument_exits_non_zero(month):
+    with pytest.raises(CommandError, match="--period"):
+        reconcile("--account", "ba-op")
