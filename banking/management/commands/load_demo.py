@@ -1,0 +1,150 @@
+"""Load the demo company: ``manage.py load_demo [--size N [--with-postings]]``.
+
+Without ``--size``: the demo company (``banking.demo``) and its year of
+documents, all drafts. With ``--size N``: the company's master data and N bulk
+transactions for the benchmarks, optionally with their GL postings. Either way a
+second run adds nothing. A progress line shows on a terminal only, so cron stays
+quiet; the summary is printed unless ``--verbosity 0``.
+"""
+
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, JournalEntry, JournalPosting
+from banking import demo
+from banking.models import (
+    BankAccount,
+    BankTransaction,
+    BankTransfer,
+    BankTransferAllocation,
+    CashSubmission,
+    FloatAllocation,
+    PostingRule,
+    StatementCsvProfile,
+)
+from dimensions.models import Branch, CostCenter, Department, Project
+
+SUMMARY_MODELS = [
+    Branch,
+    CostCenter,
+    Project,
+    Department,
+    GLAccount,
+    AccountingPeriod,
+    BankAccount,
+    PostingRule,
+    StatementCsvProfile,
+    BankTransaction,
+    BankTransfer,
+    BankTransferAllocation,
+    CashSubmission,
+    FloatAllocation,
+    JournalPosting,
+    JournalEntry,
+    DimensionAssignment,
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo company (idempotent); --size N adds N bank transactions in bulk for the benchmarks."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--size", type=int, default=0, metavar="N", help="Bulk-create N bank transactions (benchmarks)."
+        )
+        parser.add_argument(
+            "--months",
+            type=int,
+            default=demo.DEFAULT_MONTHS,
+            metavar="M",
+            help=f"Months of data ending with --end-month ({demo.DEFAULT_MONTHS}).",
+        )
+        parser.add_argument(
+            "--end-month",
+            default=demo.DEFAULT_END_MONTH,
+            metavar="YYYY-MM",
+            help=f"Last month of the data ({demo.DEFAULT_END_MONTH}, so that 2025-10 is always included).",
+        )
+        parser.add_argument(
+            "--accounts",
+            type=int,
+            default=len(demo.BANK_ACCOUNTS),
+            metavar="K",
+            help=f"Bank accounts the --size rows spread over, 1 to {len(demo.BANK_ACCOUNTS)} (all).",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=demo.DEFAULT_SEED,
+            help=f"Random seed ({demo.DEFAULT_SEED}); another seed makes other --size rows.",
+        )
+        parser.add_argument(
+            "--with-postings",
+            action="store_true",
+            help="Also write the --size rows' GL postings (benchmark data; not the posting service).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=demo.DEFAULT_BATCH_SIZE,
+            metavar="B",
+            help=f"Rows per INSERT batch and database transaction ({demo.DEFAULT_BATCH_SIZE}).",
+        )
+
+    def handle(self, *args, size, months, end_month, accounts, seed, with_postings, batch_size, **options):
+        self._check(size, months, end_month, accounts, batch_size, with_postings)
+        started = time.monotonic()
+        if size:
+            progress = self._progress if self.stdout.isatty() else None
+            added = demo.bulk_transactions_create(
+                size=size,
+                end_month=end_month,
+                months=months,
+                accounts=accounts,
+                seed=seed,
+                with_postings=with_postings,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        else:
+            added = demo.demo_load(end_month=end_month, months=months, seed=seed)
+        elapsed = time.monotonic() - started
+        if options["verbosity"] >= 1:
+            self._summary(added, elapsed, size)
+
+    def _check(self, size, months, end_month, accounts, batch_size, with_postings):
+        if size < 0:
+            raise CommandError("--size must be zero or more.")
+        if not 1 <= months <= 120:
+            raise CommandError("--months must be between 1 and 120.")
+        try:
+            AccountingPeriod.bounds(end_month)
+        except ValidationError as exc:
+            raise CommandError(
+                f'--end-month "{end_month}" is not a month; use YYYY-MM, such as 2025-12.'
+            ) from exc
+        if not 1 <= accounts <= len(demo.BANK_ACCOUNTS):
+            raise CommandError(f"--accounts must be between 1 and {len(demo.BANK_ACCOUNTS)}.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be a positive number.")
+        if with_postings and not size:
+            raise CommandError(
+                "--with-postings posts the --size rows only; the demo year stays draft until posted "
+                "through the posting service (manage.py post_transactions --all-drafts)."
+            )
+
+    def _progress(self, done, total):
+        self.stdout.write(f"\r  {done:,}/{total:,} bank transactions", ending="")
+        if done >= total:
+            self.stdout.write("")
+
+    def _summary(self, added, elapsed, size):
+        self.stdout.write(f"Demo data loaded in {elapsed:.1f} s (added / now stored):")
+        for model in SUMMARY_MODELS:
+            label, count = model._meta.verbose_name_plural, model.objects.count()
+            self.stdout.write(f"  {label:<28} {added.get(model.__name__, 0):>10,} {count:>12,}")
+        if size and elapsed > 0:
+            rate = added.get("BankTransaction", 0) / elapsed
+            self.stdout.write(f"  {rate:,.0f} bank transactions per second")
