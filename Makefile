@@ -49,6 +49,13 @@ format: install
 schema: install
 	$(DEV_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+## Production serving: gunicorn on :8010, 2 x CPUs + 1 workers, admin static files through whitenoise.
+## Needs DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL in the environment (or .env).
+serve: install
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py check --deploy
+	$(VENV)/bin/gunicorn --config cnperp/gunicorn.conf.py
+
 bench: install mariadb
 	$(PY) bench/run.py $(BENCH_ARGS)
 

@@ -1,18 +1,85 @@
-"""Liveness for load balancers and cron: 200 when the database answers, 503 when not."""
+"""Probes for load balancers, cron and Prometheus.
+
+- ``/health``: liveness; 200 when the database answers, 503 when not.
+- ``/ready``: readiness; 200 only when the database answers AND every migration
+  on disk is applied, so a new release takes traffic only after ``migrate``.
+- ``/metrics``: Prometheus exposition (``cnperp.metrics``).
+"""
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from cnperp import metrics
 
 
-def health(request):
-    """Return 200 with ``{"status": "ok"}`` when the database answers a query, else 503."""
+def _database_error():
+    """Return ``None`` when the database answers ``SELECT 1``, else the error text."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
+        return str(exc)[:200]
+    return None
+
+
+def health(request):
+    """Return 200 with ``{"status": "ok"}`` when the database answers a query, else 503."""
+    error = _database_error()
+    if error is not None:
         return JsonResponse(
-            {"status": "unavailable", "database": "unreachable", "detail": str(exc)[:200]},
+            {"status": "unavailable", "database": "unreachable", "detail": error},
             status=503,
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def pending_migrations():
+    """Return the names (``app.migration``) of migrations on disk that the database lacks."""
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes()
+    return [f"{m.app_label}.{m.name}" for m, _backwards in executor.migration_plan(targets)]
+
+
+@require_GET
+def ready(request):
+    """Return 200 when the database answers and is fully migrated, else 503 saying which is missing."""
+    error = _database_error()
+    if error is not None:
+        return JsonResponse(
+            {
+                "status": "not ready",
+                "database": "unreachable",
+                "migrations": "unknown",
+                "detail": error,
+            },
+            status=503,
+        )
+    try:
+        pending = pending_migrations()
+    except DatabaseError as exc:
+        return JsonResponse(
+            {"status": "not ready", "database": "error", "migrations": "unknown", "detail": str(exc)[:200]},
+            status=503,
+        )
+    if pending:
+        return JsonResponse(
+            {
+                "status": "not ready",
+                "database": "ok",
+                "migrations": "pending",
+                "pending": pending,
+                "detail": "Run manage.py migrate before sending traffic here.",
+            },
+            status=503,
+        )
+    return JsonResponse({"status": "ready", "database": "ok", "migrations": "applied"})
+
+
+@require_GET
+def prometheus_metrics(request):
+    """Return every metric in the Prometheus text format."""
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -40,12 +40,16 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "cnperp",
     "dimensions",
     "accounting",
     "banking",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every answer (redirects and 503s included) is timed, counted
+    # and logged with its request id.
+    "cnperp.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,6 +109,16 @@ def database_from_url(url):
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 
+# Reports may read from a replica (cnperp.db_router.read_replica); writes and
+# postings always go to "default". Unset, everything reads the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+READ_REPLICA_ALIAS = None
+if DATABASE_REPLICA_URL:
+    READ_REPLICA_ALIAS = "replica"
+    DATABASES["replica"] = {**database_from_url(DATABASE_REPLICA_URL)}
+    DATABASES["replica"]["TEST"] = {**DATABASES["replica"].get("TEST", {}), "MIRROR": "default"}
+DATABASE_ROUTERS = ["cnperp.db_router.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------
@@ -128,7 +142,7 @@ USE_TZ = True
 # --- Static files -----------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -182,15 +196,83 @@ MONEY_DECIMAL_PLACES = 2
 BANKING_RECONCILIATION_THRESHOLD = Decimal(env.str("BANKING_RECONCILIATION_THRESHOLD", default="1000.00"))
 BANKING_VARIANCE_ALERT_THRESHOLD = Decimal(env.str("BANKING_VARIANCE_ALERT_THRESHOLD", default="5000.00"))
 
+# --- Security (production) ----------------------------------------------------
+#
+# Secure by default whenever DEBUG is off, so `check --deploy` is clean with only
+# DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS set. Each can be turned off from the
+# environment, for example DJANGO_SECURE_SSL_REDIRECT=0 when TLS ends at a proxy
+# that already redirects. The test suite (cnperp.settings_test) talks plain HTTP
+# through Django's test client, so the HTTPS redirect is off by default there.
+
+_TEST_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("settings_test")
+_SECURE_DEFAULT = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT and not _TEST_SETTINGS)
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE_DEFAULT)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_SECURE_DEFAULT)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+X_FRAME_OPTIONS = "DENY"
+# Behind nginx (or any proxy ending TLS) that sets X-Forwarded-Proto.
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Operations: backups, metrics -------------------------------------------------
+
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+
 # --- Logging ----------------------------------------------------------------
+#
+# One JSON object per line on stdout (journald and log shippers read it as is),
+# and the same lines in LOG_FILE when it is set. DJANGO_LOG_FORMAT=plain gives
+# the human format, the default under DEBUG.
+
+LOG_FILE = env.str("LOG_FILE", default="")
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain" if DEBUG else "json")
+_LOG_HANDLERS = ["console"] + (["file"] if LOG_FILE else [])
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"request_id": {"()": "cnperp.jsonlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "cnperp.jsonlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+        **(
+            {
+                "file": {
+                    # Reopens the file after logrotate moves it.
+                    "class": "logging.handlers.WatchedFileHandler",
+                    "filename": LOG_FILE,
+                    "formatter": "json",
+                    "filters": ["request_id"],
+                }
+            }
+            if LOG_FILE
+            else {}
+        ),
+    },
+    "root": {"handlers": _LOG_HANDLERS, "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The request line is ours (cnperp.request); Django's own would repeat it for 4xx/5xx.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from cnperp.health import health
+from cnperp.health import health, prometheus_metrics, ready
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -14,4 +14,6 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api-auth/", include("rest_framework.urls")),
     path("health", health, name="health"),
+    path("ready", ready, name="ready"),
+    path("metrics", prometheus_metrics, name="metrics"),
 ]
