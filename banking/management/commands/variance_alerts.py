@@ -1,0 +1,76 @@
+"""Alert on variances above the threshold: ``manage.py variance_alerts [--period YYYY-MM]``.
+
+For cron, after month end. Lists every variance of the month above
+``BANKING_VARIANCE_ALERT_THRESHOLD`` (book against statement per bank account,
+branch cash deposited against expected), logs one JSON line per alert on the
+``cnperp.alerts`` logger, mails them to ``ADMINS`` through Django's mail (the
+console backend unless ``DJANGO_EMAIL_BACKEND`` says otherwise), and exits
+non-zero when there is any, so that cron and monitoring notice. No alert: a
+line saying so and exit 0.
+"""
+
+import datetime
+import json
+import logging
+
+from django.core.mail import mail_admins
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounting.models import AccountingPeriod
+from banking.matching import period_bounds
+from banking.reports import alert_threshold, variance_alerts_get
+from cnperp.exceptions import DomainError
+
+logger = logging.getLogger("cnperp.alerts")
+
+
+def previous_month(today):
+    return AccountingPeriod.code_for(today.replace(day=1) - datetime.timedelta(days=1))
+
+
+def describe(alert):
+    where = alert["bank_account_id"] + (f" branch {alert['branch_id']}" if alert["branch_id"] else "")
+    what = "book vs statement" if alert["kind"] == "book_vs_statement" else "cash submitted vs deposited"
+    return (
+        f"{alert['period']} {where}: {what} variance {alert['variance']:.2f} {alert['currency']} "
+        f"(threshold {alert['threshold']:.2f})"
+    )
+
+
+class Command(BaseCommand):
+    help = "List variances above BANKING_VARIANCE_ALERT_THRESHOLD, mail the admins, exit 1 when there is any."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--period", metavar="YYYY-MM", help="The month to check (default: the previous month)."
+        )
+
+    def handle(self, *args, period=None, **options):
+        period = period or previous_month(timezone.localdate())
+        try:
+            period_bounds(period)
+            alerts = variance_alerts_get(period=period)
+        except DomainError as exc:
+            raise CommandError(f"--period: {exc.message}") from exc
+        if not alerts:
+            self.stdout.write(f"No variance above {alert_threshold():.2f} in {period}.")
+            return
+        lines = [describe(alert) for alert in alerts]
+        for alert, line in zip(alerts, lines, strict=True):
+            self.stdout.write(line)
+            payload = {
+                "event": "variance_alert",
+                **{
+                    key: (f"{value:.2f}" if key in ("variance", "threshold") else value)
+                    for key, value in alert.items()
+                },
+            }
+            logger.warning(json.dumps(payload, sort_keys=True))
+        mail_admins(
+            f"{len(alerts)} banking variance(s) above {alert_threshold():.2f} in {period}",
+            "\n".join(lines) + "\n\nSee GET /api/v1/banking/variance-report?period=" + period + "\n",
+        )
+        raise CommandError(
+            f"{len(alerts)} variance(s) above the threshold in {period}; the admins were mailed."
+        )

@@ -1,0 +1,926 @@
+"""The controller's reports on cash: cash position, dimensional analysis, variance report
+and transfer tracking. Reads only.
+
+Books. A bank account's money in the books is the GL lines on its GL account
+(``BankAccount.gl_account``): a debit is money in (an *inflow*), a credit money
+out (an *outflow*). The *opening balance* of a month is debit less credit of
+every line dated before its first day; the *closing balance* adds the month's
+inflows and less its outflows. A reversal is an ordinary GL line on the other
+side, so a reversed deposit shows as an inflow and an equal outflow and nets to
+nothing, exactly as the ledger holds it.
+
+Dimensions. Each GL line carries its cost centre, project and department (NULL:
+*unassigned*, reported as its own bucket so that every line is accounted for).
+The database groups the lines once by the three columns together; the much
+smaller grouped result is folded here into one table per dimension, and each
+parent value is *rolled up* from its children: ``inflow`` is the value's own
+lines, ``total_inflow`` its own plus every descendant's. Summing the own
+amounts of one dimension gives the month's total; so does summing the roots'
+totals.
+
+Statements. The bank's view is the closing balance of the last statement
+covering the month. *Variance* is statement less book; a line whose variance
+exceeds ``BANKING_VARIANCE_ALERT_THRESHOLD`` (in absolute value) is *flagged*.
+Branch cash submissions have their own variance: deposited less expected, for
+the submissions the bank has credited.
+
+Speed. Every sum is computed by the database (``aggregate``,
+``values().annotate()``) with the period as a plain range on an indexed date
+column (``entry_date >= start``), so an index bounds what is read; rows are
+loaded into Python only to be listed (transfers), never to be summed.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
+from django.utils import timezone
+
+from accounting.choices import PeriodStatus
+from accounting.models import AccountingPeriod, JournalEntry
+from banking.choices import (
+    CashSubmissionStatus,
+    Direction,
+    PostingStatus,
+    ReconciliationStatus,
+    TransferStatus,
+)
+from banking.matching import bank_account_get, period_bounds
+from banking.models import (
+    BankAccount,
+    BankReconciliation,
+    BankStatement,
+    BankTransaction,
+    BankTransfer,
+    BankTransferAllocation,
+    CashSubmission,
+)
+from banking.reconciliation import balance_status
+from cnperp.exceptions import DomainError
+from dimensions.models import Branch, CostCenter, Department, Project
+
+ZERO = Decimal("0.00")
+UNASSIGNED = "unassigned"
+DIMENSIONS = ("cost_center", "project", "department")
+DIMENSION_MODELS = {"cost_center": CostCenter, "project": Project, "department": Department}
+DIMENSION_COLUMNS = tuple(f"{name}_id" for name in DIMENSIONS)
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+# Ages of unreconciled items at the month's last day, in days: (label, youngest, oldest).
+AGE_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+OPEN_TRANSFER = (TransferStatus.INITIATED, TransferStatus.IN_TRANSIT)
+FLOW_METRICS = {"inflow": ZERO, "outflow": ZERO, "count": 0}
+
+
+def _cents(value):
+    # SQLite returns sums without their scale ("150"); every amount leaves with two places.
+    return ZERO if value is None else Decimal(value).quantize(ZERO)
+
+
+def alert_threshold():
+    """Return ``BANKING_VARIANCE_ALERT_THRESHOLD`` as a two-place ``Decimal``."""
+    return _cents(getattr(settings, "BANKING_VARIANCE_ALERT_THRESHOLD", Decimal("5000.00")))
+
+
+def transfer_attention_days():
+    """Return when a transfer in transit needs attention, in days (``BANKING_TRANSFER_ATTENTION_DAYS``)."""
+    return int(getattr(settings, "BANKING_TRANSFER_ATTENTION_DAYS", 3))
+
+
+def _flagged(variance, threshold):
+    return variance is not None and abs(variance) > threshold
+
+
+def parse_group_by(value):
+    """Return the dimensions named in ``value`` (``"cost_center,project"``), or raise on ``group_by``."""
+    if value is None or value == "":
+        return list(DIMENSIONS)
+    names = [part.strip() for part in value.split(",")]
+    unknown = [name for name in names if name not in DIMENSIONS]
+    if unknown or not all(names):
+        raise DomainError(
+            f'group_by "{value}" is not a list of dimensions; use a comma-separated list of '
+            + ", ".join(DIMENSIONS)
+            + ".",
+            field="group_by",
+        )
+    if len(set(names)) != len(names):
+        raise DomainError(f'group_by "{value}" names a dimension twice.', field="group_by")
+    return names
+
+
+def report_accounts(bank_account_id=None):
+    """Return the bank account named (404 when unknown), or every bank account when ``None``."""
+    if bank_account_id is None:
+        return list(BankAccount.objects.order_by("pk"))
+    return [bank_account_get(bank_account_id)]
+
+
+def _header(accounts, bank_account_id, period, start, end):
+    currencies = {account.currency for account in accounts}
+    return {
+        "bank_account_id": bank_account_id,
+        "period": period,
+        "period_start": start,
+        "period_end": end,
+        # Totals over accounts in several currencies have no single currency.
+        "currency": currencies.pop() if len(currencies) == 1 else None,
+        "generated_at": timezone.now(),
+    }
+
+
+# --- Dimensions: fold grouped rows, roll parents up -----------------------------------------
+
+
+def _hierarchy(name, cache=None):
+    """Return ``{id: (parent id, code, name)}`` of a dimension (a small table), once per ``cache``."""
+    if cache is not None and name in cache:
+        return cache[name]
+    model = DIMENSION_MODELS[name]
+    nodes = {
+        pk: (parent, code, label)
+        for pk, parent, code, label in model.objects.values_list("pk", "parent_id", "code", "name")
+    }
+    if cache is not None:
+        cache[name] = nodes
+    return nodes
+
+
+def _add(target, values, metrics):
+    for metric in metrics:
+        target[metric] += values[metric]
+
+
+def _zeros(metrics):
+    return dict(metrics)
+
+
+def _derive(row, metrics):
+    if "inflow" in metrics:
+        row["net"] = row["inflow"] - row["outflow"]
+        row["total_net"] = row["total_inflow"] - row["total_outflow"]
+    return row
+
+
+def dimension_table(groups, name, metrics, nodes):
+    """Return the rows of dimension ``name`` from ``groups`` (rows grouped by the three dimension columns).
+
+    Own amounts first, then ``total_*`` with every descendant's added; the
+    values form a tree (parents before children, by code), ``unassigned`` last.
+    """
+    own = defaultdict(lambda: _zeros(metrics))
+    for group in groups:
+        _add(own[group[f"{name}_id"] or UNASSIGNED], group, metrics)
+    totals = defaultdict(lambda: _zeros(metrics))
+    for key, values in own.items():
+        if key == UNASSIGNED:
+            continue
+        node, seen = key, set()
+        # The model refuses loops (Dimension.clean); ``seen`` stops one written around it.
+        while node is not None and node not in seen:
+            seen.add(node)
+            _add(totals[node], values, metrics)
+            node = nodes.get(node, (None,))[0]
+    children = defaultdict(list)
+    for key in totals:
+        parent = nodes.get(key, (None,))[0]
+        children[parent if parent in totals else None].append(key)
+
+    rows = []
+
+    def visit(key, level):
+        parent, code, label = nodes.get(key, (None, key, key))
+        row = {"key": key, "code": code, "name": label, "parent": parent, "level": level}
+        row.update(own.get(key, _zeros(metrics)))
+        row.update({f"total_{metric}": value for metric, value in totals[key].items()})
+        rows.append(_derive(row, metrics))
+        for child in sorted(children[key], key=lambda k: nodes.get(k, (None, k))[1]):
+            visit(child, level + 1)
+
+    for root in sorted(children[None], key=lambda k: nodes.get(k, (None, k))[1]):
+        visit(root, 0)
+    if UNASSIGNED in own:
+        row = {"key": UNASSIGNED, "code": "", "name": "Unassigned", "parent": None, "level": 0}
+        row.update(own[UNASSIGNED])
+        row.update({f"total_{metric}": value for metric, value in own[UNASSIGNED].items()})
+        rows.append(_derive(row, metrics))
+    return rows
+
+
+def dimension_tables(groups, metrics, names=DIMENSIONS, cache=None):
+    """Return ``{dimension: rows}`` for each of ``names`` (see :func:`dimension_table`)."""
+    groups = list(groups)
+    return {name: dimension_table(groups, name, metrics, _hierarchy(name, cache)) for name in names}
+
+
+def combination_rows(groups, names, metrics, cache=None):
+    """Return one row per combination of the values of ``names`` (no roll-up), unassigned last."""
+    own = defaultdict(lambda: _zeros(metrics))
+    for group in groups:
+        key = tuple(group[f"{name}_id"] or UNASSIGNED for name in names)
+        _add(own[key], group, metrics)
+    labels = {name: _hierarchy(name, cache) for name in names}
+    rows = []
+    for key in sorted(own, key=lambda k: tuple((part == UNASSIGNED, part) for part in k)):
+        row = {}
+        for name, value in zip(names, key, strict=True):
+            row[name] = value
+            row[f"{name}_name"] = (
+                "Unassigned" if value == UNASSIGNED else labels[name].get(value, (None, value, value))[2]
+            )
+        row.update(own[key])
+        if "inflow" in metrics:
+            row["net"] = row["inflow"] - row["outflow"]
+        rows.append(row)
+    return rows
+
+
+def _money_groups(queryset, metrics):
+    """Return grouped rows with every money metric at two places."""
+    rows = []
+    for row in queryset:
+        for metric, zero in metrics.items():
+            row[metric] = _cents(row[metric]) if isinstance(zero, Decimal) else (row[metric] or 0)
+        rows.append(row)
+    return rows
+
+
+# --- Books and statements ---------------------------------------------------------------------
+
+
+def _gl_lines(accounts):
+    return JournalEntry.objects.filter(account_id__in=sorted({a.gl_account_id for a in accounts}))
+
+
+def _month_runs(periods):
+    """Merge ``(start, end)`` month ranges into runs of consecutive months."""
+    runs = []
+    for first, last in sorted(periods):
+        if runs and runs[-1][1] + datetime.timedelta(days=1) == first:
+            runs[-1] = (runs[-1][0], last)
+        else:
+            runs.append((first, last))
+    return runs
+
+
+CLOSED_MONTHS_CACHE_KEY = "cnperp:reports:closed-month-nets:{}"
+
+
+def _closed_month_nets(gl_ids, closed):
+    """Return ``{(gl_account_id, period_id): debit - credit}`` of closed months, cached while closed.
+
+    A closed period takes no posting (rule 4), so its movement on an account is
+    final for as long as it stays closed. Each cached month carries the moment
+    it was closed: a month reopened and closed again no longer matches and is
+    summed afresh, never answered stale. What the cache lacks is summed by the
+    database per account and day on the covering index, and folded into months
+    here. One cache entry per GL account: ``{period_id: [closed_at, net]}``.
+    """
+    stamps = {period_id: closed_at.isoformat() for period_id, (_f, _l, closed_at) in closed.items()}
+    stored = cache.get_many([CLOSED_MONTHS_CACHE_KEY.format(gl) for gl in gl_ids])
+    nets, missing = {}, set()
+    for gl in gl_ids:
+        months = stored.get(CLOSED_MONTHS_CACHE_KEY.format(gl), {})
+        for period_id, stamp in stamps.items():
+            entry = months.get(period_id)
+            if entry and entry[0] == stamp:
+                nets[(gl, period_id)] = Decimal(entry[1])
+            else:
+                missing.add(period_id)
+    if not missing:
+        return nets
+    window = Q()
+    for first, last in _month_runs([closed[period_id][:2] for period_id in missing]):
+        window |= Q(entry_date__gte=first, entry_date__lte=last)
+    computed = {(gl, period_id): ZERO for gl in gl_ids for period_id in missing}
+    month_of = {closed[period_id][0]: period_id for period_id in missing}
+    rows = (
+        JournalEntry.objects.filter(window, account_id__in=gl_ids)
+        .values("account_id", "entry_date")
+        .order_by()
+        .annotate(net=Sum(F("debit") - F("credit"), output_field=MONEY))
+    )
+    for row in rows:
+        period_id = month_of.get(row["entry_date"].replace(day=1))
+        if period_id is not None:
+            computed[(row["account_id"], period_id)] += _cents(row["net"])
+    nets.update(computed)
+    updates = {}
+    for gl in gl_ids:
+        # Other months stay: a stale one is told apart by its closing moment when read.
+        months = dict(stored.get(CLOSED_MONTHS_CACHE_KEY.format(gl), {}))
+        months.update(
+            {period_id: [stamps[period_id], str(computed[(gl, period_id)])] for period_id in missing}
+        )
+        updates[CLOSED_MONTHS_CACHE_KEY.format(gl)] = months
+    cache.set_many(updates, timeout=None)
+    return nets
+
+
+def _gl_balances(accounts, start, end):
+    """Return ``{gl_account_id: {opening, inflow, outflow, count}}`` up to ``end``.
+
+    The opening balance is the sum of every line before ``start``: closed months
+    come from :func:`_closed_month_nets`, open months are summed now, with the
+    month itself, in one query on the covering index (account, entry_date,
+    debit, credit). So once the books are closed month by month, the cost
+    follows the open months' rows, not the size of the history.
+    """
+    gl_ids = sorted({a.gl_account_id for a in accounts})
+    before = AccountingPeriod.objects.filter(end_date__lt=start).values_list(
+        "pk", "start_date", "end_date", "status", "closed_at"
+    )
+    closed, open_months = {}, []
+    for period_id, first, last, status, closed_at in before:
+        if status == PeriodStatus.CLOSED and closed_at is not None:
+            closed[period_id] = (first, last, closed_at)
+        else:
+            open_months.append((first, last))
+    history = Q()
+    for first, last in _month_runs(open_months):
+        history |= Q(entry_date__gte=first, entry_date__lte=last)
+    if not closed:
+        # No closed month: the whole history, one range (also lines dated outside every period).
+        history = Q(entry_date__lt=start)
+    month = Q(entry_date__gte=start, entry_date__lte=end)
+    balances = {gl: {"opening": ZERO, "inflow": ZERO, "outflow": ZERO, "count": 0} for gl in gl_ids}
+    rows = (
+        JournalEntry.objects.filter(history | month, account_id__in=gl_ids)
+        .values("account_id")
+        .order_by()
+        .annotate(
+            opening=Sum(F("debit") - F("credit"), filter=Q(entry_date__lt=start), output_field=MONEY),
+            inflow=Sum("debit", filter=Q(entry_date__gte=start)),
+            outflow=Sum("credit", filter=Q(entry_date__gte=start)),
+            count=Count("pk", filter=Q(entry_date__gte=start)),
+        )
+    )
+    for row in rows:
+        balances[row["account_id"]] = {
+            "opening": _cents(row["opening"]),
+            "inflow": _cents(row["inflow"]),
+            "outflow": _cents(row["outflow"]),
+            "count": row["count"],
+        }
+    if closed:
+        for (gl, _period_id), net in _closed_month_nets(gl_ids, closed).items():
+            balances[gl]["opening"] += net
+    return balances
+
+
+def _statement_closings(accounts, start, end):
+    """Return ``{bank_account_id: closing balance}`` from the last statement covering the month."""
+    rows = (
+        BankStatement.objects.filter(
+            bank_account_id__in=[a.pk for a in accounts], from_date__lte=end, to_date__gte=start
+        )
+        .exclude(closing_balance=None)
+        .order_by("bank_account_id", "-to_date", "-pk")
+        .values_list("bank_account_id", "closing_balance")
+    )
+    closings = {}
+    for account_id, closing in rows:
+        closings.setdefault(account_id, _cents(closing))
+    return closings
+
+
+def _account_rows(accounts, start, end):
+    """Return per-account book and statement balances, and the totals over distinct GL accounts."""
+    balances = _gl_balances(accounts, start, end)
+    statements = _statement_closings(accounts, start, end)
+    empty = {"opening": ZERO, "inflow": ZERO, "outflow": ZERO, "count": 0}
+    rows = []
+    for account in accounts:
+        book = balances.get(account.gl_account_id, empty)
+        closing = book["opening"] + book["inflow"] - book["outflow"]
+        statement = statements.get(account.pk)
+        rows.append(
+            {
+                "bank_account_id": account.pk,
+                "name": account.name,
+                "currency": account.currency,
+                "gl_account_id": account.gl_account_id,
+                "opening_balance": book["opening"],
+                "inflow": book["inflow"],
+                "outflow": book["outflow"],
+                "net": book["inflow"] - book["outflow"],
+                "closing_balance": closing,
+                "line_count": book["count"],
+                "statement_closing_balance": statement,
+                "statement_difference": None if statement is None else statement - closing,
+            }
+        )
+    # Two bank accounts on one GL account share its lines: count them once.
+    distinct = [balances.get(gl, empty) for gl in sorted({a.gl_account_id for a in accounts})]
+    opening = sum((b["opening"] for b in distinct), ZERO)
+    inflow = sum((b["inflow"] for b in distinct), ZERO)
+    outflow = sum((b["outflow"] for b in distinct), ZERO)
+    has_statements = bool(rows) and all(row["statement_closing_balance"] is not None for row in rows)
+    statement_total = (
+        sum((row["statement_closing_balance"] for row in rows), ZERO) if has_statements else None
+    )
+    closing = opening + inflow - outflow
+    totals = {
+        "opening_balance": opening,
+        "inflow": inflow,
+        "outflow": outflow,
+        "net": inflow - outflow,
+        "closing_balance": closing,
+        "line_count": sum(b["count"] for b in distinct),
+        "statement_closing_balance": statement_total,
+        "statement_difference": None if statement_total is None else statement_total - closing,
+    }
+    return rows, totals
+
+
+def _period_flow_groups(accounts, start, end):
+    """Return the month's GL lines of ``accounts`` grouped by the three dimension columns."""
+    queryset = (
+        _gl_lines(accounts)
+        .filter(entry_date__gte=start, entry_date__lte=end)
+        .values(*DIMENSION_COLUMNS)
+        .order_by()
+        .annotate(inflow=Sum("debit"), outflow=Sum("credit"), count=Count("pk"))
+    )
+    return _money_groups(queryset, FLOW_METRICS)
+
+
+def _daily(accounts, start, end, opening):
+    rows = (
+        _gl_lines(accounts)
+        .filter(entry_date__gte=start, entry_date__lte=end)
+        .values("entry_date")
+        .order_by("entry_date")
+        .annotate(inflow=Sum("debit"), outflow=Sum("credit"), count=Count("pk"))
+    )
+    by_day = {row["entry_date"]: row for row in rows}
+    series, balance, day = [], opening, start
+    while day <= end:
+        row = by_day.get(day)
+        inflow, outflow = (_cents(row["inflow"]), _cents(row["outflow"])) if row else (ZERO, ZERO)
+        balance += inflow - outflow
+        series.append(
+            {
+                "date": day,
+                "inflow": inflow,
+                "outflow": outflow,
+                "net": inflow - outflow,
+                "count": row["count"] if row else 0,
+                "closing_balance": balance,
+            }
+        )
+        day += datetime.timedelta(days=1)
+    return series
+
+
+# --- Cash position ------------------------------------------------------------------------------
+
+
+def cash_position_get(*, period, bank_account_id=None):
+    """Return the cash position of one bank account (all when ``bank_account_id`` is ``None``) for ``period``.
+
+    Opening, inflows, outflows and closing from the books; the statement's
+    closing balance where a statement covers the month; a series with every day
+    of the month; the month's movements per cost centre, project and department.
+    """
+    start, end = period_bounds(period)
+    accounts = report_accounts(bank_account_id)
+    account_rows, totals = _account_rows(accounts, start, end)
+    groups = _period_flow_groups(accounts, start, end)
+    return {
+        **_header(accounts, bank_account_id, period, start, end),
+        "totals": totals,
+        "accounts": account_rows,
+        "daily": _daily(accounts, start, end, totals["opening_balance"]),
+        "by_dimension": dimension_tables(groups, FLOW_METRICS),
+    }
+
+
+# --- Dimensional analysis -------------------------------------------------------------------
+
+
+def dimensional_analysis_get(*, period, bank_account_id=None, group_by=None):
+    """Return inflow, outflow, net and count of the month per dimension, rolled up, and per combination.
+
+    ``group_by`` (``"cost_center,project"``) chooses the dimensions of the
+    combination rows; by default all three. ``count`` counts GL lines.
+    """
+    names = parse_group_by(group_by)
+    start, end = period_bounds(period)
+    accounts = report_accounts(bank_account_id)
+    groups = _period_flow_groups(accounts, start, end)
+    inflow = sum((g["inflow"] for g in groups), ZERO)
+    outflow = sum((g["outflow"] for g in groups), ZERO)
+    cache = {}
+    return {
+        **_header(accounts, bank_account_id, period, start, end),
+        "group_by": names,
+        "totals": {
+            "inflow": inflow,
+            "outflow": outflow,
+            "net": inflow - outflow,
+            "count": sum(g["count"] for g in groups),
+        },
+        "by_dimension": dimension_tables(groups, FLOW_METRICS, cache=cache),
+        "combinations": combination_rows(groups, names, FLOW_METRICS, cache=cache),
+    }
+
+
+# --- Variance report -------------------------------------------------------------------------
+
+
+def _signed_amount():
+    return Case(When(direction=Direction.IN, then=F("amount")), default=-F("amount"), output_field=MONEY)
+
+
+def _age_ranges(end):
+    """Return ``{label: (first date, last date)}``: an item dated ``end`` is 0 days old."""
+    ranges = {}
+    for label, youngest, oldest in AGE_BUCKETS:
+        last = end - datetime.timedelta(days=youngest)
+        first = None if oldest is None else end - datetime.timedelta(days=oldest)
+        ranges[label] = (first, last)
+    return ranges
+
+
+def bucket_metric(label):
+    return label.replace("-", "_").replace("+", "_plus")
+
+
+def _unreconciled(accounts, end, threshold, cache):
+    """Return the book items not yet reconciled at ``end``, by age and by dimension."""
+    ranges = _age_ranges(end)
+    annotations = {}
+    metrics = {}
+    for label, (first, last) in ranges.items():
+        window = (
+            Q(transaction_date__lte=last)
+            if first is None
+            else Q(transaction_date__gte=first, transaction_date__lte=last)
+        )
+        suffix = bucket_metric(label)
+        annotations[f"count_{suffix}"] = Count("pk", filter=window)
+        annotations[f"amount_{suffix}"] = Sum(_signed_amount(), filter=window)
+        metrics[f"count_{suffix}"] = 0
+        metrics[f"amount_{suffix}"] = ZERO
+    queryset = (
+        BankTransaction.objects.filter(
+            bank_account_id__in=[a.pk for a in accounts],
+            reconciliation_status=ReconciliationStatus.UNRECONCILED,
+            transaction_date__lte=end,
+            posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED],
+        )
+        .values(*DIMENSION_COLUMNS)
+        .order_by()
+        .annotate(**annotations)
+    )
+    groups = _money_groups(queryset, metrics)
+    buckets = []
+    for label, (first, last) in ranges.items():
+        suffix = bucket_metric(label)
+        amount = sum((g[f"amount_{suffix}"] for g in groups), ZERO)
+        buckets.append(
+            {
+                "bucket": label,
+                "from_date": first,
+                "to_date": last,
+                "count": sum(g[f"count_{suffix}"] for g in groups),
+                "amount": amount,
+                "flagged": _flagged(amount, threshold),
+            }
+        )
+    by_dimension = dimension_tables(groups, metrics, cache=cache)
+    for rows in by_dimension.values():
+        for row in rows:
+            row["amount"] = sum((row[f"amount_{bucket_metric(label)}"] for label in ranges), ZERO)
+            row["count"] = sum(row[f"count_{bucket_metric(label)}"] for label in ranges)
+            row["flagged"] = _flagged(row["amount"], threshold)
+    return {
+        "count": sum(b["count"] for b in buckets),
+        "amount": sum((b["amount"] for b in buckets), ZERO),
+        "buckets": buckets,
+        "by_dimension": by_dimension,
+    }
+
+
+SUBMISSION_METRICS = {
+    "count": 0,
+    "expected": ZERO,
+    "deposited": ZERO,
+    "deposited_expected": ZERO,
+    "pending_count": 0,
+    "pending_expected": ZERO,
+}
+
+
+def _submission_row(row, threshold):
+    row["variance"] = row["deposited"] - row["deposited_expected"]
+    row["flagged"] = _flagged(row["variance"], threshold)
+    return row
+
+
+def _cash_submissions(accounts, start, end, threshold, cache):
+    """Return the month's branch cash submissions: expected against deposited, per branch and dimension.
+
+    The variance counts only what the bank has credited (deposited less what
+    those submissions expected); submissions still on their way are pending.
+    """
+    credited = Q(deposited_amount__isnull=False)
+    queryset = (
+        CashSubmission.objects.filter(
+            bank_account_id__in=[a.pk for a in accounts], submission_date__gte=start, submission_date__lte=end
+        )
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .values("branch_id", *DIMENSION_COLUMNS)
+        .order_by()
+        .annotate(
+            count=Count("pk"),
+            expected=Sum("expected_amount"),
+            deposited=Sum("deposited_amount", filter=credited),
+            deposited_expected=Sum("expected_amount", filter=credited),
+            pending_count=Count("pk", filter=~credited),
+            pending_expected=Sum("expected_amount", filter=~credited),
+        )
+    )
+    groups = _money_groups(queryset, SUBMISSION_METRICS)
+    branches = defaultdict(lambda: _zeros(SUBMISSION_METRICS))
+    for group in groups:
+        _add(branches[group["branch_id"]], group, SUBMISSION_METRICS)
+    names = dict(Branch.objects.filter(pk__in=list(branches)).values_list("pk", "name"))
+    by_branch = [
+        _submission_row({"branch_id": key, "branch_name": names.get(key, key), **branches[key]}, threshold)
+        for key in sorted(branches)
+    ]
+    total = _zeros(SUBMISSION_METRICS)
+    for group in groups:
+        _add(total, group, SUBMISSION_METRICS)
+    by_dimension = dimension_tables(groups, SUBMISSION_METRICS, cache=cache)
+    for rows in by_dimension.values():
+        for row in rows:
+            _submission_row(row, threshold)
+            row["total_variance"] = row["total_deposited"] - row["total_deposited_expected"]
+            # A parent can cross the threshold on its children's sum alone.
+            row["flagged"] = row["flagged"] or _flagged(row["total_variance"], threshold)
+    return {"totals": _submission_row(total, threshold), "by_branch": by_branch, "by_dimension": by_dimension}
+
+
+def _reconciliation_states(accounts, period):
+    snapshots = BankReconciliation.objects.filter(
+        bank_account_id__in=[a.pk for a in accounts], period_id=period, scope_key=""
+    ).values("bank_account_id", "id", "status", "balance_status", "variance")
+    return {row["bank_account_id"]: row for row in snapshots}
+
+
+def variance_report_get(*, period, bank_account_id=None):
+    """Return book against statement per account, unreconciled items by age, and branch cash variances.
+
+    Every variance line whose absolute value exceeds
+    ``BANKING_VARIANCE_ALERT_THRESHOLD`` is flagged and listed in ``alerts``.
+    """
+    start, end = period_bounds(period)
+    accounts = report_accounts(bank_account_id)
+    threshold = alert_threshold()
+    account_rows, totals = _account_rows(accounts, start, end)
+    states = _reconciliation_states(accounts, period)
+    lines, alerts = [], []
+    for row in account_rows:
+        variance = row["statement_difference"]
+        snapshot = states.get(row["bank_account_id"])
+        line = {
+            "bank_account_id": row["bank_account_id"],
+            "name": row["name"],
+            "currency": row["currency"],
+            "book_closing_balance": row["closing_balance"],
+            "statement_closing_balance": row["statement_closing_balance"],
+            "variance": variance,
+            # The snapshot's verdict when one was saved; computed from today's numbers otherwise.
+            "balance_status": snapshot["balance_status"] if snapshot else balance_status(variance),
+            "reconciliation_status": snapshot["status"] if snapshot else "not_started",
+            "reconciliation_id": snapshot["id"] if snapshot else None,
+            "flagged": _flagged(variance, threshold),
+        }
+        lines.append(line)
+        if line["flagged"]:
+            alerts.append(
+                {
+                    "kind": "book_vs_statement",
+                    "bank_account_id": line["bank_account_id"],
+                    "branch_id": None,
+                    "variance": variance,
+                }
+            )
+    cache = {}
+    submissions = _cash_submissions(accounts, start, end, threshold, cache)
+    for row in submissions["by_branch"]:
+        if row["flagged"]:
+            alerts.append(
+                {
+                    "kind": "cash_submission",
+                    "bank_account_id": bank_account_id,
+                    "branch_id": row["branch_id"],
+                    "variance": row["variance"],
+                }
+            )
+    unreconciled = _unreconciled(accounts, end, threshold, cache)
+    return {
+        **_header(accounts, bank_account_id, period, start, end),
+        "threshold": threshold,
+        "totals": {
+            "book_closing_balance": totals["closing_balance"],
+            "statement_closing_balance": totals["statement_closing_balance"],
+            "variance": totals["statement_difference"],
+            "unreconciled_count": unreconciled["count"],
+            "unreconciled_amount": unreconciled["amount"],
+            "cash_expected": submissions["totals"]["expected"],
+            "cash_deposited": submissions["totals"]["deposited"],
+            "cash_variance": submissions["totals"]["variance"],
+            "alert_count": len(alerts),
+        },
+        "accounts": lines,
+        "unreconciled": unreconciled,
+        "cash_submissions": submissions,
+        "alerts": alerts,
+    }
+
+
+# --- Transfer tracking ----------------------------------------------------------------------
+
+ALLOCATION_METRICS = {"amount": ZERO, "received_amount": ZERO, "count": 0}
+ATTENTION_FIELDS = (
+    "id",
+    "direction",
+    "counterparty_bank_account_id",
+    "status",
+    "initiated_date",
+    "amount",
+    "received_amount",
+    "days_in_transit",
+    "attention_reasons",
+)
+TRANSFER_FIELDS = (
+    "id",
+    "from_bank_account_id",
+    "to_bank_account_id",
+    "amount",
+    "received_amount",
+    "status",
+    "initiated_date",
+    "received_date",
+    "reference",
+)
+
+
+def _transfers(queryset, account_id, today, attention_days):
+    items = []
+    for row in queryset.values(*TRANSFER_FIELDS).order_by("initiated_date", "id"):
+        direction = Direction.OUT if row["from_bank_account_id"] == account_id else Direction.IN
+        amount = _cents(row["amount"])
+        received = None if row["received_amount"] is None else _cents(row["received_amount"])
+        if row["status"] == TransferStatus.RECEIVED and row["received_date"]:
+            days = (row["received_date"] - row["initiated_date"]).days
+        elif row["status"] in OPEN_TRANSFER:
+            days = (today - row["initiated_date"]).days
+        else:
+            days = None
+        reasons = []
+        if received is not None and received != amount:
+            reasons.append("received_amount_differs")
+        if row["status"] in OPEN_TRANSFER and days is not None and days > attention_days:
+            reasons.append("in_transit_too_long")
+        items.append(
+            {
+                **row,
+                "direction": direction,
+                "counterparty_bank_account_id": row["to_bank_account_id"]
+                if direction == Direction.OUT
+                else row["from_bank_account_id"],
+                "amount": amount,
+                "received_amount": received,
+                "difference": None if received is None else received - amount,
+                "days_in_transit": days,
+                "needs_attention": bool(reasons),
+                "attention_reasons": reasons,
+                "allocations": [],
+            }
+        )
+    return items
+
+
+def transfer_tracking_get(*, bank_account_id, period=None, today=None):
+    """Return the transfers out of and into ``bank_account_id``, with allocations and an attention list.
+
+    The month (``period``, by default the current one) selects the transfers
+    initiated in it, received in it, or still open (initiated or in transit)
+    at its end. Days in transit run to the receipt, or to ``today`` while open.
+    """
+    today = today or timezone.localdate()
+    period = period or AccountingPeriod.code_for(today)
+    start, end = period_bounds(period)
+    account = bank_account_get(bank_account_id)
+    attention_days = transfer_attention_days()
+    in_view = Q(initiated_date__lte=end) & (
+        Q(initiated_date__gte=start) | Q(received_date__gte=start) | Q(status__in=OPEN_TRANSFER)
+    )
+    # One read of the account's transfers serves both directions; a transfer never goes to its own account.
+    transfers = BankTransfer.objects.filter(
+        in_view, Q(from_bank_account_id=account.pk) | Q(to_bank_account_id=account.pk)
+    )
+    listed = _transfers(transfers, account.pk, today, attention_days)
+    outgoing = [item for item in listed if item["direction"] == Direction.OUT]
+    incoming = [item for item in listed if item["direction"] == Direction.IN]
+    by_id = {item["id"]: item for item in listed}
+    allocation_rows = (
+        BankTransferAllocation.objects.filter(transfer_id__in=list(by_id))
+        .order_by("transfer_id", "line_number")
+        .values("transfer_id", "line_number", "amount", "received_amount", *DIMENSION_COLUMNS)
+    )
+    for row in allocation_rows:
+        by_id[row["transfer_id"]]["allocations"].append(
+            {
+                "line_number": row["line_number"],
+                "amount": _cents(row["amount"]),
+                "received_amount": None if row["received_amount"] is None else _cents(row["received_amount"]),
+                **{name: row[f"{name}_id"] or UNASSIGNED for name in DIMENSIONS},
+            }
+        )
+    groups = {"outgoing": [], "incoming": []}
+    allocation_groups = (
+        BankTransferAllocation.objects.filter(transfer_id__in=list(by_id))
+        .values("from_bank_account_id", *DIMENSION_COLUMNS)
+        .order_by()
+        .annotate(amount=Sum("amount"), received_amount=Sum("received_amount"), count=Count("pk"))
+    )
+    for row in _money_groups(allocation_groups, ALLOCATION_METRICS):
+        groups["outgoing" if row["from_bank_account_id"] == account.pk else "incoming"].append(row)
+    cache = {}
+    by_dimension = {
+        direction: dimension_tables(rows, ALLOCATION_METRICS, cache=cache)
+        for direction, rows in groups.items()
+    }
+    by_status = {
+        status: {"outgoing_count": 0, "outgoing_amount": ZERO, "incoming_count": 0, "incoming_amount": ZERO}
+        for status in TransferStatus.values
+    }
+    totals = {"in_transit_count": 0, "in_transit_amount": ZERO}
+    for direction in ("outgoing", "incoming"):
+        totals.update(
+            {f"{direction}_count": 0, f"{direction}_amount": ZERO, f"{direction}_received_amount": ZERO}
+        )
+    rows = (
+        transfers.values("from_bank_account_id", "status")
+        .order_by()
+        .annotate(count=Count("pk"), amount=Sum("amount"), received=Sum("received_amount"))
+    )
+    for row in rows:
+        direction = "outgoing" if row["from_bank_account_id"] == account.pk else "incoming"
+        count, amount = row["count"], _cents(row["amount"])
+        by_status[row["status"]][f"{direction}_count"] += count
+        by_status[row["status"]][f"{direction}_amount"] += amount
+        totals[f"{direction}_count"] += count
+        totals[f"{direction}_amount"] += amount
+        totals[f"{direction}_received_amount"] += _cents(row["received"])
+        if row["status"] in OPEN_TRANSFER:
+            totals["in_transit_count"] += count
+            totals["in_transit_amount"] += amount
+    attention = [item for item in outgoing + incoming if item["needs_attention"]]
+    totals["attention_count"] = len(attention)
+    return {
+        **_header([account], bank_account_id, period, start, end),
+        "attention_days": attention_days,
+        "totals": totals,
+        "by_status": by_status,
+        "outgoing": outgoing,
+        "incoming": incoming,
+        "attention": [{key: item[key] for key in ATTENTION_FIELDS} for item in attention],
+        "by_dimension": by_dimension,
+    }
+
+
+# --- Alerts ---------------------------------------------------------------------------------
+
+
+def variance_alerts_get(*, period):
+    """Return every variance of ``period`` above the alert threshold, account by account.
+
+    Book against statement per bank account, and branch cash submissions
+    (deposited against expected) per account and branch; each alert says what,
+    where, how much and the threshold it crossed.
+    """
+    threshold = alert_threshold()
+    alerts = []
+    for account in report_accounts():
+        report = variance_report_get(period=period, bank_account_id=account.pk)
+        for alert in report["alerts"]:
+            alerts.append(
+                {
+                    **alert,
+                    "bank_account_id": account.pk,
+                    "bank_account_name": account.name,
+                    "currency": account.currency,
+                    "period": period,
+                    "threshold": threshold,
+                }
+            )
+    return alerts
