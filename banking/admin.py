@@ -29,6 +29,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounting.admin import period_filter
+from banking.admin_import import StatementImportAdminMixin
 from banking.choices import TYPE_DIRECTION, PostingStatus, TransactionType, TransferStatus
 from banking.models import (
     BankAccount,
@@ -721,7 +722,7 @@ class StatementCsvProfileAdmin(TrackedAdmin):
 
 
 @admin.register(BankStatement)
-class BankStatementAdmin(ViewOnlyAdmin):
+class BankStatementAdmin(StatementImportAdminMixin, ViewOnlyAdmin):
     list_display = (
         "id",
         "bank_account",

@@ -195,6 +195,10 @@ MONEY_DECIMAL_PLACES = 2
 
 BANKING_RECONCILIATION_THRESHOLD = Decimal(env.str("BANKING_RECONCILIATION_THRESHOLD", default="1000.00"))
 BANKING_VARIANCE_ALERT_THRESHOLD = Decimal(env.str("BANKING_VARIANCE_ALERT_THRESHOLD", default="5000.00"))
+# The largest statement file accepted by the API, the admin and import_statement.
+BANKING_STATEMENT_MAX_BYTES = env.int("BANKING_STATEMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# Days after which a transfer still in transit is flagged in transfer tracking.
+BANKING_TRANSFER_ATTENTION_DAYS = env.int("BANKING_TRANSFER_ATTENTION_DAYS", default=3)
 
 # --- Security (production) ----------------------------------------------------
 #

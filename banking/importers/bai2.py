@@ -1,0 +1,162 @@
+"""BAI2 cash-management files, read with the ``bai2`` library plus totals
+checks of our own.
+
+A BAI2 file holds groups (``02``, one as-of date each) of accounts (``03``),
+each with its balances as summary codes and its transactions (``16``), and
+``88`` records continuing the record before them. Each account of each group
+becomes one statement: opening balance from ``010`` (opening ledger), closing
+from ``015`` (closing ledger). Type codes 100-399 are credits, 400-699 debits.
+
+Amounts carry no decimal point: the currency's minor units are implied
+(``34726979`` USD is 347,269.79; JPY has none, BHD three).
+
+The library's own integrity checks stop at the first difference with a bare
+exception; we parse without them and check every control total and record
+count ourselves (account ``49``, group ``98``, file ``99``), so the error says
+which account or group is off and by how much: a file whose trailers disagree
+with its records is truncated or edited, and is refused whole.
+"""
+
+from decimal import Decimal
+
+from bai2 import bai2 as bai2_library
+from bai2.constants import TypeCodeTransaction
+from bai2.exceptions import IntegrityException, NotSupportedYetException, ParsingException
+
+from banking.importers.base import (
+    ParsedLine,
+    ParsedStatement,
+    StatementParseError,
+    decode_utf8,
+    minor_units_to_money,
+)
+
+OPENING_LEDGER = "010"
+CLOSING_LEDGER = "015"
+# ISO 4217 currencies whose minor unit is not the cent.
+MINOR_UNITS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}  # fmt: skip
+
+
+def parse(content):
+    """Return one statement per account and group of a BAI2 file."""
+    text = decode_utf8(content)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("01,"):
+        raise StatementParseError("A BAI2 file starts with a 01 (file header) record.", 1)
+    if not lines[-1].startswith("99,"):
+        raise StatementParseError(
+            "The BAI2 file does not end with its 99 (file trailer) record; is it truncated?", len(lines)
+        )
+    try:
+        document = bai2_library.parse_from_lines(iter(lines), check_integrity=False)
+    except (ParsingException, IntegrityException, NotSupportedYetException) as exc:
+        raise StatementParseError(f"Unreadable BAI2 file: {exc}") from None
+    except (ValueError, IndexError, KeyError, StopIteration, TypeError, AttributeError) as exc:
+        raise StatementParseError(f"Malformed BAI2 record: {exc!r}") from None
+    _check_totals(document)
+    statements = []
+    file_id = document.header.file_id or ""
+    for group in document.children:
+        for account in group.children:
+            statements.append(_statement(file_id, group, account))
+    return statements
+
+
+def _statement(file_id, group, account):
+    header = account.header
+    currency = (header.currency or group.header.currency or "USD").upper()
+    decimals = MINOR_UNITS.get(currency, 2)
+    balances = {item.type_code.code: item.amount for item in header.summary_items if item.amount is not None}
+    as_of = group.header.as_of_date
+    lines = [_line(detail, as_of, currency, decimals) for detail in account.children]
+    number = header.customer_account_number or ""
+    statement = ParsedStatement(
+        statement_id="/".join(
+            part for part in (file_id, as_of.strftime("%Y%m%d") if as_of else "", number) if part
+        ),
+        account_identifier=number,
+        currency=currency,
+        opening_balance=_amount(balances.get(OPENING_LEDGER), decimals),
+        closing_balance=_amount(balances.get(CLOSING_LEDGER), decimals),
+        from_date=as_of,
+        to_date=as_of,
+        lines=lines,
+        format="bai2",
+    )
+    statement.fill_dates()
+    return statement
+
+
+def _amount(units, decimals):
+    return None if units is None else minor_units_to_money(units, decimals)
+
+
+def _line(detail, as_of, currency, decimals):
+    code = detail.type_code
+    if detail.amount is None:
+        raise StatementParseError(f"A 16 record (type {code.code}) has no amount.")
+    amount = minor_units_to_money(detail.amount, decimals)
+    if code.transaction == TypeCodeTransaction.debit:
+        amount = -amount
+    elif code.transaction != TypeCodeTransaction.credit:
+        raise StatementParseError(
+            f"Type code {code.code} ({code.description}) is neither a credit nor a debit."
+        )
+    value_date = None
+    if detail.availability and detail.availability.get("date"):
+        value_date = detail.availability["date"]
+    return ParsedLine(
+        booking_date=as_of,
+        value_date=value_date,
+        amount=amount,
+        currency=currency,
+        bank_reference=detail.bank_reference or "",
+        end_to_end_id=detail.customer_reference or "",
+        narrative=" ".join((detail.text or "").split()),
+        transaction_code=code.code,
+    )
+
+
+def _check_totals(document):
+    """Check every trailer against the records it closes."""
+    groups = document.children
+    for group_number, group in enumerate(groups, start=1):
+        for account in group.children:
+            name = account.header.customer_account_number or "?"
+            total = sum(d.amount or 0 for d in account.children) + sum(
+                s.amount or 0 for s in account.header.summary_items
+            )
+            _same(f"account {name} control total (49)", account.trailer.account_control_total, total)
+            _same(f"account {name} record count (49)", account.trailer.number_of_records, _records(account))
+        where = f"group {group_number}"
+        _same(f"{where} account count (98)", group.trailer.number_of_accounts, len(group.children))
+        _same(
+            f"{where} control total (98)",
+            group.trailer.group_control_total,
+            sum(a.trailer.account_control_total or 0 for a in group.children),
+        )
+        _same(f"{where} record count (98)", group.trailer.number_of_records, _records(group))
+    trailer = document.trailer
+    _same("file group count (99)", trailer.number_of_groups, len(groups))
+    _same(
+        "file control total (99)",
+        trailer.file_control_total,
+        sum(g.trailer.group_control_total or 0 for g in groups),
+    )
+    _same("file record count (99)", trailer.number_of_records, _records(document))
+
+
+def _records(section):
+    return len(section.header.rows) + len(section.trailer.rows) + sum(len(c.rows) for c in section.children)
+
+
+def _same(what, stated, counted):
+    if stated is None or Decimal(stated) != Decimal(counted):
+        raise StatementParseError(
+            f"The BAI2 {what} says {stated}, the records add up to {counted}: "
+            "the file is truncated or altered."
+        )

@@ -1,0 +1,140 @@
+"""What every statement parser produces, and the checks they share.
+
+A parser turns a file into :class:`ParsedStatement` objects: plain data, no
+database. Amounts are signed ``Decimal`` (positive: money into the account,
+negative: money out), exactly as the bank states them, never ``float``.
+
+A statement's own arithmetic is a fact about the file, not something to fix:
+``opening + sum(lines) = closing`` is computed exactly and kept on the result
+(``is_consistent``, ``balance_difference``) so that an inconsistent statement
+imports with the fact recorded and shown. When the file gives no opening or no
+closing balance the check cannot be made and ``is_consistent`` is ``None``.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+
+class StatementParseError(Exception):
+    """The file is not a statement we can read; ``line`` says where, when known."""
+
+    def __init__(self, message, line=None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self):
+        if self.line is not None:
+            return f"line {self.line}: {self.message}"
+        return self.message
+
+
+@dataclass(slots=True)
+class ParsedLine:
+    booking_date: datetime.date
+    value_date: datetime.date | None
+    amount: Decimal
+    currency: str = ""
+    end_to_end_id: str = ""
+    bank_reference: str = ""
+    fitid: str = ""
+    counterparty_name: str = ""
+    counterparty_iban: str = ""
+    narrative: str = ""
+    transaction_code: str = ""
+    is_reversal: bool = False
+
+
+@dataclass(slots=True)
+class ParsedStatement:
+    statement_id: str
+    account_identifier: str
+    currency: str
+    opening_balance: Decimal | None
+    closing_balance: Decimal | None
+    from_date: datetime.date | None
+    to_date: datetime.date | None
+    lines: list[ParsedLine] = field(default_factory=list)
+    format: str = ""
+
+    @property
+    def lines_total(self):
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def balance_difference(self):
+        """Closing minus (opening + lines): zero when the statement adds up."""
+        if self.opening_balance is None or self.closing_balance is None:
+            return None
+        return self.closing_balance - (self.opening_balance + self.lines_total)
+
+    @property
+    def is_consistent(self):
+        difference = self.balance_difference
+        return None if difference is None else difference == 0
+
+    def fill_dates(self):
+        """Take the period from the lines when the file does not state it."""
+        if self.lines and (self.from_date is None or self.to_date is None):
+            dates = [line.booking_date for line in self.lines]
+            self.from_date = self.from_date or min(dates)
+            self.to_date = self.to_date or max(dates)
+
+
+_AMOUNT = re.compile(r"^[+-]?(\d+)(?:[.,](\d*))?$")
+
+
+def money(text, *, line=None, what="amount"):
+    """Return ``text`` as a ``Decimal`` with the project's precision, refusing anything else.
+
+    A bank amount with more decimals than we store (``10.005``) would be
+    rounded on save; it is refused instead so no cent is invented or lost.
+    """
+    raw = (text or "").strip()
+    match = _AMOUNT.match(raw)
+    if not match:
+        raise StatementParseError(f'The {what} "{raw[:40]}" is not a number.', line)
+    places = settings.MONEY_DECIMAL_PLACES
+    integer, fraction = match.group(1), (match.group(2) or "")
+    if len(fraction.rstrip("0")) > places:
+        raise StatementParseError(f'The {what} "{raw[:40]}" has more than {places} decimal places.', line)
+    if len(integer.lstrip("0")) > settings.MONEY_MAX_DIGITS - places:
+        raise StatementParseError(f'The {what} "{raw[:40]}" is too large.', line)
+    try:
+        value = Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        raise StatementParseError(f'The {what} "{raw[:40]}" is not a number.', line) from None
+    return value.quantize(Decimal(1).scaleb(-places))
+
+
+def minor_units_to_money(units, decimals, *, line=None):
+    """Return an amount given in minor units (BAI2's implied decimals) as money."""
+    value = Decimal(units).scaleb(-decimals)
+    return money(format(value, "f"), line=line)
+
+
+def iso_date(text, *, line=None, what="date"):
+    """Return the date at the start of an ISO 8601 date or date-time."""
+    raw = (text or "").strip()
+    try:
+        return datetime.date.fromisoformat(raw[:10])
+    except ValueError:
+        raise StatementParseError(f'The {what} "{raw[:30]}" is not a date (YYYY-MM-DD).', line) from None
+
+
+def decode_utf8(content):
+    """Return ``content`` as text, refusing bytes that are not UTF-8 with where they are."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise StatementParseError(
+            f"The file is not UTF-8 text: byte 0x{content[exc.start]:02x} at offset {exc.start} "
+            "cannot be decoded.",
+            line,
+        ) from None
+    return text

@@ -1,0 +1,221 @@
+"""CSV statements, read through a :class:`~banking.models.StatementCsvProfile`
+that finance staff define for each bank in the admin.
+
+A profile names the columns by header text, or by 0-based position (``"3"``)
+when the file has no header or the header is unreliable. Amounts come as one
+signed column or as separate debit and credit columns (a debit is money out
+whatever sign the bank prints); ``negate_amounts`` is for banks that print
+debits as positive numbers in the signed column. The decimal mark and the
+thousands separator are the profile's, so ``1.234,56`` reads as 1234.56 for a
+German bank and is refused for a profile that says ``.`` is the decimal mark.
+
+A CSV file has no opening or closing balance of its own. When the profile
+names a running balance column, the opening balance is the first row's balance
+less its amount and the closing balance is the last row's, with the rows in date
+order (banks that list newest first are read backwards), so the statement's
+arithmetic is checked between the rows too. Otherwise its consistency is
+unknown. Errors name the row (counted from 1, as a spreadsheet shows it).
+"""
+
+import csv
+import datetime
+import io
+import re
+
+from banking.choices import AmountMode
+from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, money
+
+COLUMNS = (
+    "date",
+    "value_date",
+    "amount",
+    "debit",
+    "credit",
+    "description",
+    "reference",
+    "counterparty",
+    "counterparty_iban",
+    "balance",
+)
+
+
+def parse(content, profile):
+    """Return the one statement in a CSV file laid out as ``profile`` says."""
+    text = _decode(content, profile.encoding or "utf-8")
+    rows = list(_rows(text, profile))
+    first_row = profile.skip_rows + 1
+    if profile.has_header:
+        if not rows:
+            raise StatementParseError("The CSV file has no header row.", first_row)
+        header, data_rows, first_data_row = rows[0], rows[1:], first_row + 1
+    else:
+        header, data_rows, first_data_row = None, rows, first_row
+    columns = _column_positions(profile, header)
+    lines = []
+    balances = []
+    for offset, row in enumerate(data_rows):
+        number = first_data_row + offset
+        if not any(cell.strip() for cell in row):
+            continue
+        line, balance = _line(row, number, columns, profile)
+        lines.append(line)
+        balances.append(balance)
+    if not lines:
+        raise StatementParseError("The CSV file holds no statement rows.")
+    opening = closing = None
+    if "balance" in columns:
+        descending = lines[0].booking_date > lines[-1].booking_date
+        first, last = (len(lines) - 1, 0) if descending else (0, len(lines) - 1)
+        if balances[first] is not None and balances[last] is not None:
+            opening = balances[first] - lines[first].amount
+            closing = balances[last]
+    statement = ParsedStatement(
+        statement_id="",
+        account_identifier="",
+        currency="",
+        opening_balance=opening,
+        closing_balance=closing,
+        from_date=None,
+        to_date=None,
+        lines=lines,
+        format="csv",
+    )
+    statement.fill_dates()
+    return [statement]
+
+
+def _decode(content, encoding):
+    try:
+        return content.decode(
+            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        )
+    except LookupError:
+        raise StatementParseError(f'The profile\'s encoding "{encoding}" is unknown.') from None
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise StatementParseError(
+            f"The file is not {encoding} text as the profile says: byte 0x{content[exc.start]:02x} "
+            f"at offset {exc.start} cannot be decoded.",
+            line,
+        ) from None
+
+
+def _rows(text, profile):
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=profile.delimiter or ",",
+        quotechar=profile.quote_char or '"',
+        strict=True,
+    )
+    try:
+        for index, row in enumerate(reader):
+            if index >= profile.skip_rows:
+                yield row
+    except csv.Error as exc:
+        raise StatementParseError(f"Malformed CSV: {exc}.", reader.line_num) from None
+
+
+def _column_positions(profile, header):
+    """Map each column the profile names to its position in the row."""
+    wanted = {"date": profile.date_column, "value_date": profile.value_date_column}
+    if profile.amount_mode == AmountMode.SPLIT:
+        wanted.update(debit=profile.debit_column, credit=profile.credit_column)
+    else:
+        wanted["amount"] = profile.amount_column
+    wanted.update(
+        description=profile.description_column,
+        reference=profile.reference_column,
+        counterparty=profile.counterparty_column,
+        counterparty_iban=profile.counterparty_iban_column,
+        balance=profile.balance_column,
+    )
+    names = [cell.strip().lower() for cell in header] if header is not None else None
+    positions = {}
+    for key, column in wanted.items():
+        column = (column or "").strip()
+        if not column:
+            continue
+        if names is not None and column.lower() in names:
+            positions[key] = names.index(column.lower())
+        elif column.isdigit():
+            positions[key] = int(column)
+        else:
+            raise StatementParseError(
+                f'The profile\'s {key.replace("_", " ")} column "{column}" is not in the header row.',
+                profile.skip_rows + 1,
+            )
+    for key in ("date", "amount") if profile.amount_mode != AmountMode.SPLIT else ("date", "debit", "credit"):
+        if key not in positions:
+            raise StatementParseError(f"The profile names no {key} column.")
+    return positions
+
+
+def _cell(row, columns, key):
+    position = columns.get(key)
+    if position is None or position >= len(row):
+        return ""
+    return row[position].strip()
+
+
+def _amount(text, number, profile, what):
+    raw = text.replace("\u00a0", "").replace(" ", "")
+    if profile.thousands_separator:
+        raw = raw.replace(profile.thousands_separator, "")
+    mark = profile.decimal_mark or "."
+    other = "," if mark == "." else "."
+    if other in raw:
+        raise StatementParseError(
+            f'The {what} "{text}" uses "{other}", but the profile\'s decimal mark is "{mark}".', number
+        )
+    negative = raw.startswith("(") and raw.endswith(")")
+    raw = raw.strip("()").replace(mark, ".")
+    if raw.endswith("-"):
+        raw = "-" + raw[:-1]
+    value = money(raw, line=number, what=what)
+    return -value if negative else value
+
+
+def _line(row, number, columns, profile):
+    needed = max(columns.values())
+    if len(row) <= needed:
+        raise StatementParseError(
+            f"The row has {len(row)} columns; the profile needs at least {needed + 1}.", number
+        )
+    booking_date = _date(_cell(row, columns, "date"), number, profile, "date")
+    value_text = _cell(row, columns, "value_date")
+    value_date = _date(value_text, number, profile, "value date") if value_text else None
+    if profile.amount_mode == AmountMode.SPLIT:
+        debit_text, credit_text = _cell(row, columns, "debit"), _cell(row, columns, "credit")
+        if not debit_text and not credit_text:
+            raise StatementParseError("The row has neither a debit nor a credit amount.", number)
+        debit = abs(_amount(debit_text, number, profile, "debit")) if debit_text else 0
+        credit = _amount(credit_text, number, profile, "credit") if credit_text else 0
+        amount = credit - debit
+    else:
+        amount_text = _cell(row, columns, "amount")
+        if not amount_text:
+            raise StatementParseError("The row has no amount.", number)
+        amount = _amount(amount_text, number, profile, "amount")
+    if profile.negate_amounts:
+        amount = -amount
+    balance_text = _cell(row, columns, "balance")
+    balance = _amount(balance_text, number, profile, "balance") if balance_text else None
+    line = ParsedLine(
+        booking_date=booking_date,
+        value_date=value_date,
+        amount=money(format(amount, "f"), line=number),
+        bank_reference=_cell(row, columns, "reference"),
+        counterparty_name=_cell(row, columns, "counterparty"),
+        counterparty_iban=re.sub(r"\s", "", _cell(row, columns, "counterparty_iban")),
+        narrative=" ".join(_cell(row, columns, "description").split()),
+    )
+    return line, balance
+
+
+def _date(text, number, profile, what):
+    try:
+        return datetime.datetime.strptime(text, profile.date_format).date()
+    except ValueError:
+        raise StatementParseError(
+            f'The {what} "{text}" does not match the profile\'s date format {profile.date_format}.', number
+        ) from None

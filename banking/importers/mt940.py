@@ -1,0 +1,198 @@
+"""SWIFT MT940 (end-of-day statement) and MT942 (interim report), read with the
+``mt-940`` library.
+
+What we add around the library:
+
+- a file may hold many statements (the betterplace sample has 26, for 21
+  accounts); each ``:20:`` starts one and is parsed on its own, so balances and
+  lines never leak from one statement into the next;
+- ``RC`` and ``RD`` are reversals: a reversal of a credit takes money out
+  (negative), a reversal of a debit puts it back (positive). The library's
+  default signs ``RC`` positive, which breaks the statement's arithmetic; we
+  turn on its ``reversal_sign`` option and keep ``is_reversal`` on the line;
+- SOH/ETX (and other control characters) that wrap messages sent over SWIFT
+  links are stripped;
+- an MT942 (``:34F:``, ``:13D:``, ``:90D:``/``:90C:``) has no booked balances,
+  so its opening and closing stay empty and its consistency is unknown;
+- the ``:86:`` details in the German structured layout (``?00`` posting text,
+  ``?20``-``?29`` and ``?60``-``?63`` purpose, ``?31`` counterparty IBAN,
+  ``?32``-``?33`` name) are split here, and the SEPA end-to-end reference
+  (``EREF+``) is taken out of the purpose.
+
+The file must be UTF-8 (plain SWIFT text is ASCII, which is UTF-8).
+"""
+
+import datetime
+import logging
+import re
+
+import mt940 as mt940_library
+
+from banking.importers.base import (
+    ParsedLine,
+    ParsedStatement,
+    StatementParseError,
+    decode_utf8,
+    money,
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_STATEMENT_START = re.compile(r"(?m)^(?=:20:)")
+_SUBFIELD = re.compile(r"\?(\d\d)")
+_SEPA_KEYWORD = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|COAM|OAMT|IBAN|BIC)\+")
+_NO_REFERENCE = {"", "NONREF", "NOTPROVIDED"}
+# The library logs every regex step at INFO and every tag it cannot read at
+# ERROR: a flood in the service's logs for one bad upload. We report what is
+# wrong as a StatementParseError instead.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
+_OPTIONS = mt940_library.Options(reversal_sign=True, case_insensitive_marks=True)
+# Keep :86: as the bank wrote it; the German subfields are split below.
+_PROCESSORS = {"post_transaction_details": []}
+
+
+def parse(content):
+    """Return the statements in an MT940 or MT942 file."""
+    text = _CONTROL.sub("", decode_utf8(content)).replace("\r\n", "\n").replace("\r", "\n")
+    chunks = [chunk for chunk in _STATEMENT_START.split(text) if chunk.startswith(":20:")]
+    if not chunks:
+        raise StatementParseError("No MT940/MT942 statement found (no :20: tag at the start of a line).")
+    statements = []
+    line_offset = text[: text.find(":20:")].count("\n") + 1
+    for chunk in chunks:
+        statements.append(_statement(chunk, line_offset))
+        line_offset += chunk.count("\n")
+    return statements
+
+
+def _statement(chunk, first_line):
+    is_mt942 = bool(re.search(r"(?m)^:(34F|13D|13):", chunk))
+    if not re.search(r"(?m)^:25:", chunk):
+        raise StatementParseError("The statement has no account identification (:25:).", first_line)
+    if not is_mt942 and not (re.search(r"(?m)^:60[FM]:", chunk) and re.search(r"(?m)^:62[FM]:", chunk)):
+        raise StatementParseError(
+            "The MT940 statement lacks its opening (:60F:) or closing (:62F:) balance; is it truncated?",
+            first_line,
+        )
+    transactions = mt940_library.models.Transactions(processors=_PROCESSORS, options=_OPTIONS)
+    try:
+        transactions.parse(chunk)
+    except Exception as exc:  # the library raises bare errors on malformed tags
+        near = exc.args[2] if len(exc.args) >= 3 else exc
+        raise StatementParseError(f'Unreadable MT940 tag near "{str(near)[:60]}".', first_line) from None
+    data = transactions.data
+    expected = len(re.findall(r"(?m)^:61:", chunk))
+    if len(transactions.transactions) != expected or any(
+        not t.data.get("amount") for t in transactions.transactions
+    ):
+        raise StatementParseError(
+            f"{expected} :61: statement lines in the statement, {len(transactions.transactions)} readable; "
+            "a :61: line is malformed.",
+            first_line,
+        )
+    opening = data.get("final_opening_balance") or data.get("intermediate_opening_balance")
+    closing = data.get("final_closing_balance") or data.get("intermediate_closing_balance")
+    currency = ""
+    for balance in (opening, closing):
+        if balance is not None:
+            currency = currency or (balance.amount.currency or "")
+    lines = [_line(transaction.data, first_line) for transaction in transactions.transactions]
+    if not currency and lines:
+        currency = lines[0].currency
+    number = data.get("statement_number") or ""
+    sequence = data.get("sequence_number") or ""
+    statement_id = "/".join(
+        part for part in (data.get("transaction_reference") or "", number, sequence) if part
+    )
+    statement = ParsedStatement(
+        statement_id=statement_id,
+        account_identifier=(data.get("account_identification") or "").strip(),
+        currency=currency.upper(),
+        opening_balance=_balance(opening, first_line),
+        closing_balance=_balance(closing, first_line),
+        from_date=None,
+        to_date=None,
+        lines=lines,
+        format="mt942" if is_mt942 else "mt940",
+    )
+    statement.fill_dates()
+    if statement.from_date is None:
+        dates = [b.date for b in (opening, closing) if b is not None and b.date]
+        if data.get("date"):
+            dates.append(data["date"])
+        if dates:
+            statement.from_date = _plain_date(min(dates))
+            statement.to_date = _plain_date(max(dates))
+    return statement
+
+
+def _balance(balance, line):
+    if balance is None:
+        return None
+    return money(format(balance.amount.amount, "f"), line=line, what="balance")
+
+
+def _plain_date(value):
+    """Return the library's date (or date-time) as a plain ``datetime.date``."""
+    return datetime.date(value.year, value.month, value.day)
+
+
+def _line(data, first_line):
+    amount = data["amount"]
+    status = (data.get("status") or "").upper()
+    value_date = _plain_date(data["date"])
+    booking_date = _plain_date(data.get("entry_date") or data["date"])
+    details = _details(data.get("transaction_details") or "")
+    customer_reference = (data.get("customer_reference") or "").strip()
+    bank_reference = (data.get("bank_reference") or "").strip()
+    if customer_reference.upper() in _NO_REFERENCE or _SEPA_KEYWORD.fullmatch(customer_reference):
+        # "KREF+" alone is a keyword with its value left out, not a reference.
+        customer_reference = ""
+    end_to_end = details.get("end_to_end") or customer_reference
+    code = data.get("id") or ""
+    if details.get("code"):
+        code = f"{code}/{details['code']}" if code else details["code"]
+    narrative = " ".join(
+        part for part in (details.get("narrative", ""), (data.get("extra_details") or "").strip()) if part
+    )
+    return ParsedLine(
+        booking_date=booking_date,
+        value_date=value_date,
+        amount=money(format(amount.amount, "f"), line=first_line),
+        currency=(amount.currency or "").upper(),
+        end_to_end_id=end_to_end,
+        bank_reference="" if bank_reference.upper() in _NO_REFERENCE else bank_reference,
+        counterparty_name=details.get("name", ""),
+        counterparty_iban=details.get("iban", ""),
+        narrative=narrative,
+        transaction_code=code,
+        is_reversal=status.startswith("R"),
+    )
+
+
+def _details(text):
+    """Split an :86: field: the German ``?nn`` layout when present, else free text."""
+    if not _SUBFIELD.search(text):
+        return {"narrative": " ".join(text.split())}
+    # Lines are cut at 65 characters, often mid-word: join them without a space.
+    flat = text.replace("\n", "")
+    parts = _SUBFIELD.split(flat)
+    code = parts[0].strip()
+    fields = {}
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):
+        fields.setdefault(key, []).append(value)
+    purpose = "".join("".join(fields.get(f"{n:02d}", [])) for n in (*range(20, 30), *range(60, 64)))
+    posting_text = "".join(fields.get("00", []))
+    result = {
+        "code": code,
+        "name": "".join("".join(fields.get(k, [])) for k in ("32", "33")).strip(),
+        "iban": "".join(fields.get("31", [])).strip() if fields.get("30") or fields.get("31") else "",
+        "narrative": " ".join(part for part in (posting_text.strip(), purpose.strip()) if part),
+    }
+    keywords = list(_SEPA_KEYWORD.finditer(purpose))
+    for index, keyword in enumerate(keywords):
+        if keyword.group(1) == "EREF":
+            end = keywords[index + 1].start() if index + 1 < len(keywords) else len(purpose)
+            reference = purpose[keyword.end() : end].strip()
+            if reference.upper() not in _NO_REFERENCE:
+                result["end_to_end"] = reference
+    return result

@@ -1,0 +1,212 @@
+"""OFX statements: 1.x (SGML, where leaf elements have no closing tag) and 2.x
+(XML), read by one small tokenizer of our own.
+
+The libraries were no fit: ``ofxparse`` pulls in BeautifulSoup and guesses
+through malformed input, ``ofxtools`` is strict about versions we receive from
+real banks. OFX needs little: aggregates (``<STMTRS>`` ... ``</STMTRS>``) hold
+elements (``<TRNAMT>-34.51``) whose value runs to the next tag.
+
+What is kept, per ``STMTRS`` (bank) or ``CCSTMTRS`` (credit card); a file may
+hold several: ``ACCTID`` as the account, ``CURDEF``, ``DTSTART``/``DTEND``, and
+``LEDGERBAL`` as the closing balance. OFX has no opening balance. One could be
+derived as closing minus the lines, but that would make the statement agree
+with itself by construction, so the opening stays empty and the statement's
+consistency is "unknown" rather than a check that proves nothing. Per
+transaction: ``FITID`` (the bank's unique id, used to recognise the line in a
+later download), ``DTPOSTED``/``DTUSER``, ``TRNAMT`` (already signed),
+``TRNTYPE``, ``NAME``/``PAYEE``, ``MEMO``, ``REFNUM``/``CHECKNUM``.
+
+A DOCTYPE or entity declaration is refused, as in camt files. The text is read
+in the character set the OFX 1.x header names (``CHARSET:1252``), else UTF-8.
+"""
+
+import datetime
+import html
+import re
+
+from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, decode_utf8, money
+
+_TOKEN = re.compile(r"<(/?)([A-Za-z0-9.:_-]+)\s*>|([^<]+)")
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_PROCESSING = re.compile(r"<\?.*?\?>", re.S)
+_CHARSETS = {
+    "1252": "cp1252",
+    "ISO-8859-1": "latin-1",
+    "8859-1": "latin-1",
+    "UTF-8": "utf-8",
+    "NONE": "utf-8",
+}
+STATEMENT_TAGS = ("STMTRS", "CCSTMTRS")
+
+
+class _Element:
+    __slots__ = ("children", "line", "tag", "text")
+
+    def __init__(self, tag, line):
+        self.tag = tag
+        self.text = None
+        self.children = []
+        self.line = line
+
+    def find(self, path):
+        element = self
+        for part in path.split("/"):
+            element = next((child for child in element.children if child.tag == part), None)
+            if element is None:
+                return None
+        return element
+
+    def value(self, path):
+        found = self.find(path)
+        return (found.text or "").strip() if found is not None else ""
+
+    def iter(self, tag):
+        for child in self.children:
+            if child.tag == tag:
+                yield child
+            yield from child.iter(tag)
+
+
+def parse(content):
+    """Return the statements in an OFX 1.x or 2.x file."""
+    text = _decode(content)
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.I):
+        raise StatementParseError("The OFX file declares a DOCTYPE or entities; refused for safety.")
+    start = text.find("<OFX>")
+    if start < 0:
+        raise StatementParseError("No <OFX> element found: not an OFX file.")
+    root = _tree(text, start)
+    statements = [_statement(element) for tag in STATEMENT_TAGS for element in root.iter(tag)]
+    if not statements:
+        raise StatementParseError("The OFX file holds no bank or credit-card statement (<STMTRS>).")
+    return statements
+
+
+def _decode(content):
+    header = content[:400].decode("ascii", "replace")
+    charset = re.search(r"^CHARSET:\s*(\S+)", header, re.M)
+    if charset and _CHARSETS.get(charset.group(1).upper(), "utf-8") != "utf-8":
+        try:
+            return content.decode(_CHARSETS[charset.group(1).upper()])
+        except UnicodeDecodeError as exc:
+            raise StatementParseError(
+                f"The file is not {charset.group(1)} text as its header says: byte "
+                f"0x{content[exc.start]:02x} at offset {exc.start} cannot be decoded."
+            ) from None
+    return decode_utf8(content)
+
+
+def _tree(text, start):
+    """Build the element tree; an unclosed SGML leaf ends at the next tag."""
+    body = _PROCESSING.sub("", text[start:])
+    body = _CDATA.sub(lambda m: html.escape(m.group(1), quote=False), body)
+    line_base = text[:start].count("\n") + 1
+    root = _Element("#root", line_base)
+    stack = [root]
+    position = 0
+    for match in _TOKEN.finditer(body):
+        if match.start() != position:
+            bad = body[position : match.start()][:30]
+            raise StatementParseError(
+                f'Unexpected text "{bad}" in the OFX markup.', _line(body, position, line_base)
+            )
+        position = match.end()
+        closing, tag, data = match.groups()
+        if data is not None:
+            value = data.strip()
+            if value:
+                if len(stack) < 2 or stack[-1].children or stack[-1].text is not None:
+                    raise StatementParseError(
+                        f'Text "{value[:30]}" outside an element.', _line(body, match.start(), line_base)
+                    )
+                stack[-1].text = html.unescape(value)
+            continue
+        tag = tag.upper()
+        if closing:
+            if not any(element.tag == tag for element in stack[1:]):
+                raise StatementParseError(
+                    f"Closing </{tag}> without its opening tag.", _line(body, match.start(), line_base)
+                )
+            # Close the unclosed SGML leaves down to the matching aggregate.
+            while stack[-1].tag != tag:
+                stack.pop()
+            stack.pop()
+            continue
+        # A new tag closes a pending SGML leaf (an element that got its value).
+        if stack[-1].text is not None and not stack[-1].children and len(stack) > 1:
+            stack.pop()
+        element = _Element(tag, _line(body, match.start(), line_base))
+        stack[-1].children.append(element)
+        stack.append(element)
+    if position != len(body):
+        raise StatementParseError("The OFX markup ends in the middle of a tag (is the file truncated?).")
+    open_aggregates = [e.tag for e in stack[1:] if e.children or e.text is None]
+    if open_aggregates:
+        raise StatementParseError(
+            f"The OFX file ends before </{open_aggregates[-1]}> (is the file truncated?)."
+        )
+    return root.children[0]
+
+
+def _line(body, position, base):
+    return base + body.count("\n", 0, position)
+
+
+def _statement(element):
+    account = element.find("BANKACCTFROM") or element.find("CCACCTFROM")
+    currency = element.value("CURDEF").upper()
+    transactions = element.find("BANKTRANLIST")
+    lines = []
+    if transactions is not None:
+        lines = [_transaction(t, currency) for t in transactions.children if t.tag == "STMTTRN"]
+    ledger = element.find("LEDGERBAL")
+    closing = None
+    if ledger is not None:
+        closing = money(ledger.value("BALAMT"), line=ledger.line, what="ledger balance")
+    statement = ParsedStatement(
+        statement_id="",
+        account_identifier=account.value("ACCTID") if account is not None else "",
+        currency=currency,
+        opening_balance=None,
+        closing_balance=closing,
+        from_date=_date(transactions.value("DTSTART"), transactions) if transactions else None,
+        to_date=_date(transactions.value("DTEND"), transactions) if transactions else None,
+        lines=lines,
+        format="ofx",
+    )
+    ids = [statement.account_identifier, statement.from_date, statement.to_date]
+    statement.statement_id = "/".join(str(part) for part in ids if part)
+    statement.fill_dates()
+    return statement
+
+
+def _transaction(element, currency):
+    amount_text = element.value("TRNAMT")
+    if not amount_text:
+        raise StatementParseError("A transaction (<STMTTRN>) has no amount (<TRNAMT>).", element.line)
+    posted = element.value("DTPOSTED") or element.value("DTUSER")
+    if not posted:
+        raise StatementParseError("A transaction (<STMTTRN>) has no date (<DTPOSTED>).", element.line)
+    user_date = element.value("DTUSER")
+    memo = element.value("MEMO")
+    check = element.value("CHECKNUM")
+    narrative = " ".join(part for part in (memo, f"Cheque {check}" if check and check != "0" else "") if part)
+    return ParsedLine(
+        booking_date=_date(posted, element),
+        value_date=_date(user_date, element) if user_date else None,
+        amount=money(amount_text, line=element.line),
+        currency=(element.value("CURRENCY/CURSYM") or currency).upper(),
+        fitid=element.value("FITID"),
+        bank_reference=element.value("REFNUM"),
+        counterparty_name=element.value("NAME") or element.value("PAYEE/NAME"),
+        narrative=narrative,
+        transaction_code=element.value("TRNTYPE"),
+    )
+
+
+def _date(text, element):
+    """Return the date of an OFX date-time (``20110331120000.000[-5:EST]``)."""
+    try:
+        return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError:
+        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', element.line) from None

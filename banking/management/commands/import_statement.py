@@ -1,0 +1,91 @@
+"""Import a bank statement file into a bank account.
+
+    manage.py import_statement FILE --account ba-op [--format auto|camt|mt940|ofx|bai2|csv] [--profile NAME]
+
+All or nothing: on any error the command prints why, imports nothing and exits
+non-zero. Running it again on the same file adds nothing.
+"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+
+from banking.importers import FORMATS
+from banking.models import BankAccount, StatementCsvProfile
+from banking.statement_import import statement_import, statement_max_bytes
+from cnperp.exceptions import DomainError
+
+
+class Command(BaseCommand):
+    help = "Import a bank statement file (camt.052/053/054, MT940/942, OFX, BAI2 or CSV) into a bank account."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The statement file.")
+        parser.add_argument("--account", required=True, help="The bank account's id, such as ba-op.")
+        parser.add_argument(
+            "--format", default="auto", choices=["auto", *FORMATS], help="Detected when auto."
+        )
+        parser.add_argument("--profile", help="The CSV profile's name (or id); needed for CSV files.")
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file.")
+        account = BankAccount.objects.filter(pk=options["account"]).first()
+        if account is None:
+            raise CommandError(f'No bank account has the id "{options["account"]}".')
+        profile = None
+        if options["profile"]:
+            wanted = options["profile"]
+            profile = StatementCsvProfile.objects.filter(Q(name=wanted) | Q(pk=wanted)).first()
+            if profile is None:
+                raise CommandError(f'No CSV profile has the name or id "{wanted}".')
+        limit = statement_max_bytes()
+        if path.stat().st_size > limit:
+            raise CommandError(
+                f"{path.name}: the file is {path.stat().st_size:,} bytes; the limit is {limit:,} "
+                "(BANKING_STATEMENT_MAX_BYTES). Nothing imported."
+            )
+        try:
+            result = statement_import(
+                bank_account=account,
+                content=path.read_bytes(),
+                file_name=path.name,
+                format=options["format"],
+                profile=profile,
+                user=None,
+            )
+        except DomainError as exc:
+            where = f" ({exc.field})" if exc.field else ""
+            raise CommandError(f"{exc.message}{where} Nothing imported.") from exc
+        self._summary(result)
+
+    def _summary(self, result):
+        out = self.stdout
+        out.write(
+            f"{result.file_name} ({result.format}) into {result.bank_account_id}: "
+            f"{len(result.statements)} statement(s), {result.lines_read} line(s) read, "
+            f"{result.new_lines} new, {result.duplicate_lines} duplicate(s) skipped."
+        )
+        for outcome in result.statements:
+            statement = outcome.statement
+            if statement.is_consistent is None:
+                check = "balances not given: not checked"
+            elif statement.is_consistent:
+                check = "balances agree"
+            else:
+                check = f"INCONSISTENT: closing differs by {statement.balance_difference}"
+            state = "already imported" if outcome.already_imported else f"{outcome.new_lines} new"
+            out.write(
+                f"  {statement.statement_number} {statement.from_date}..{statement.to_date} "
+                f"opening {statement.opening_balance} closing {statement.closing_balance} "
+                f"lines {outcome.lines_read} ({state}, {outcome.duplicate_lines} duplicate): {check}"
+            )
+        for skipped in result.skipped_statements:
+            out.write(f"  skipped {skipped['statement_number']}: for account {skipped['account_identifier']}")
+        if result.inconsistent_statements:
+            self.stderr.write(
+                "Warning: statement(s) whose balances do not add up were imported and flagged: "
+                + ", ".join(result.inconsistent_statements)
+            )

@@ -1,0 +1,158 @@
+"""POST /api/v1/banking/statements/import and the statement reads.
+
+Uses the real camt.053 sample from viafintech/camt_parser (MIT) in
+``samples/camt`` (see samples/README.md and samples/LICENSES).
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from banking.models import BankStatement, StatementLine
+from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
+from banking.tests.statement_files import camt_entry, camt_file, camt_statement, sample
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/banking/statements/import"
+SIX = "camt/camt053_six_v4.xml"
+
+
+@pytest.fixture
+def six_account():
+    return BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+
+
+def upload(client, content, name="statement.xml", **fields):
+    data = {"file": SimpleUploadedFile(name, content), "bank_account_id": "ba-six", **fields}
+    return client.post(URL, data, format="multipart")
+
+
+def counts():
+    return BankStatement.objects.count(), StatementLine.objects.count()
+
+
+def test_import_answers_201_with_the_summary(admin_api, six_account):
+    response = upload(admin_api, sample(SIX), name="six.xml")
+
+    assert response.status_code == 201, response.data
+    body = response.json()
+    assert body["format"] == "camt"
+    assert (body["lines_read"], body["new_lines"], body["duplicate_lines"]) == (32, 32, 0)
+    [statement] = body["statements"]
+    assert statement["opening_balance"] == "322152.16"
+    assert statement["closing_balance"] == "322689.77"
+    assert statement["is_consistent"] is True
+    assert statement["balance_difference"] == "0.00"
+    assert BankStatement.objects.get().created_by.username == "root-admin"
+
+
+def test_same_file_again_answers_200_and_adds_nothing(admin_api, six_account):
+    upload(admin_api, sample(SIX))
+    before = counts()
+
+    response = upload(admin_api, sample(SIX))
+
+    assert response.status_code == 200
+    assert (response.json()["new_lines"], response.json()["duplicate_lines"]) == (0, 32)
+    assert counts() == before
+
+
+def test_inconsistent_statement_is_imported_and_shown(admin_api):
+    BankAccountFactory(id="ba-six", iban="CH1111111111111111111", account_number="", currency="CHF")
+
+    response = upload(admin_api, sample("camt/camt053_v8.xml"))
+
+    assert response.status_code == 201
+    [statement] = response.json()["statements"]
+    assert statement["is_consistent"] is False
+    assert Decimal(statement["balance_difference"]) != 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "content", "field"),
+    [
+        ({"bank_account_id": "ba-nope"}, None, "bank_account_id"),
+        ({"format": "qif"}, None, "format"),
+        ({"format": "csv"}, b"Date,Amount\n2025-10-01,1.00\n", "profile"),
+        ({"profile": "no-such-profile"}, None, "profile"),
+        ({}, b"", "file"),
+        ({}, b"<Document>", "file"),
+        ({}, camt_file([camt_statement([camt_entry("1.00")])]), "bank_account_id"),
+    ],
+    ids=[
+        "unknown-account",
+        "bad-format",
+        "csv-without-profile",
+        "unknown-profile",
+        "empty",
+        "truncated",
+        "other-account",
+    ],
+)
+def test_bad_input_answers_400_naming_the_field_and_imports_nothing(
+    admin_api, six_account, fields, content, field
+):
+    response = upload(admin_api, content if content is not None else sample(SIX), **fields)
+
+    assert response.status_code == 400, response.data
+    assert field in response.json()
+    assert counts() == (0, 0)
+
+
+def test_missing_file_answers_400_on_file(admin_api, six_account):
+    response = admin_api.post(URL, {"bank_account_id": "ba-six"}, format="multipart")
+
+    assert response.status_code == 400
+    assert "file" in response.json()
+
+
+@override_settings(BANKING_STATEMENT_MAX_BYTES=1000)
+def test_file_over_the_limit_answers_400_on_file(admin_api, six_account):
+    response = upload(admin_api, sample(SIX))
+
+    assert response.status_code == 400
+    assert "BANKING_STATEMENT_MAX_BYTES" in response.json()["file"][0]
+
+
+def test_csv_with_profile_by_name(admin_api):
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    StatementCsvProfileFactory(name="Plain CSV")
+    content = b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n"
+
+    response = upload(admin_api, content, name="oct.csv", profile="Plain CSV")
+
+    assert response.status_code == 201, response.data
+    assert response.json()["new_lines"] == 1
+
+
+def test_signed_out_is_401_and_without_permission_is_403(six_account):
+    assert upload(APIClient(), sample(SIX)).status_code == 401
+    clerk = get_user_model().objects.create_user("clerk", password="pw-123-456")
+    client = APIClient()
+    client.force_authenticate(clerk)
+
+    assert upload(client, sample(SIX)).status_code == 403
+    assert counts() == (0, 0)
+
+
+def test_statements_and_their_lines_are_listed(admin_api, six_account):
+    upload(admin_api, sample(SIX))
+    statement = BankStatement.objects.get()
+
+    listing = admin_api.get("/api/v1/banking/statements", {"bank_account": "ba-six"})
+    detail = admin_api.get(f"/api/v1/banking/statements/{statement.pk}")
+    lines = admin_api.get(f"/api/v1/banking/statements/{statement.pk}/lines", {"page_size": 100})
+
+    assert listing.status_code == 200
+    assert listing.json()["count"] == 1
+    assert detail.json()["closing_balance"] == "322689.77"
+    assert lines.json()["count"] == 32
+    first = lines.json()["results"][0]
+    assert first["line_number"] == 1
+    assert first["amount"] == "-24.00"
+    assert admin_api.get("/api/v1/banking/statements/st-missing").status_code == 404

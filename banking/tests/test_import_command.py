@@ -1,0 +1,103 @@
+"""manage.py import_statement: the same service, a summary, a non-zero exit on error.
+
+Uses real samples copied into ``samples/`` (see samples/README.md and
+samples/LICENSES): viafintech/camt_parser (MIT), wolph/mt940 (MIT).
+"""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from banking.models import BankStatement, StatementLine
+from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
+from banking.tests.statement_files import SAMPLES
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("import_statement", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def counts():
+    return BankStatement.objects.count(), StatementLine.objects.count()
+
+
+def test_import_prints_the_summary_and_a_rerun_adds_nothing():
+    BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+    path = str(SAMPLES / "camt" / "camt053_six_v4.xml")
+
+    out, _ = run(path, "--account", "ba-six")
+    again, _ = run(path, "--account", "ba-six", "--format", "camt")
+
+    assert "32 line(s) read, 32 new, 0 duplicate(s) skipped" in out
+    assert "balances agree" in out
+    assert "32 line(s) read, 0 new, 32 duplicate(s) skipped" in again
+    assert counts() == (1, 32)
+
+
+def test_inconsistent_statement_is_imported_with_a_warning():
+    BankAccountFactory(id="ba-v8", iban="CH1111111111111111111", account_number="", currency="CHF")
+
+    out, err = run(str(SAMPLES / "camt" / "camt053_v8.xml"), "--account", "ba-v8")
+
+    assert "INCONSISTENT" in out
+    assert "do not add up" in err
+    assert counts() == (1, 3)
+
+
+def test_csv_with_profile(tmp_path):
+    BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
+    StatementCsvProfileFactory(name="Plain")
+    path = tmp_path / "oct.csv"
+    path.write_bytes(b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n")
+
+    out, _ = run(str(path), "--account", "ba-csv", "--format", "csv", "--profile", "Plain")
+
+    assert "1 new" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["camt/camt053_six_v4.xml", "--account", "ba-nope"], "No bank account"),
+        (["camt/missing.xml", "--account", "ba-x"], "no such file"),
+        (["camt/camt053_six_v4.xml", "--account", "ba-x"], "is for account CH0309000000250090342"),
+        (["mt940/cmxl_mt940.sta", "--account", "ba-x", "--format", "camt"], "not well-formed XML"),
+        (["camt/camt053_six_v4.xml", "--account", "ba-x", "--profile", "Nope"], "No CSV profile"),
+    ],
+    ids=["unknown-account", "missing-file", "other-account", "wrong-format", "unknown-profile"],
+)
+def test_errors_raise_command_error_and_import_nothing(args, message):
+    BankAccountFactory(id="ba-x", iban="GB29NWBK60161331926819", account_number="", currency="CHF")
+    args = [str(SAMPLES / args[0]), *args[1:]]
+
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+
+    assert counts() == (0, 0)
+
+
+def test_command_exits_non_zero_with_the_reason(tmp_path):
+    # given a file that is not there, run as cron would, through manage.py
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cnperp.settings_test"}
+
+    process = subprocess.run(
+        [sys.executable, "manage.py", "import_statement", str(tmp_path / "gone.xml"), "--account", "ba-x"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert process.returncode == 1
+    assert "no such file" in process.stderr
