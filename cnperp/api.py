@@ -102,8 +102,8 @@ def ref_field(model, source, *, required=True, **kwargs):
 
 
 def user_field():
-    """Who did something, by username."""
-    return serializers.SlugRelatedField(slug_field="username", read_only=True)
+    """Who did something, by username; null when nobody is recorded (a record made by a migration)."""
+    return serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
 
 # The browsable API's HTML forms post Django's CSRF token alongside the fields.

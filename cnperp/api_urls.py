@@ -6,7 +6,10 @@ Routes have no trailing slash, as the deployment guide writes them
 
 from django.urls import include, path
 
+from cnperp.security import TokenView
+
 urlpatterns = [
+    path("auth/token", TokenView.as_view(), name="api-token"),
     path("dimensions/", include("dimensions.api.urls")),
     path("accounting/", include("accounting.api.urls")),
     path("banking/", include("banking.api.posting_urls")),

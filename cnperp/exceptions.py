@@ -8,6 +8,8 @@ can act on and, where one field is at fault, the field's name. The API answers
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -68,4 +70,27 @@ def api_exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
+        # A bare list names no field; the answer is always an object (the schema's 400).
+        exc = exceptions.ValidationError({"non_field_errors": exc.detail})
     return exception_handler(exc, context)
+
+
+def _is_api(request):
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    """A URL no route matches: JSON under ``/api/`` (clients parse it), Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "No such endpoint or record.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """An unexpected failure: JSON under ``/api/``, Django's page elsewhere. Logged by Django."""
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "An unexpected error; it has been logged.", "code": "error"}, status=500
+        )
+    return defaults.server_error(request)

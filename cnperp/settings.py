@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "auditlog",
     "cnperp",
     "dimensions",
     "accounting",
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail names the admin's or the API's user (cnperp.audit).
+    "cnperp.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -123,14 +126,36 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------
 
+# Checked by the admin's password forms and by create_api_user --password.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("DJANGO_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LOGIN_URL = "/admin/login/"
+
+# Every username/password sign-in (admin, browsable API, POST /api/v1/auth/token)
+# goes through the lockout: LOGIN_LOCKOUT_FAILURES failures for one username from
+# one address within LOGIN_LOCKOUT_MINUTES lock that pair until the window ends.
+AUTHENTICATION_BACKENDS = ["cnperp.security.LockoutModelBackend"]
+LOGIN_LOCKOUT_FAILURES = env.int("DJANGO_LOGIN_LOCKOUT_FAILURES", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("DJANGO_LOGIN_LOCKOUT_MINUTES", default=15)
+
+# Lockout counters and API rate limits live here; with several gunicorn workers
+# use a shared cache (redis://..., or dbcache://cnperp_cache after createcachetable).
+CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")}
+
+# Maker-checker: nobody posts a transaction they created or signs off a
+# reconciliation they prepared (cnperp.duties).
+BANKING_SEGREGATION_OF_DUTIES = env.bool("BANKING_SEGREGATION_OF_DUTIES", default=True)
+
+# The audit trail (cnperp.audit): an entry's correlation id is the request id of the log lines.
+AUDITLOG_CID_GETTER = "cnperp.audit.request_id"
 
 # --- Internationalisation ---------------------------------------------------
 
@@ -155,6 +180,13 @@ WHITENOISE_USE_FINDERS = True
 
 # --- API --------------------------------------------------------------------
 
+
+def _throttle_rate(name, default):
+    """A DRF rate such as ``1200/minute``; empty or ``none`` means no limit."""
+    rate = env.str(name, default=default).strip()
+    return None if rate.lower() in ("", "none", "off", "0") else rate
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -163,13 +195,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["cnperp.permissions.FinanceModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "cnperp.search.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "cnperp.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cnperp.schema.FinanceAutoSchema",
     "EXCEPTION_HANDLER": "cnperp.exceptions.api_exception_handler",
+    # Per signed-in user and per anonymous address; "" or "none" switches one off.
+    "DEFAULT_THROTTLE_CLASSES": ["cnperp.throttles.AnonRateThrottle", "cnperp.throttles.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _throttle_rate("DJANGO_API_THROTTLE_ANON", "60/minute"),
+        "user": _throttle_rate("DJANGO_API_THROTTLE_USER", "1200/minute"),
+    },
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -199,18 +237,20 @@ BANKING_VARIANCE_ALERT_THRESHOLD = Decimal(env.str("BANKING_VARIANCE_ALERT_THRES
 BANKING_STATEMENT_MAX_BYTES = env.int("BANKING_STATEMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # Days after which a transfer still in transit is flagged in transfer tracking.
 BANKING_TRANSFER_ATTENTION_DAYS = env.int("BANKING_TRANSFER_ATTENTION_DAYS", default=3)
+# The matcher (docs/reconciliation.md): days between the bank's date and ours for an amount
+# match, and the score (0-100) from which a certain match is confirmed without a person.
+BANKING_MATCH_DATE_WINDOW_DAYS = env.int("BANKING_MATCH_DATE_WINDOW_DAYS", default=5)
+BANKING_MATCH_AUTO_CONFIRM_SCORE = Decimal(env.str("BANKING_MATCH_AUTO_CONFIRM_SCORE", default="90"))
 
 # --- Security (production) ----------------------------------------------------
 #
 # Secure by default whenever DEBUG is off, so `check --deploy` is clean with only
 # DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS set. Each can be turned off from the
 # environment, for example DJANGO_SECURE_SSL_REDIRECT=0 when TLS ends at a proxy
-# that already redirects. The test suite (cnperp.settings_test) talks plain HTTP
-# through Django's test client, so the HTTPS redirect is off by default there.
+# that already redirects. The test suite turns the redirect off in cnperp.settings_test.
 
-_TEST_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("settings_test")
 _SECURE_DEFAULT = not DEBUG
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT and not _TEST_SETTINGS)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
 # Load balancers and Prometheus probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE_DEFAULT else 0)
@@ -220,6 +260,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Admin sessions end after DJANGO_SESSION_COOKIE_AGE seconds (default 8 hours, a working day).
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 # Behind nginx (or any proxy ending TLS) that sets X-Forwarded-Proto.

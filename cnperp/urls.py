@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cnperp.health import health, prometheus_metrics, ready
 
+# Answers under /api/ are JSON, even for a URL that matches no route.
+handler404 = "cnperp.exceptions.page_not_found"
+handler500 = "cnperp.exceptions.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

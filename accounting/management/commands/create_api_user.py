@@ -1,16 +1,24 @@
 """Create (or find) an API user, put them in groups and print their token.
 
 ``make run`` calls ``create_api_user admin --superuser --reset-password`` so the
-printed login works in the admin and the token works against the API.
+printed login works in the admin and the token works against the API. The
+finance roles are groups (``--group clerk``, ``accountant``, ``controller``,
+``auditor``, ``admin``; docs/security.md); ``--staff`` lets the user sign in to
+the admin, where they see what their role allows. A ``--password`` must pass
+Django's password validators.
 """
 
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
+
+from cnperp.roles import ROLES
 
 
 class Command(BaseCommand):
@@ -18,12 +26,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--group", action="append", default=[], dest="groups", metavar="NAME")
+        parser.add_argument(
+            "--group",
+            action="append",
+            default=[],
+            dest="groups",
+            metavar="NAME",
+            help=f"Add to this group; the roles are {', '.join(ROLES)}. Repeatable.",
+        )
         parser.add_argument(
             "--create-groups", action="store_true", help="Create groups that do not exist yet."
         )
         parser.add_argument(
             "--superuser", action="store_true", help="Make the user staff and superuser (admin login)."
+        )
+        parser.add_argument(
+            "--staff", action="store_true", help="Let the user sign in to the admin (within their role)."
         )
         parser.add_argument("--email", default=None)
         password = parser.add_mutually_exclusive_group()
@@ -33,7 +51,17 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, username, groups, create_groups, superuser, email, password, reset_password, **options
+        self,
+        *args,
+        username,
+        groups,
+        create_groups,
+        superuser,
+        staff,
+        email,
+        password,
+        reset_password,
+        **options,
     ):
         username = username.strip()
         if not username:
@@ -46,6 +74,11 @@ class Command(BaseCommand):
             if new_password is None and (created or reset_password):
                 # A new user without a password could never sign in to the admin.
                 new_password = secrets.token_urlsafe(15)
+            if password is not None:
+                try:
+                    validate_password(password, user)
+                except ValidationError as exc:
+                    raise CommandError("--password: " + " ".join(exc.messages)) from exc
             if new_password is not None:
                 user.set_password(new_password)
             if email is not None:
@@ -53,6 +86,8 @@ class Command(BaseCommand):
             if superuser:
                 user.is_staff = True
                 user.is_superuser = True
+            if staff:
+                user.is_staff = True
             user.save()
             user.groups.add(*group_objects)
             token, _ = Token.objects.get_or_create(user=user)
@@ -68,7 +103,10 @@ class Command(BaseCommand):
             group = Group.objects.filter(name=name).first()
             if group is None:
                 if not create:
-                    raise CommandError(f'No group named "{name}". Create it first or pass --create-groups.')
+                    raise CommandError(
+                        f'No group named "{name}". The roles are {", ".join(ROLES)} (made by migrate); '
+                        "create other groups first or pass --create-groups."
+                    )
                 group = Group.objects.create(name=name)
             found.append(group)
         return found

@@ -1,0 +1,176 @@
+"""Segregation of duties: who made a record does not approve it.
+
+Turned on here with ``override_settings(BANKING_SEGREGATION_OF_DUTIES=True)``
+(the production default; the rest of the suite runs with it off).
+"""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from accounting.models import JournalEntry, JournalPosting
+from banking.choices import PostingStatus
+from banking.models import BankReconciliation, BankTransaction
+from banking.tests.factories import BankStatementFactory, StatementLineFactory
+from banking.tests.posting_setup import ledger_setup
+from cnperp.duties import SegregationError, check_segregation
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation_on")]
+
+BANKING = "/api/v1/banking"
+MONTH = {"bank_account_id": "ba-op", "period": "2025-10"}
+DRAFT = {
+    "bank_account_id": "ba-op",
+    "transaction_type": "deposit",
+    "direction": "in",
+    "amount": "250.00",
+    "transaction_date": "2025-10-15",
+}
+
+
+@pytest.fixture
+def segregation_on():
+    with override_settings(BANKING_SEGREGATION_OF_DUTIES=True):
+        yield
+
+
+@pytest.fixture
+def ledger():
+    ledger = ledger_setup()
+    statement = BankStatementFactory(
+        bank_account=ledger["op"], opening_balance=Decimal("0.00"), closing_balance=Decimal("0.00")
+    )
+    StatementLineFactory(statement=statement, amount=Decimal("250.00"))
+    return ledger
+
+
+def person(username, *groups, superuser=False):
+    user = get_user_model().objects.create_user(username=username, is_superuser=superuser)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    client = APIClient()
+    client.force_authenticate(user)
+    return user, client
+
+
+def test_an_accountant_cannot_post_a_transaction_they_created(ledger):
+    # Given an accountant who records a draft
+    _maker, maker = person("anna", "accountant")
+    assert maker.post(f"{BANKING}/transactions", {**DRAFT, "id": "bt-own"}).status_code == 201
+
+    # When she posts it herself
+    response = maker.post(f"{BANKING}/transactions/bt-own/post-accounting", {})
+
+    # Then she is refused, saying why, and nothing is posted
+    assert response.status_code == 403
+    assert response.json()["code"] == "segregation_of_duties"
+    assert "someone else" in response.json()["detail"]
+    assert not JournalEntry.objects.exists()
+    assert BankTransaction.objects.get(pk="bt-own").posting_status == PostingStatus.DRAFT
+
+    # And another accountant posts it
+    _checker, checker = person("ben", "accountant")
+    assert checker.post(f"{BANKING}/transactions/bt-own/post-accounting", {}).status_code == 201
+
+
+def test_a_superuser_is_held_to_it_too(ledger):
+    _root, root = person("root", superuser=True)
+    root.post(f"{BANKING}/transactions", {**DRAFT, "id": "bt-root"})
+    assert root.post(f"{BANKING}/transactions/bt-root/post-accounting", {}).status_code == 403
+
+
+def test_with_the_setting_off_the_maker_may_post(ledger):
+    _maker, maker = person("anna", "accountant")
+    maker.post(f"{BANKING}/transactions", {**DRAFT, "id": "bt-own"})
+    with override_settings(BANKING_SEGREGATION_OF_DUTIES=False):
+        assert maker.post(f"{BANKING}/transactions/bt-own/post-accounting", {}).status_code == 201
+
+
+def test_a_transaction_whose_maker_is_unknown_may_be_posted(ledger):
+    # An imported or migrated record without created_by has no maker to conflict with.
+    user, _client = person("anna", "accountant")
+    check_segregation(user=user, maker_id=None, action="post_banktransaction")
+    with pytest.raises(SegregationError):
+        check_segregation(user=user, maker_id=user.pk, action="post_banktransaction")
+
+
+def test_the_batch_skips_the_posters_own_drafts_and_reports_them(ledger):
+    # Given drafts by anna and by a clerk
+    _anna, anna = person("anna", "accountant")
+    _clerk, clerk = person("carl", "clerk")
+    anna.post(f"{BANKING}/transactions", {**DRAFT, "id": "bt-anna"})
+    clerk.post(f"{BANKING}/transactions", {**DRAFT, "id": "bt-carl"})
+
+    # When anna posts every draft
+    out = StringIO()
+    call_command("post_transactions", "--all-drafts", "--user", "anna", stdout=out)
+
+    # Then the clerk's is posted, hers stays a draft and is listed with the reason
+    assert set(JournalPosting.objects.values_list("source_id", flat=True)) == {"bt-carl"}
+    assert BankTransaction.objects.get(pk="bt-anna").posting_status == PostingStatus.DRAFT
+    assert "Posted 1 of 2" in out.getvalue()
+    assert "left as draft: bt-anna: you created this bank transaction" in out.getvalue()
+
+
+def test_the_preparer_cannot_sign_off_a_reconciliation(ledger):
+    # Given a reconciliation run by an admin (who also holds the sign-off permission)
+    _admin, admin = person("ada", "admin")
+    assert admin.post(f"{BANKING}/reconciliation/run", MONTH).status_code == 200
+
+    # When she signs it off herself
+    response = admin.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
+
+    # Then she is refused and the month stays open
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "segregation_of_duties"
+    assert BankReconciliation.objects.get().status != "finalized"
+
+    # And a controller signs it off, the snapshot keeping both names
+    _controller, controller = person("cora", "controller")
+    response = controller.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
+    assert response.status_code == 200, response.content
+    snapshot = BankReconciliation.objects.get()
+    assert (snapshot.status, snapshot.prepared_by.username, snapshot.approved_by.username) == (
+        "finalized",
+        "ada",
+        "cora",
+    )
+
+
+def test_signing_off_a_month_nobody_prepared_is_refused(ledger):
+    # The signer would prepare the snapshot in the same act.
+    _controller, controller = person("cora", "controller")
+    response = controller.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
+    assert response.status_code == 403
+    assert not BankReconciliation.objects.filter(status="finalized").exists()
+
+
+def test_the_reconcile_command_lets_the_controller_sign_off_what_the_accountant_ran(ledger):
+    person("anna", "accountant")
+    person("cora", "controller")
+    call_command(
+        "reconcile", "--account", "ba-op", "--period", "2025-10", "--user", "anna", stdout=StringIO()
+    )
+
+    call_command(
+        "reconcile", "--account", "ba-op", "--period", "2025-10", "--finalize", "--note", "ok",
+        "--user", "cora", stdout=StringIO(),
+    )  # fmt: skip
+
+    snapshot = BankReconciliation.objects.get()
+    assert (snapshot.prepared_by.username, snapshot.approved_by.username) == ("anna", "cora")
+
+
+def test_matching_and_signing_off_in_one_command_is_refused(ledger):
+    person("ada", "admin")
+    with pytest.raises(CommandError, match="segregation of duties"):
+        call_command(
+            "reconcile", "--account", "ba-op", "--period", "2025-10", "--match", "--finalize", "--note", "ok",
+            "--user", "ada", stdout=StringIO(),
+        )  # fmt: skip
+    assert not BankReconciliation.objects.filter(status="finalized").exists()

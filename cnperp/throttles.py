@@ -1,0 +1,23 @@
+"""API rate limits: DRF's anonymous and per-user throttles, rates read at request time.
+
+DRF reads ``DEFAULT_THROTTLE_RATES`` once, when it is imported; these read it on
+every request, so the test suite can switch the limits off and one test can
+switch them on (``DJANGO_API_THROTTLE_USER``/``_ANON`` in production). This
+module imports no DRF view: the settings name it, and DRF's views import it.
+"""
+
+from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+
+class _RatesFromSettings:
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class AnonRateThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    """Requests without credentials, per address."""
+
+
+class UserRateThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Requests of one signed-in user, wherever they come from."""
