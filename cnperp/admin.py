@@ -20,6 +20,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from cnperp.audit_admin import AuditHistoryMixin
 from cnperp.exceptions import DomainError
 
 SITE_TITLE = "CNPERP Banking"
@@ -112,7 +113,7 @@ def show_refusal(form, error):
         form.add_error(None, refusal_message(error))
 
 
-class KeyedAdmin(admin.ModelAdmin):
+class KeyedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """String keys are chosen once: editable on the add form, read-only afterwards."""
 
     def get_readonly_fields(self, request, obj=None):
@@ -269,7 +270,7 @@ class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
             raise ServiceRefused(exc) from exc
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """Rows written once by a service (the ledger, imports): finance staff read them, never edit."""
 
     def has_add_permission(self, request, obj=None):
