@@ -6,13 +6,14 @@ never added, changed or deleted. Each posting shows its lines, each line its
 dimensions. GL lines run to millions of rows, so their screens join what they
 show in one query, skip the full count, and search on indexed keys only.
 
-Periods are opened by adding them; closing and reopening belong to the period
-service (``accounting.services``), whose admin actions go in
-``AccountingPeriodAdmin.actions``.
+Periods are opened by adding them (or by the first posting dated in them);
+closing and reopening are the actions *Close period* and *Reopen period*, which
+call the period service (``accounting.services``): it locks the period against
+postings under way. Both need the permission ``accounting.close_accountingperiod``.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
@@ -20,8 +21,10 @@ from django.utils.html import format_html
 
 from accounting.choices import SourceType
 from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, JournalEntry, JournalPosting
+from accounting.services import accounting_period_close, accounting_period_reopen
 from cnperp.admin import (
     AUDIT_FIELDSET,
+    REFUSALS,
     ActiveChoicesMixin,
     KeyedAdmin,
     TrackedAdmin,
@@ -29,7 +32,10 @@ from cnperp.admin import (
     ViewOnlyInline,
     money,
     money_column,
+    refusal_message,
 )
+
+CLOSE_PERMISSION = "accounting.close_accountingperiod"
 
 DIMENSION_COLUMNS = ("cost_center", "project", "department")
 
@@ -141,13 +147,45 @@ class AccountingPeriodAdmin(KeyedAdmin):
     # period against postings under way; the status is never typed in here.
     readonly_fields = ("status", "closed_at", "closed_by")
     fields = ("id", "start_date", "end_date", "status", "closed_at", "closed_by")
-    # The period service's close and reopen actions belong here.
-    actions = []
+    actions = ["close_periods", "reopen_periods"]
 
     def has_change_permission(self, request, obj=None):
         # A month's name and dates never change once it exists; only its status
         # does, and only through the period service.
         return obj is None and super().has_change_permission(request, obj)
+
+    def has_close_permission(self, request):
+        return request.user.has_perm(CLOSE_PERMISSION)
+
+    def _change_status(self, request, queryset, service, verb):
+        if not self.has_close_permission(request):
+            # Not offered without the permission; refused if called anyway.
+            self.message_user(
+                request,
+                f"You do not have the permission this action needs ({CLOSE_PERMISSION}).",
+                messages.ERROR,
+            )
+            return
+        done, refused = [], []
+        for period_id in queryset.order_by("start_date").values_list("pk", flat=True):
+            try:
+                service(period_id=period_id, user=request.user)
+            except REFUSALS as exc:
+                refused.append(refusal_message(exc))
+            else:
+                done.append(period_id)
+        if done:
+            self.message_user(request, f"Period(s) {', '.join(done)} {verb}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Close period (nothing posts into it until reopened)", permissions=["close"])
+    def close_periods(self, request, queryset):
+        self._change_status(request, queryset, accounting_period_close, "closed")
+
+    @admin.action(description="Reopen period", permissions=["close"])
+    def reopen_periods(self, request, queryset):
+        self._change_status(request, queryset, accounting_period_reopen, "reopened")
 
     def has_delete_permission(self, request, obj=None):
         # A period with postings is referred to by the ledger for ever.
@@ -222,6 +260,10 @@ class JournalPostingAdmin(ViewOnlyAdmin):
         "posted_by",
         "posted_at",
         "totals",
+        # The seal (accounting.ledger_chain); manage.py verify_ledger checks it.
+        "chain_sequence",
+        "previous_hash",
+        "chain_hash",
     )
     readonly_fields = fields
     # Reversal goes through the posting service; its admin action belongs here.

@@ -187,6 +187,11 @@ class JournalPosting(LedgerRecord):
     reason = models.CharField(max_length=255, blank=True, help_text="Why a reversal was made.")
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     posted_at = models.DateTimeField()
+    # Tamper evidence (accounting.ledger_chain): the posting's seal, chained to the one before.
+    # Written with the posting, never after; NULL only for rows written behind the posting service.
+    chain_sequence = models.BigIntegerField(unique=True, null=True, blank=True, editable=False)
+    previous_hash = models.CharField(max_length=64, blank=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -203,6 +208,25 @@ class JournalPosting(LedgerRecord):
 
     def __str__(self):
         return self.reference
+
+
+class LedgerChainHead(models.Model):
+    """The end of the seal chain: the one row every posting transaction locks to extend it in order.
+
+    It holds the sequence and hash of the newest seal, so a posting deleted from
+    the end of the ledger still leaves a trace (``verify_ledger`` compares them).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "ledger_chain_head"
+        verbose_name = "ledger chain head"
+
+    def __str__(self):
+        return f"seal {self.last_sequence}: {self.last_hash[:12]}"
 
 
 class JournalEntryQuerySet(LedgerQuerySet):
@@ -257,9 +281,13 @@ class JournalEntry(LedgerRecord):
             models.UniqueConstraint(fields=["posting", "line_number"], name="gl_line_number_unique"),
         ]
         indexes = [
-            # Reports read one account over a date range and sum debit and credit;
-            # the covering index answers them without touching the rows.
-            models.Index(fields=["account", "entry_date", "debit", "credit"], name="gl_account_date_idx"),
+            # Reports read one account over a date range and sum debit and credit,
+            # grouped by dimension; the covering index answers them without touching
+            # the rows.
+            models.Index(
+                fields=["account", "entry_date", "cost_center", "project", "department", "debit", "credit"],
+                name="gl_account_date_idx",
+            ),
             models.Index(fields=["source_type", "source_id"], name="gl_source_idx"),
             models.Index(fields=["period", "account"], name="gl_period_account_idx"),
         ]

@@ -13,7 +13,7 @@ search on indexed columns (exact ids, reference prefixes).
 
 Posting, reversal, matching and reconciling are services of their own
 (``banking.posting``, the importers and the matcher); their admin actions go in
-each admin's ``actions``.
+each admin's ``actions`` (post and reverse: ``banking.admin_posting``).
 """
 
 from django import forms
@@ -30,6 +30,12 @@ from django.utils.http import urlencode
 
 from accounting.admin import period_filter
 from banking.admin_import import StatementImportAdminMixin
+from banking.admin_posting import (
+    BankTransactionActionsMixin,
+    CashSubmissionActionsMixin,
+    FloatAllocationActionsMixin,
+)
+from banking.admin_workbench import BankAccountWorkbenchMixin, ReconciliationWorkbenchLinkMixin
 from banking.choices import TYPE_DIRECTION, PostingStatus, TransactionType, TransferStatus
 from banking.models import (
     BankAccount,
@@ -93,7 +99,7 @@ def gl_posting_link(obj, reference=None):
 
 
 @admin.register(BankAccount)
-class BankAccountAdmin(ActiveChoicesMixin, TrackedAdmin):
+class BankAccountAdmin(BankAccountWorkbenchMixin, ActiveChoicesMixin, TrackedAdmin):
     list_display = ("id", "name", "bank_name", "account_number", "iban", "currency", "gl_account", "branch")
     list_display_links = ("id", "name")
     list_filter = ("is_active", "currency", "bank_name", "branch")
@@ -128,7 +134,7 @@ class BankTransactionForm(forms.ModelForm):
 
 
 @admin.register(BankTransaction)
-class BankTransactionAdmin(DraftDocumentAdmin):
+class BankTransactionAdmin(BankTransactionActionsMixin, DraftDocumentAdmin):
     form = BankTransactionForm
     create_service = staticmethod(bank_transaction_create)
     update_service = staticmethod(bank_transaction_update)
@@ -219,8 +225,8 @@ class BankTransactionAdmin(DraftDocumentAdmin):
         ),
         AUDIT_FIELDSET,
     )
-    # Post, reverse and correct (banking.posting) belong here.
-    actions = []
+    # Post, reverse, and reverse and correct (banking.admin_posting, through banking.posting).
+    actions = BankTransactionActionsMixin.actions
 
     amount_money = money_column("signed_amount", "amount", ordering="amount")
 
@@ -233,7 +239,7 @@ class BankTransactionAdmin(DraftDocumentAdmin):
 
 
 @admin.register(CashSubmission)
-class CashSubmissionAdmin(DraftDocumentAdmin):
+class CashSubmissionAdmin(CashSubmissionActionsMixin, DraftDocumentAdmin):
     create_service = staticmethod(cash_submission_create)
     update_service = staticmethod(cash_submission_update)
     delete_service = staticmethod(cash_submission_delete)
@@ -293,8 +299,8 @@ class CashSubmissionAdmin(DraftDocumentAdmin):
         ("Posting", {"fields": POSTING_FIELDS}),
         AUDIT_FIELDSET,
     )
-    # Post and reverse (banking.posting) belong here.
-    actions = []
+    # Post and reverse (banking.admin_posting, through banking.posting).
+    actions = CashSubmissionActionsMixin.actions
 
     expected_money = money_column("expected_amount", "expected")
     deposited_money = money_column("deposited_amount", "deposited")
@@ -310,7 +316,7 @@ class CashSubmissionAdmin(DraftDocumentAdmin):
 
 
 @admin.register(FloatAllocation)
-class FloatAllocationAdmin(DraftDocumentAdmin):
+class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
     create_service = staticmethod(float_allocation_create)
     update_service = staticmethod(float_allocation_update)
     delete_service = staticmethod(float_allocation_delete)
@@ -366,8 +372,8 @@ class FloatAllocationAdmin(DraftDocumentAdmin):
         ("Posting", {"fields": POSTING_FIELDS}),
         AUDIT_FIELDSET,
     )
-    # Post, post the return and reverse (banking.posting) belong here.
-    actions = []
+    # Post, post the return and reverse (banking.admin_posting, through banking.posting).
+    actions = FloatAllocationActionsMixin.actions
 
     amount_money = money_column("amount", "amount")
     returned_money = money_column("returned_amount", "returned")
@@ -852,7 +858,7 @@ class ReconciliationMatchAdmin(ViewOnlyAdmin):
 
 
 @admin.register(BankReconciliation)
-class BankReconciliationAdmin(TrackedAdmin):
+class BankReconciliationAdmin(ReconciliationWorkbenchLinkMixin, TrackedAdmin):
     list_display = (
         "bank_account",
         "period",

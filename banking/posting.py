@@ -36,6 +36,7 @@ constraint on the posting's source is the final guard. Deadlocks and lock-wait
 timeouts are retried.
 """
 
+import collections
 import dataclasses
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -50,6 +51,7 @@ from accounting.models import AccountingPeriod, GLAccount
 from accounting.services import (
     Line,
     PostingRequest,
+    cyclic_gc_paused,
     journal_posting_create,
     journal_posting_reverse,
     journal_postings_create_many,
@@ -61,8 +63,10 @@ from banking.choices import (
     CashSubmissionStatus,
     Direction,
     FloatStatus,
+    MatchStatus,
     PostingDocument,
     PostingStatus,
+    ReconciliationStatus,
     TransactionType,
 )
 from banking.models import (
@@ -72,7 +76,10 @@ from banking.models import (
     CashSubmission,
     FloatAllocation,
     PostingRule,
+    ReconciliationMatch,
 )
+from cnperp import audit
+from cnperp.duties import SOD_POST, check_segregation, segregation_refusal
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 
 CENT = Decimal("0.01")
@@ -207,11 +214,19 @@ class TransactionContext:
         )
 
 
+TYPE_LABELS = dict(TransactionType.choices)
+
+
+def transaction_description(txn):
+    """Return what a transaction's posting says: its own description, else its type and id."""
+    return txn.description or f"{TYPE_LABELS.get(txn.transaction_type, txn.transaction_type)} {txn.pk}"
+
+
 def transaction_lines(txn, context):
     """Return the GL lines of bank transaction ``txn`` under the rules in ``context``."""
     bank = context.bank_gl[txn.bank_account_id]
     money_in = txn.direction == Direction.IN
-    description = txn.description or f"{txn.get_transaction_type_display()} {txn.pk}"
+    description = transaction_description(txn)
     if txn.transaction_type == TransactionType.TRANSFER:
         in_transit = context.rules.contra(
             PostingDocument.TRANSFER, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id
@@ -354,6 +369,14 @@ def _mark_posted(model, pk, *, user, reference, now, **extra):
         updated_by=user,
         **extra,
     )
+    audit.record(
+        "post",
+        model,
+        [pk],
+        user=user,
+        old={"posting_status": "draft"},
+        new={"posting_status": "posted", "gl_reference": reference, **extra},
+    )
 
 
 def _existing(source_type, pk):
@@ -384,6 +407,7 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
+    check_segregation(user=user, maker_id=txn.created_by_id, action=SOD_POST)
     if txn.transfer_id != draft.transfer_id or txn.transaction_type != draft.transaction_type:
         context = TransactionContext.load([txn])
     posting, created = _post_once(
@@ -392,7 +416,7 @@ def bank_transaction_post(*, transaction_id, user):
         entry_date=txn.transaction_date,
         lines=transaction_lines(txn, context),
         user=user,
-        description=txn.description or f"{txn.get_transaction_type_display()} {txn.pk}",
+        description=transaction_description(txn),
     )
     if created:
         _mark_posted(BankTransaction, txn.pk, user=user, reference=posting.reference, now=posting.posted_at)
@@ -414,6 +438,8 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
         raise ConflictError(
             f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
         )
+    if model is BankTransaction:
+        _refuse_matched(document)
     reversal = journal_posting_reverse(
         posting=_existing(source_type, document.pk),
         reversal_date=reversal_date,
@@ -423,14 +449,52 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
     model.objects.filter(pk=document.pk).update(
         posting_status=PostingStatus.REVERSED, updated_at=reversal.posted_at, updated_by=user
     )
+    audit.record(
+        "reverse",
+        model,
+        [document.pk],
+        user=user,
+        old={"posting_status": "posted"},
+        new={"posting_status": "reversed"},
+        details={"reversal": reversal.reference, "reason": reason},
+    )
     return reversal
+
+
+def _refuse_matched(txn):
+    """Refuse to reverse a transaction that explains a statement line: unmatch it first.
+
+    A reversal would leave the bank's line paired with a transaction that no
+    longer counts in the books, and the reconciliation would look complete
+    while it is not. The caller holds the transaction's row lock, and the
+    matcher locks a transaction before it changes its status, so what is read
+    here cannot change before the reversal commits.
+    """
+    matched = ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk, status=MatchStatus.CONFIRMED)
+    line = matched.order_by("statement_line_id").select_related("statement_line").first()
+    if line is None and txn.reconciliation_status == ReconciliationStatus.UNRECONCILED:
+        return
+    if line is not None:
+        statement_line = line.statement_line
+        what = (
+            f'statement line "{statement_line.pk}" ({statement_line.booking_date}, {statement_line.amount})'
+        )
+    else:
+        what = "a statement line"
+    raise ConflictError(
+        f'Bank transaction "{txn.pk}" is {txn.get_reconciliation_status_display().lower()} with {what}: '
+        "unmatch it first (reconciliation, Unmatch), then reverse it.",
+        code="transaction_matched",
+    )
 
 
 @locks.atomic_with_retry
 def bank_transaction_reverse(*, transaction_id, user, reversal_date, reason):
     """Reverse posted transaction ``transaction_id`` on ``reversal_date`` (open period); return the reversal.
 
-    The original lines stay as they were; the reversal mirrors them.
+    The original lines stay as they were; the reversal mirrors them. A
+    transaction matched to a statement line is refused (409 naming the line)
+    until it is unmatched.
     """
     return _reverse_document(
         model=BankTransaction,
@@ -500,7 +564,9 @@ def bank_transaction_correct(*, transaction_id, user, reversal_date=None, reason
         )
     data = {name: getattr(original, name) for name in CORRECTABLE_FIELDS}
     data.update(changes)
-    return bank_transaction_create(user=user, corrects=original, **data)
+    correction = bank_transaction_create(user=user, corrects=original, **data)
+    audit.record("correct", BankTransaction, [original.pk], user=user, new={"corrected_by": correction.pk})
+    return correction
 
 
 @dataclasses.dataclass
@@ -525,9 +591,21 @@ BATCH_FIELDS = (
     "department_id",
     "transfer_id",
     "posting_status",
+    "created_by_id",
 )
 
 
+class BatchDraft(collections.namedtuple("BatchDraft", BATCH_FIELDS)):
+    """A draft as the batch reads it: the fields posting needs, without building a model instance per row."""
+
+    __slots__ = ()
+
+    @property
+    def pk(self):
+        return self.id
+
+
+@cyclic_gc_paused
 @locks.atomic_with_retry
 def bank_transactions_post_batch(*, transaction_ids, user):
     """Post the drafts among ``transaction_ids`` in one transaction with a few multi-row INSERTs.
@@ -543,7 +621,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     statuses = periods_open(days)
     rules = RuleBook.load()
     locks.accounts_lock_shared(rules.account_ids())
-    txns = locks.documents_lock(drafts.only(*BATCH_FIELDS))
+    txns = [BatchDraft(*row) for row in locks.documents_lock(drafts.values_list(*BATCH_FIELDS))]
     if not txns:
         return result
     late = {AccountingPeriod.code_for(t.transaction_date) for t in txns} - set(statuses)
@@ -555,6 +633,9 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
+        if refusal := segregation_refusal(user=user, maker_id=txn.created_by_id, action=SOD_POST):
+            result.skipped[txn.pk] = refusal
+            continue
         if statuses.get(code) != PeriodStatus.OPEN:
             result.skipped[txn.pk] = f"period {code} is closed"
             continue
@@ -573,7 +654,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
                 source_id=txn.pk,
                 entry_date=txn.transaction_date,
                 lines=lines,
-                description=txn.description or f"{txn.get_transaction_type_display()} {txn.pk}",
+                description=transaction_description(txn),
             )
         )
     postings = journal_postings_create_many(requests=requests, posted_by=user)
@@ -588,6 +669,14 @@ def bank_transactions_post_batch(*, transaction_ids, user):
             gl_reference=Concat(Value(prefix), F("id")),
             updated_at=now,
             updated_by=user,
+        )
+        audit.record(
+            "post",
+            BankTransaction,
+            result.posted,
+            user=user,
+            old={"posting_status": "draft"},
+            new={"posting_status": "posted", "gl_reference": lambda pk: prefix + pk},
         )
     return result
 
@@ -755,6 +844,13 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         status=FloatStatus.RETURNED if amount == allocation.amount else FloatStatus.PARTIALLY_RETURNED,
         updated_at=posting.posted_at,
         updated_by=user,
+    )
+    audit.record(
+        "float return",
+        FloatAllocation,
+        [allocation.pk],
+        user=user,
+        new={"returned_amount": amount, "return_gl_reference": posting.reference},
     )
     return posting, True
 

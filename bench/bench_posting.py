@@ -9,10 +9,12 @@ two cost centres, then times:
    ``manage.py post_transactions --all-drafts`` runs it: locks, rule lookup,
    checks, 1 header + 2 GL lines + 6 dimension assignments per transaction,
    and the status update of the drafts;
-2. the floor: the same number of rows, with the same values, written by raw
-   multi-row INSERTs (``executemany``) into copies of the three ledger tables
-   (``CREATE TABLE ... LIKE``: same columns and indexes, no foreign keys, no
-   triggers), in the same batch sizes, in the same run.
+2. the floor: the same number of rows, with the same values and the same kind
+   of keys, written by raw multi-row INSERTs (``executemany``) into copies of
+   the three ledger tables (``CREATE TABLE ... LIKE``: same columns and
+   indexes, no foreign keys, no triggers), in the same batch sizes. Each
+   posting batch is followed by the floor's write of the same batch, so both
+   run under the same load on a shared machine.
 
 It prints transactions per second for both and their ratio.
 """
@@ -22,7 +24,6 @@ import datetime
 import os
 import sys
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -104,87 +105,125 @@ def _drafts(account, centres, count):
     return [row.pk for row in rows]
 
 
-def _post_all(ids, user, batch_size):
-    from banking.posting import bank_transactions_post_batch
-
-    posted = 0
-    started = time.perf_counter()
-    for start in range(0, len(ids), batch_size):
-        result = bank_transactions_post_batch(transaction_ids=ids[start : start + batch_size], user=user)
-        posted += len(result.posted)
-    return posted, time.perf_counter() - started
+SEAL_COLUMNS = ("chain_sequence", "previous_hash", "chain_hash")
 
 
-def _floor(ids, user, batch_size):
-    """Insert the same GL rows with raw multi-row INSERTs into LIKE-copies of the ledger tables."""
-    from django.db import connection, transaction
-    from django.utils import timezone
+def _has_field(table, column):
+    from django.apps import apps
 
-    tables = ("journal_postings", "journal_entries", "dimension_assignments")
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"DROP TABLE IF EXISTS floor_{table}")
-            cursor.execute(f"CREATE TABLE floor_{table} LIKE {table}")
-    now = timezone.now()
-    day = datetime.date(2025, 10, 15)
-    posting_sql = (
-        "INSERT INTO floor_journal_postings (id, reference, source_type, source_id, purpose, entry_date, "
-        "period_id, description, reverses_id, reason, posted_by_id, posted_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    return any(
+        model._meta.db_table == table and column in {f.column for f in model._meta.concrete_fields}
+        for model in apps.get_models()
     )
-    entry_sql = (
-        "INSERT INTO floor_journal_entries (id, posting_id, line_number, reference, entry_date, period_id, "
-        "account_id, debit, credit, description, source_type, source_id, posted_by_id, posted_at, "
-        "reversal_of_id, cost_center_id, project_id, department_id) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    assignment_sql = (
-        "INSERT INTO floor_dimension_assignments (id, journal_entry_id, dimension_type, cost_center_id, "
-        "project_id, department_id) VALUES (%s, %s, %s, %s, %s, %s)"
-    )
-    zero = Decimal("0.00")
-    started = time.perf_counter()
-    for start in range(0, len(ids), batch_size):
+
+
+class Floor:
+    """The same GL rows written by raw multi-row INSERTs into LIKE-copies of the ledger tables."""
+
+    def __init__(self, user):
+        from django.db import connection
+        from django.utils import timezone
+
+        from accounting.models import JournalPosting
+
+        with connection.cursor() as cursor:
+            for table in ("journal_postings", "journal_entries", "dimension_assignments"):
+                cursor.execute(f"DROP TABLE IF EXISTS floor_{table}")
+                cursor.execute(f"CREATE TABLE floor_{table} LIKE {table}")
+        self.user_id = user.pk
+        # The moment as the posting service sends it (naive UTC text on MySQL).
+        self.now = JournalPosting._meta.get_field("posted_at").get_db_prep_save(timezone.now(), connection)
+        self.sequence = 0
+        # The seal columns of the tamper-evidence chain, when the ledger has them, are
+        # written with values of the same size (the floor computes no hash).
+        self.seal_columns = [name for name in SEAL_COLUMNS if _has_field("journal_postings", name)]
+        posting_columns = (
+            "id, reference, source_type, source_id, purpose, entry_date, period_id, description, "
+            "reverses_id, reason, posted_by_id, posted_at" + "".join(f", {c}" for c in self.seal_columns)
+        )
+        posting_marks = ", ".join(["%s"] * (12 + len(self.seal_columns)))
+        self.posting_sql = f"INSERT INTO floor_journal_postings ({posting_columns}) VALUES ({posting_marks})"
+        self.entry_sql = (
+            "INSERT INTO floor_journal_entries (id, posting_id, line_number, reference, entry_date, "
+            "period_id, account_id, debit, credit, description, source_type, source_id, posted_by_id, "
+            "posted_at, reversal_of_id, cost_center_id, project_id, department_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        )
+        self.assignment_sql = (
+            "INSERT INTO floor_dimension_assignments (id, journal_entry_id, dimension_type, cost_center_id, "
+            "project_id, department_id) VALUES (%s, %s, %s, %s, %s, %s)"
+        )
+
+    def write(self, chunk, start):
+        """Build and insert the rows of the transactions ``chunk`` (numbered from ``start``); time it."""
+        from accounting.services import cyclic_gc_paused
+
+        # Built and written as the posting service does, garbage collector paused.
+        return cyclic_gc_paused(self._write)(chunk, start)
+
+    def _write(self, chunk, start):
+        from django.db import connection, transaction
+
+        from accounting.services import new_keys
+
+        zero = Decimal("0.00")
+        day = datetime.date(2025, 10, 15)
+        seal = {"previous_hash": "0" * 64, "chain_hash": "f" * 64}
+        started = time.perf_counter()
         postings, entries, assignments = [], [], []
-        for n, txn_id in enumerate(ids[start : start + batch_size], start=start):
+        # The keys the posting service makes (one random stem per batch, counting up).
+        posting_ids = iter(new_keys("jp", len(chunk)))
+        entry_ids = iter(new_keys("je", 2 * len(chunk)))
+        assignment_ids = iter(new_keys("da", 6 * len(chunk)))
+        for n, txn_id in enumerate(chunk, start=start):
             amount = Decimal(n % 100_000 + 1) / 100
             centre = f"cc-{1 + n % 2}"
-            posting_id = f"jp-{uuid.uuid4().hex[:20]}"
+            posting_id = next(posting_ids)
             reference = f"BT-{txn_id}"
+            description = f"Deposit {txn_id}"
+            self.sequence += 1
             postings.append(
-                (
-                    posting_id,
-                    reference,
-                    "bank_transaction",
-                    txn_id,
-                    "post",
-                    day,
-                    "2025-10",
-                    "",
-                    None,
-                    "",
-                    user.pk,
-                    now,
-                )
-            )
+                (posting_id, reference, "bank_transaction", txn_id, "post", day, "2025-10", description,
+                 None, "", self.user_id, self.now,
+                 *(self.sequence if c == "chain_sequence" else seal[c] for c in self.seal_columns))
+            )  # fmt: skip
             for line, (account, debit, credit) in enumerate(
                 (("gl-1100", amount, zero), ("gl-4000", zero, amount)), start=1
             ):
-                entry_id = f"je-{uuid.uuid4().hex[:20]}"
+                entry_id = next(entry_ids)
                 entries.append(
-                    (entry_id, posting_id, line, reference, day, "2025-10", account, debit, credit, "",
-                     "bank_transaction", txn_id, user.pk, now, None, centre, None, None)
+                    (entry_id, posting_id, line, reference, day, "2025-10", account, debit, credit,
+                     description, "bank_transaction", txn_id, self.user_id, self.now, None, centre,
+                     None, None)
                 )  # fmt: skip
-                assignments.append(
-                    (f"da-{uuid.uuid4().hex[:20]}", entry_id, "cost_center", centre, None, None)
-                )
-                assignments.append((f"da-{uuid.uuid4().hex[:20]}", entry_id, "project", None, None, None))
-                assignments.append((f"da-{uuid.uuid4().hex[:20]}", entry_id, "department", None, None, None))
+                assignments.append((next(assignment_ids), entry_id, "cost_center", centre, None, None))
+                assignments.append((next(assignment_ids), entry_id, "project", None, None, None))
+                assignments.append((next(assignment_ids), entry_id, "department", None, None, None))
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(posting_sql, postings)
-            cursor.executemany(entry_sql, entries)
-            cursor.executemany(assignment_sql, assignments)
-    return time.perf_counter() - started
+            cursor.executemany(self.posting_sql, postings)
+            cursor.executemany(self.entry_sql, entries)
+            cursor.executemany(self.assignment_sql, assignments)
+        return time.perf_counter() - started
+
+
+def _run(ids, user, batch_size):
+    """Post the drafts batch by batch, each batch followed by the floor's write of the same rows.
+
+    Interleaving puts both under the same load of a shared machine; return
+    ``(posted, posting seconds, floor seconds)``.
+    """
+    from banking.posting import bank_transactions_post_batch
+
+    floor = Floor(user)
+    posted, post_seconds, floor_seconds = 0, 0.0, 0.0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        started = time.perf_counter()
+        result = bank_transactions_post_batch(transaction_ids=chunk, user=user)
+        post_seconds += time.perf_counter() - started
+        posted += len(result.posted)
+        floor_seconds += floor.write(chunk, start)
+    return posted, post_seconds, floor_seconds
 
 
 def main():
@@ -203,8 +242,7 @@ def main():
         started = time.perf_counter()
         ids = _drafts(account, centres, options.count)
         created = time.perf_counter() - started
-        posted, post_seconds = _post_all(ids, user, options.batch_size)
-        floor_seconds = _floor(ids, user, options.batch_size)
+        posted, post_seconds, floor_seconds = _run(ids, user, options.batch_size)
 
         from accounting.models import DimensionAssignment, JournalEntry
         from accounting.selectors import gl_unbalanced_references_guide

@@ -165,5 +165,7 @@ class CorrectionSerializer(serializers.ModelSerializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
+    # {"detail", "code"}, or {"<field>": ["message"]} when one field is at fault;
+    # DRF's own refusals (403, 404) carry no code.
+    detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)

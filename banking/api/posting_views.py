@@ -2,14 +2,15 @@
 
 Thin views: they check the body and the caller's permission, call a service in
 ``banking.posting``, and show the posting. A first post answers 201, a repeat
-200 with the same posting (a retry never posts twice). Posting changes the
-document, so it needs the *change* permission on the document's model, as an
-edit would (superusers have it).
+200 with the same posting (a retry never posts twice). Posting needs the
+document's own permission (``banking.post_banktransaction``), reversing and
+correcting ``banking.reverse_<model>`` (docs/security.md); under segregation of
+duties nobody posts a transaction they created (403).
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,14 +26,7 @@ from banking.api.posting_serializers import (
     ReverseRequestSerializer,
 )
 from cnperp.api import service_errors
-
-
-class CanChangeDocument(BasePermission):
-    """The user holds the view's ``required_permission`` (``banking.change_<model>``)."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(view.required_permission))
+from cnperp.permissions import RequiredPermissions
 
 
 def _errors(ok_status, ok_serializer, ok_text):
@@ -40,7 +34,11 @@ def _errors(ok_status, ok_serializer, ok_text):
         ok_status: OpenApiResponse(ok_serializer, description=ok_text),
         400: OpenApiResponse(description="Bad body: the answer names the field and the problem."),
         401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
-        403: OpenApiResponse(ErrorSerializer, description="No change permission on the document."),
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="Missing the permission to post or reverse, or the poster created the document "
+            "(segregation of duties).",
+        ),
         404: OpenApiResponse(ErrorSerializer, description="No document has this id."),
         409: OpenApiResponse(
             ErrorSerializer,
@@ -56,7 +54,7 @@ def _pk(label):
 class PostingActionView(APIView):
     """Validate the body, run the subclass's ``act(pk, data, user)`` and answer with its posting."""
 
-    permission_classes = [IsAuthenticated, CanChangeDocument]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
     required_permission = ""
     request_serializer = PostRequestSerializer
 
@@ -86,7 +84,7 @@ POST_OK = {
 
 
 class TransactionPostView(PostingActionView):
-    required_permission = "banking.change_banktransaction"
+    required_permission = "banking.post_banktransaction"
 
     @extend_schema(
         summary=POST_SUMMARY,
@@ -105,7 +103,7 @@ class TransactionPostView(PostingActionView):
 
 
 class TransactionReverseView(PostingActionView):
-    required_permission = "banking.change_banktransaction"
+    required_permission = "banking.reverse_banktransaction"
     request_serializer = ReverseRequestSerializer
 
     @extend_schema(
@@ -125,7 +123,7 @@ class TransactionReverseView(PostingActionView):
 
 
 class TransactionCorrectView(PostingActionView):
-    required_permission = "banking.change_banktransaction"
+    required_permission = "banking.reverse_banktransaction"
     request_serializer = CorrectRequestSerializer
 
     @extend_schema(
@@ -147,7 +145,7 @@ class TransactionCorrectView(PostingActionView):
 
 
 class CashSubmissionPostView(PostingActionView):
-    required_permission = "banking.change_cashsubmission"
+    required_permission = "banking.post_cashsubmission"
 
     @extend_schema(
         summary=POST_SUMMARY,
@@ -166,7 +164,7 @@ class CashSubmissionPostView(PostingActionView):
 
 
 class CashSubmissionReverseView(PostingActionView):
-    required_permission = "banking.change_cashsubmission"
+    required_permission = "banking.reverse_cashsubmission"
     request_serializer = ReverseRequestSerializer
 
     @extend_schema(
@@ -184,7 +182,7 @@ class CashSubmissionReverseView(PostingActionView):
 
 
 class FloatAllocationPostView(PostingActionView):
-    required_permission = "banking.change_floatallocation"
+    required_permission = "banking.post_floatallocation"
 
     @extend_schema(
         summary=POST_SUMMARY,
@@ -202,7 +200,7 @@ class FloatAllocationPostView(PostingActionView):
 
 
 class FloatReturnPostView(PostingActionView):
-    required_permission = "banking.change_floatallocation"
+    required_permission = "banking.post_floatallocation"
     request_serializer = FloatReturnRequestSerializer
 
     @extend_schema(
@@ -222,7 +220,7 @@ class FloatReturnPostView(PostingActionView):
 
 
 class FloatAllocationReverseView(PostingActionView):
-    required_permission = "banking.change_floatallocation"
+    required_permission = "banking.reverse_floatallocation"
     request_serializer = ReverseRequestSerializer
 
     @extend_schema(

@@ -5,6 +5,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -48,6 +49,7 @@ def test_post_transactions_posts_every_draft_in_batches(drafts):
 
 
 def test_post_transactions_filters_by_account_and_period(drafts):
+    drafts["user"].groups.add(Group.objects.get(name="accountant"))  # --user acts within its role
     output = _command("post_transactions", "--account", "ba-sav", "--user", "accountant")
     assert "Posted 1 of 1" in output
     assert JournalPosting.objects.get().posted_by.username == "accountant"

@@ -257,7 +257,7 @@ def test_posting_needs_sign_in(ledger):
     assert _post(APIClient(), "bt-anon").status_code == 401
 
 
-def test_posting_needs_the_change_permission_on_the_document(ledger):
+def test_posting_needs_the_post_permission_on_the_document(ledger):
     # Given a clerk who may view transactions but not change them.
     BankTransactionFactory(id="bt-perm", bank_account=ledger["op"])
     clerk = UserFactory(username="clerk")
@@ -267,8 +267,14 @@ def test_posting_needs_the_change_permission_on_the_document(ledger):
     assert _post(client, "bt-perm").status_code == 403
     assert not JournalEntry.objects.exists()
 
-    # When the permission is granted, then the same request posts.
+    # Changing drafts is not posting them (docs/security.md).
     clerk.user_permissions.add(Permission.objects.get(codename="change_banktransaction"))
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+    client.force_authenticate(clerk)
+    assert _post(client, "bt-perm").status_code == 403
+
+    # When the posting permission is granted, then the same request posts.
+    clerk.user_permissions.add(Permission.objects.get(codename="post_banktransaction"))
     clerk = type(clerk).objects.get(pk=clerk.pk)
     client.force_authenticate(clerk)
     assert _post(client, "bt-perm").status_code == 201

@@ -17,6 +17,8 @@ from accounting.services import command_user_get
 from banking.models import BankAccount
 from banking.posting import bank_transaction_drafts, bank_transactions_post_batch
 from cnperp.exceptions import DomainError
+from cnperp.permissions import command_user_check
+from cnperp.progress import Progress
 
 SHOWN_SKIPS = 50
 
@@ -58,10 +60,13 @@ class Command(BaseCommand):
             poster = command_user_get(username=user)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+        if user:
+            command_user_check(poster, "banking.post_banktransaction", doing="post bank transactions")
 
         drafts = bank_transaction_drafts(bank_account_id=account, period=period)
         total = drafts.count()
-        progress = self.stdout.isatty()
+        # A bar on a terminal's stderr; nothing under cron.
+        progress = Progress(total=total, label="Posting", unit="drafts")
         started = time.perf_counter()
         posted, skipped, batches, seen, last = 0, {}, 0, 0, None
         while True:
@@ -75,11 +80,8 @@ class Command(BaseCommand):
             seen += len(ids)
             posted += len(result.posted)
             skipped.update(result.skipped)
-            if progress:
-                self.stdout.write(f"\r{seen}/{total} drafts, {posted} posted", ending="")
-                self.stdout.flush()
-        if progress and batches:
-            self.stdout.write("")
+            progress.update(seen)
+        progress.close()
         elapsed = time.perf_counter() - started
         for txn_id, reason in sorted(skipped.items())[:SHOWN_SKIPS]:
             self.stdout.write(f"  left as draft: {txn_id}: {reason}")
