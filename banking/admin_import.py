@@ -6,7 +6,7 @@ add ``StatementImportAdminMixin`` first in ``BankStatementAdmin``'s bases
 (``class BankStatementAdmin(StatementImportAdminMixin, ViewOnlyAdmin):``, with
 ``from banking.admin_import import StatementImportAdminMixin``). The statement
 list then shows an "Import statement" button (for users holding
-``banking.add_bankstatement``) leading to ``import/``, a form of bank account,
+``banking.import_bankstatement``) leading to ``import/``, a form of bank account,
 file, format and CSV profile. After an import the page shows the summary: per
 statement the balances, whether they add up, new lines and duplicates, and any
 statements of other accounts that were skipped. Errors appear on the field at
@@ -23,7 +23,7 @@ from banking.models import BankAccount, StatementCsvProfile
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.exceptions import DomainError
 
-IMPORT_PERMISSION = "banking.add_bankstatement"
+IMPORT_PERMISSION = "banking.import_bankstatement"
 FORMAT_CHOICES = [
     ("auto", "Detect from the file"),
     ("camt", "ISO 20022 camt.052 / 053 / 054"),

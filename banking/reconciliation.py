@@ -56,6 +56,8 @@ from banking.models import (
     ReconciliationMatch,
     StatementLine,
 )
+from cnperp import audit
+from cnperp.duties import check_segregation
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from dimensions.models import CostCenter, Department, Project
 
@@ -231,12 +233,18 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         statement_line__booking_date__gte=start,
         statement_line__booking_date__lte=end,
     )
-    matched_transactions = confirmed.values("bank_transaction_id").distinct().count()
+    # A transaction has one set of dimensions, so its distinct count per group adds up to the total.
+    matched_transactions = 0
     for row in (
         confirmed.values(*(f"bank_transaction__{name}" for name in names))
         .order_by()
-        .annotate(count=Count("statement_line_id", distinct=True), total=Sum("amount"))
+        .annotate(
+            count=Count("statement_line_id", distinct=True),
+            transactions=Count("bank_transaction_id", distinct=True),
+            total=Sum("amount"),
+        )
     ):
+        matched_transactions += row["transactions"]
         breakdown.add(
             _dims(row, "bank_transaction__"), matched_count=row["count"], matched_amount=_cents(row["total"])
         )
@@ -480,12 +488,16 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
     if finalized is not None:
         raise finalized_refusal(finalized)
     account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
+    # Without a snapshot yet, the signer would prepare it themselves.
+    preparer_id = getattr(snapshots.get(period), "prepared_by_id", user.pk)
+    check_segregation(user=user, maker_id=preparer_id, action="finalize_bankreconciliation")
     snapshot, result = _save_locked(account=account, period=period, snapshots=snapshots, user=user)
     for rule in SIGN_OFF_RULES:
         rule(snapshot, user=user, note=note)
     now = timezone.now()
     snapshot.status = ReconciliationState.FINALIZED
     snapshot.approved_by = user
+    snapshot.prepared_by_id = preparer_id  # the refresh above is the signer's; the preparation is not
     snapshot.approved_at = now
     if note:
         snapshot.notes = f"{snapshot.notes}\n{note}".strip()
@@ -508,6 +520,15 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
         reconciled_at=now,
         updated_at=now,
         updated_by=user,
+    )
+    audit.record(
+        "finalize reconciliation",
+        BankTransaction,
+        matched_ids,
+        user=user,
+        old={"reconciliation_status": "matched"},
+        new={"reconciliation_status": "reconciled"},
+        details={"reconciliation": snapshot.pk},
     )
     result["reconciliation"] = _snapshot_state(snapshot)
     return snapshot, result

@@ -270,14 +270,20 @@ def _insert_lines(statement, account, new):
     the project's precision, real dates, lengths cut to the columns), so the
     rows go to the database as prepared tuples. Ids are made here, ordered
     within the statement (``sl-<statement>-000001``), so InnoDB appends them.
+    On MySQL/MariaDB the tuples are written as escaped literals
+    (:func:`_insert_literal_rows`); elsewhere through ``executemany``.
     """
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
-    # Names from the model, values as parameters: nothing from the file reaches the SQL text.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        quote(StatementLine._meta.db_table),
-        ", ".join(quote(column) for column in _LINE_COLUMNS),
-        ", ".join(["%s"] * len(_LINE_COLUMNS)),
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 (names from the model only)
+        quote(StatementLine._meta.db_table), ", ".join(quote(column) for column in _LINE_COLUMNS)
+    )
+    # Values travel as parameters, or escaped by the driver: no text from the file reaches the SQL as is.
+    sql = head + "({})".format(", ".join(["%s"] * len(_LINE_COLUMNS)))
+    write = (
+        (lambda cursor, rows: _insert_literal_rows(connection, cursor, head, rows))
+        if connection.vendor == "mysql"
+        else (lambda cursor, rows: cursor.executemany(sql, rows))
     )
     prefix = "sl-" + statement.pk.split("-", 1)[-1]
     currency = statement.currency
@@ -308,10 +314,31 @@ def _insert_lines(statement, account, new):
                 )
             )
             if len(rows) >= BATCH_SIZE:
-                cursor.executemany(sql, rows)
+                write(cursor, rows)
                 rows = []
         if rows:
-            cursor.executemany(sql, rows)
+            write(cursor, rows)
+
+
+def _insert_literal_rows(connection, cursor, head, rows):
+    """Insert ``rows`` as one multi-row INSERT of literals escaped by the MySQL driver.
+
+    mysqlclient's ``executemany`` escapes each of the 18 values of each line
+    through a generic Python dispatch (900,000 calls for 50,000 lines, about a
+    second); here each text goes once through the driver's C escaping
+    (``string_literal``, which honours the connection's character set),
+    numbers and NULL are written as they are.
+    """
+    escape = connection.connection.string_literal
+
+    def literal(value):
+        if value is None:
+            return "NULL"
+        if value.__class__ is int:
+            return str(value)
+        return escape(value.encode()).decode()
+
+    cursor.execute(head + ",".join("(" + ",".join(map(literal, row)) + ")" for row in rows))
 
 
 def _check_totals_fit(parsed, number):

@@ -12,7 +12,16 @@ Then, in a *fresh process* (so that peak memory is the run's, not the set-up's),
 it times ``banking.matching.match_run`` followed by
 ``banking.reconciliation.reconcile_banking_by_dimension`` for the month, and
 prints the times, the outcome and the peak resident memory
-(``resource.getrusage``).
+(``resource.getrusage``). ``--repeat N`` measures N runs (the matches are
+deleted and the statuses reset, untimed, between them) and prints each.
+
+Last, the **raw-SQL floor** of the run, on a plain mysqlclient connection in
+one transaction that is rolled back: the same two ``SELECT ... FOR UPDATE``
+reads, the INSERT of the same match rows (multi-row, into a ``CREATE TABLE
+... LIKE`` copy of the match table: same columns and indexes, no foreign
+keys), and the two status UPDATEs by primary key (``WHERE id IN``, 5,000 ids a
+statement). Whatever the matcher spends beyond that is Python (building items,
+deciding, formatting rows).
 """
 
 import argparse
@@ -151,7 +160,92 @@ def _populate(size):
     return month
 
 
-def _measure():
+def _reset_matches():
+    """Undo a run (untimed) so that the next one starts from the same state."""
+    server = _server()
+    server.select_db(DB_NAME)
+    cursor = server.cursor()
+    cursor.execute("DELETE FROM bank_reconciliation_matches")
+    cursor.execute("UPDATE bank_statement_lines SET match_status = 'unmatched'")
+    cursor.execute(
+        "UPDATE bank_transactions SET reconciliation_status = 'unreconciled', reconciled_at = NULL, "
+        "updated_by_id = NULL"
+    )
+    server.commit()
+    server.close()
+
+
+def _floor():
+    """Time the run's reads and writes as raw SQL; return ``{step: seconds}``. Changes nothing."""
+    server = _server()
+    server.select_db(DB_NAME)
+    cursor = server.cursor()
+    columns = (
+        "id, bank_account_id, statement_line_id, bank_transaction_id, group_key, amount, score, stage, "
+        "reason, status, decided_at, decided_by_id, created_at, updated_at, created_by_id, updated_by_id"
+    )
+    cursor.execute(f"SELECT {columns} FROM bank_reconciliation_matches ORDER BY id")
+    rows = cursor.fetchall()
+    confirmed = [row for row in rows if row[9] == "confirmed"]
+    line_ids = sorted({row[2] for row in confirmed})
+    book_ids = sorted({row[3] for row in confirmed})
+    cursor.execute("DROP TABLE IF EXISTS bench_floor_matches")
+    cursor.execute("CREATE TABLE bench_floor_matches LIKE bank_reconciliation_matches")
+    server.commit()
+    quote = server.string_literal
+
+    def text(value):
+        return "NULL" if value is None else quote(str(value).encode()).decode()
+
+    def set_status(table, assignment, ids):
+        for chunk in range(0, len(ids), BATCH):
+            listed = ",".join(text(value) for value in ids[chunk : chunk + BATCH])
+            cursor.execute(f"UPDATE {table} SET {assignment} WHERE id IN ({listed})")
+
+    steps = {}
+    try:
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT id, booking_date, amount, counterparty_name, end_to_end_id, bank_reference, fitid, "
+            "narrative, match_status FROM bank_statement_lines WHERE bank_account_id = 'ba-op' "
+            "AND booking_date BETWEEN '2025-10-01' AND '2025-10-31' ORDER BY id FOR UPDATE"
+        )
+        cursor.fetchall()
+        cursor.execute(
+            "SELECT id, transaction_date, direction, amount, counterparty_name, end_to_end_id, reference, "
+            "description FROM bank_transactions WHERE bank_account_id = 'ba-op' AND reconciliation_status "
+            "IN ('unreconciled', 'matched') AND transaction_date BETWEEN '2025-09-26' AND '2025-11-15' "
+            "ORDER BY id FOR UPDATE"
+        )
+        cursor.fetchall()
+        steps["read (2 SELECT ... FOR UPDATE)"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for chunk in range(0, len(rows), BATCH):
+            values = ",".join(
+                "(" + ",".join(text(value) for value in row) + ")" for row in rows[chunk : chunk + BATCH]
+            )
+            cursor.execute(f"INSERT INTO bench_floor_matches ({columns}) VALUES {values}")
+        steps[f"INSERT {len(rows):,} match rows"] = time.perf_counter() - started
+        # The run's own statuses are set back first (untimed), so the timed UPDATEs change every row.
+        set_status("bank_statement_lines", "match_status = 'unmatched'", line_ids)
+        set_status("bank_transactions", "reconciliation_status = 'unreconciled'", book_ids)
+        started = time.perf_counter()
+        set_status("bank_statement_lines", "match_status = 'matched'", line_ids)
+        set_status(
+            "bank_transactions",
+            "reconciliation_status = 'matched', reconciled_at = NULL, updated_at = NOW(6)",
+            book_ids,
+        )
+        label = f"UPDATE {len(line_ids):,} lines + {len(book_ids):,} transactions"
+        steps[label] = time.perf_counter() - started
+    finally:
+        server.rollback()
+        cursor.execute("DROP TABLE IF EXISTS bench_floor_matches")
+        server.close()
+    return steps
+
+
+def _measure(repeat=1):
     """Run in a fresh process: time the matcher and the reconciliation result, report peak memory."""
     _setup_django()
     from django.db import connection
@@ -160,11 +254,19 @@ def _measure():
     from banking.reconciliation import reconcile_banking_by_dimension
 
     connection.ensure_connection()
-    started = time.perf_counter()
-    run = match_run(bank_account_id="ba-op", period="2025-10")
-    matched = time.perf_counter()
-    result = reconcile_banking_by_dimension("ba-op", "2025-10")
-    done = time.perf_counter()
+    for attempt in range(repeat):
+        if attempt:
+            _reset_matches()
+        started, cpu = time.perf_counter(), time.process_time()
+        run = match_run(bank_account_id="ba-op", period="2025-10")
+        matched, cpu = time.perf_counter(), time.process_time() - cpu
+        result = reconcile_banking_by_dimension("ba-op", "2025-10")
+        done = time.perf_counter()
+        print(
+            f"run {attempt + 1}: match_run {matched - started:.2f} s (Python CPU {cpu:.2f} s), "
+            f"reconciliation {done - matched:.2f} s, total {done - started:.2f} s "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"lines considered        {run.lines_considered:>10,}")
     print(f"transactions considered {run.transactions_considered:>10,}")
@@ -175,6 +277,12 @@ def _measure():
     print(f"                                     variance {result['variance']})")
     print(f"match + reconcile       {done - started:>10.2f} s")
     print(f"peak RSS (this process) {peak_mb:>10.0f} MB")
+    steps = _floor()
+    floor = sum(steps.values())
+    for step, seconds in steps.items():
+        print(f"floor: {step:<40} {seconds:>6.2f} s")
+    ratio = (matched - started) / floor
+    print(f"raw-SQL floor of match_run  {floor:>6.2f} s; last match_run / floor = {ratio:.2f}")
 
 
 def _truth_check(month):
@@ -195,10 +303,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--repeat", type=int, default=1, help="Measure this many runs (default 1).")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Measure on the database a --keep run left (no set-up)."
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        _measure()
+        _measure(args.repeat)
+        return
+    if args.reuse:
+        _reset_matches()
+        subprocess.run([sys.executable, __file__, "--measure", "--repeat", str(args.repeat)], check=True)
         return
     _recreate_database()
     try:
@@ -212,7 +328,7 @@ def main():
         from django.db import connection
 
         connection.close()
-        subprocess.run([sys.executable, __file__, "--measure"], check=True)
+        subprocess.run([sys.executable, __file__, "--measure", "--repeat", str(args.repeat)], check=True)
         _truth_check(month)
     finally:
         if not args.keep:

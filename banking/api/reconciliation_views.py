@@ -3,13 +3,14 @@
 Thin views: they check the query or body, check the caller's permission and
 call a service in ``banking.matching`` or ``banking.reconciliation``; the
 numbers are exactly the service's. Reading needs
-``banking.view_bankreconciliation``; any change (matching, snapshots,
-sign-off) needs ``banking.change_bankreconciliation``.
+``banking.view_bankreconciliation``; matching and running the reconciliation
+need ``banking.match_statementline``; signing off needs
+``banking.finalize_bankreconciliation`` (docs/security.md).
 """
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,24 +20,11 @@ from banking.api.posting_serializers import ErrorSerializer
 from banking.models import ReconciliationMatch
 from cnperp.api import service_errors
 from cnperp.pagination import StandardPagination
+from cnperp.permissions import RequiredPermissions
 
 VIEW_PERMISSION = "banking.view_bankreconciliation"
-CHANGE_PERMISSION = "banking.change_bankreconciliation"
-# Signing off is a change of the snapshot until the controller's own permission
-# arrives with segregation of duties (issue 7).
-FINALIZE_PERMISSION = CHANGE_PERMISSION
-
-
-class ReconciliationPermission(BasePermission):
-    """Reads need the view permission on reconciliations, writes the view's ``required_permission``."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return user.has_perm(VIEW_PERMISSION)
-        return user.has_perm(getattr(view, "required_permission", CHANGE_PERMISSION))
+CHANGE_PERMISSION = "banking.match_statementline"
+FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 
 
 def _query(serializer_class, request):
@@ -55,7 +43,8 @@ def _errors(*codes):
     texts = {
         400: "Bad query or body: the answer names the field and the problem.",
         401: "Not signed in.",
-        403: "Missing the permission on bank reconciliations.",
+        403: "Missing the permission (view, match or finalize), or the signer prepared the reconciliation "
+        "(segregation of duties).",
         404: "No such bank account, match or statement line.",
         409: "The period's reconciliation is finalized, or the items are already matched.",
     }
@@ -113,7 +102,8 @@ RESULT_EXAMPLE = OpenApiExample(
 
 
 class ReconciliationView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
 
     @extend_schema(
         summary="Reconciliation of an account for a month",
@@ -132,7 +122,8 @@ class ReconciliationView(APIView):
 
 
 class ReconciliationRunView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(
@@ -162,7 +153,8 @@ class ReconciliationRunView(APIView):
 
 
 class ReconciliationFinalizeView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = FINALIZE_PERMISSION
 
     @extend_schema(
@@ -198,7 +190,8 @@ class ReconciliationFinalizeView(APIView):
 
 
 class MatchListView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
 
     @extend_schema(
         summary="Matches of an account for a month",
@@ -238,7 +231,8 @@ def _match_id_parameter():
 
 
 class MatchAcceptView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(
@@ -255,7 +249,8 @@ class MatchAcceptView(APIView):
 
 
 class MatchRejectView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(
@@ -272,7 +267,8 @@ class MatchRejectView(APIView):
 
 
 class ManualMatchView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(
@@ -297,7 +293,8 @@ class ManualMatchView(APIView):
 
 
 class UnmatchView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(
@@ -316,7 +313,8 @@ class UnmatchView(APIView):
 
 
 class StatementLineCreateTransactionView(APIView):
-    permission_classes = [IsAuthenticated, ReconciliationPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    read_permissions = VIEW_PERMISSION
     required_permission = CHANGE_PERMISSION
 
     @extend_schema(

@@ -3,7 +3,7 @@
 The import view only checks the form and calls
 :func:`banking.statement_import.statement_import`, the same service the
 ``import_statement`` command and the admin upload call, so the three give the
-same numbers. Importing needs ``banking.add_bankstatement``; reading needs
+same numbers. Importing needs ``banking.import_bankstatement``; reading needs
 ``banking.view_bankstatement``.
 """
 
@@ -13,7 +13,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,21 +23,16 @@ from banking.models import BankAccount, BankStatement, StatementCsvProfile, Stat
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.api import ReadOnlyRecordViewSet
 from cnperp.exceptions import DomainError
+from cnperp.permissions import RequiredPermissions
 
-IMPORT_PERMISSION = "banking.add_bankstatement"
+IMPORT_PERMISSION = "banking.import_bankstatement"
 # The service names what it checks; the client named them in the form.
 _FORM_FIELDS = {"account": "bank_account_id", "bank_account": "bank_account_id"}
 
 
-class CanImportStatements(BasePermission):
-    def has_permission(self, request, view):
-        return bool(
-            request.user and request.user.is_authenticated and request.user.has_perm(IMPORT_PERMISSION)
-        )
-
-
 class StatementImportView(APIView):
-    permission_classes = [IsAuthenticated, CanImportStatements]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
+    required_permission = IMPORT_PERMISSION
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -56,7 +51,7 @@ class StatementImportView(APIView):
             200: OpenApiResponse(s.StatementImportResultSerializer, description="Already imported."),
             400: OpenApiResponse(ErrorSerializer, description="Bad file or form: names the field."),
             401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
-            403: OpenApiResponse(ErrorSerializer, description="Missing banking.add_bankstatement."),
+            403: OpenApiResponse(ErrorSerializer, description="Missing banking.import_bankstatement."),
         },
         tags=["statements"],
     )

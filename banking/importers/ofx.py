@@ -16,6 +16,13 @@ transaction: ``FITID`` (the bank's unique id, used to recognise the line in a
 later download), ``DTPOSTED``/``DTUSER``, ``TRNAMT`` (already signed),
 ``TRNTYPE``, ``NAME``/``PAYEE``, ``MEMO``, ``REFNUM``/``CHECKNUM``.
 
+An SGML leaf may also come without a value (``<NAME>`` straight followed by
+``<MEMO>``, as some banks write an empty payee): nothing tells it from an
+aggregate's start tag until the enclosing aggregate closes. So an element that
+is never closed by its own end tag is a leaf, and whatever was read as its
+children are its following siblings: they are moved up when it is closed. An
+XML empty element (``<MEMO/>``, ``<MEMO></MEMO>``) is an empty value too.
+
 A DOCTYPE or entity declaration is refused, as in camt files. The text is read
 in the character set the OFX 1.x header names (``CHARSET:1252``), else UTF-8.
 """
@@ -26,7 +33,7 @@ import re
 
 from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, decode_utf8, money
 
-_TOKEN = re.compile(r"<(/?)([A-Za-z0-9.:_-]+)\s*>|([^<]+)")
+_TOKEN = re.compile(r"<(/?)([A-Za-z0-9.:_-]+)\s*(/?)>|([^<]+)")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 _PROCESSING = re.compile(r"<\?.*?\?>", re.S)
 _CHARSETS = {
@@ -111,7 +118,7 @@ def _tree(text, start):
                 f'Unexpected text "{bad}" in the OFX markup.', _line(body, position, line_base)
             )
         position = match.end()
-        closing, tag, data = match.groups()
+        closing, tag, empty, data = match.groups()
         if data is not None:
             value = data.strip()
             if value:
@@ -129,7 +136,7 @@ def _tree(text, start):
                 )
             # Close the unclosed SGML leaves down to the matching aggregate.
             while stack[-1].tag != tag:
-                stack.pop()
+                _close_leaf(stack)
             stack.pop()
             continue
         # A new tag closes a pending SGML leaf (an element that got its value).
@@ -137,7 +144,10 @@ def _tree(text, start):
             stack.pop()
         element = _Element(tag, _line(body, match.start(), line_base))
         stack[-1].children.append(element)
-        stack.append(element)
+        if empty:
+            element.text = ""  # <MEMO/>: an empty value, nothing to close
+        else:
+            stack.append(element)
     if position != len(body):
         raise StatementParseError("The OFX markup ends in the middle of a tag (is the file truncated?).")
     open_aggregates = [e.tag for e in stack[1:] if e.children or e.text is None]
@@ -146,6 +156,20 @@ def _tree(text, start):
             f"The OFX file ends before </{open_aggregates[-1]}> (is the file truncated?)."
         )
     return root.children[0]
+
+
+def _close_leaf(stack):
+    """Close the element on top of ``stack``, which had no end tag of its own: an SGML leaf.
+
+    A leaf without a value took the tags after it as its children; they are
+    its siblings, moved up right after it (it is its parent's last child).
+    """
+    element = stack.pop()
+    if element.children:
+        stack[-1].children.extend(element.children)
+        element.children = []
+    if element.text is None:
+        element.text = ""
 
 
 def _line(body, position, base):

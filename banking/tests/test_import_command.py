@@ -11,8 +11,10 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
+from accounting.tests.factories import UserFactory
 from banking.models import BankStatement, StatementLine
 from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
 from banking.tests.statement_files import SAMPLES
@@ -101,3 +103,54 @@ def test_command_exits_non_zero_with_the_reason(tmp_path):
 
     assert process.returncode == 1
     assert "no such file" in process.stderr
+
+
+# --- Who imported it: --user, else the system account ----------------------------------
+
+
+SIX = ("camt", "camt053_six_v4.xml")
+
+
+def six_account():
+    return BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+
+
+def test_without_user_the_statement_records_the_system_account():
+    six_account()
+
+    run(str(SAMPLES.joinpath(*SIX)), "--account", "ba-six")
+
+    statement = BankStatement.objects.get()
+    assert statement.created_by.get_username() == "system-posting"
+    assert not statement.created_by.is_active  # a service account nobody signs in with
+
+
+def test_user_with_the_import_permission_is_recorded():
+    six_account()
+    accountant = UserFactory(username="anna")
+    accountant.groups.add(Group.objects.get(name="accountant"))
+
+    out, _ = run(str(SAMPLES.joinpath(*SIX)), "--account", "ba-six", "--user", "anna")
+
+    assert "32 new" in out
+    assert BankStatement.objects.get().created_by == accountant
+
+
+def test_user_without_the_import_permission_is_refused_and_nothing_imported():
+    six_account()
+    auditor = UserFactory(username="otto")
+    auditor.groups.add(Group.objects.get(name="auditor"))
+
+    with pytest.raises(CommandError, match=r"otto.*banking\.import_bankstatement"):
+        run(str(SAMPLES.joinpath(*SIX)), "--account", "ba-six", "--user", "otto")
+
+    assert counts() == (0, 0)
+
+
+def test_unknown_user_is_refused_naming_the_option_and_nothing_imported():
+    six_account()
+
+    with pytest.raises(CommandError, match='--user: No user is called "nobody"'):
+        run(str(SAMPLES.joinpath(*SIX)), "--account", "ba-six", "--user", "nobody")
+
+    assert counts() == (0, 0)

@@ -39,6 +39,78 @@ def test_xml_file_with_crlf_and_cdata_is_read():
     assert str(line.booking_date) == "2013-12-15"
 
 
+SGML_SAMPLE = sample("ofx/checking_ofx102_sgml.ofx")
+
+
+def sgml_with(old, new):
+    assert old in SGML_SAMPLE
+    return SGML_SAMPLE.replace(old, new, 1)
+
+
+def test_sgml_empty_leaves_without_closing_tags_do_not_swallow_the_next_fields():
+    # Given a payee and a memo without a value or a closing tag, before the other fields
+    content = (
+        sgml_with(b"<TRNAMT>0.01", b"<NAME>\n<MEMO>\n<TRNAMT>0.01")
+        .replace(b"<NAME>DIVIDEND EARNED FOR PERIOD OF 03\n", b"<REFNUM>R-1\n", 1)
+        .replace(
+            b"<MEMO>DIVIDEND EARNED FOR PERIOD OF 03/01/2011 THROUGH 03/31/2011 "
+            b"ANNUAL PERCENTAGE YIELD EARNED IS 0.05%",
+            b"<CHECKNUM>",
+            1,
+        )
+    )
+
+    # When it is parsed
+    [statement] = ofx.parse(content)
+
+    # Then the fields after the empty ones are still read, and the empty ones are empty
+    first = statement.lines[0]
+    assert (first.amount, first.fitid, first.bank_reference) == (D("0.01"), "0000486", "R-1")
+    assert (first.counterparty_name, first.narrative) == ("", "")
+    assert str(first.booking_date) == "2011-03-31"
+    assert [line.fitid for line in statement.lines] == ["0000486", "0000487", "0000488"]
+    assert statement.closing_balance == D("100.99")
+
+
+def test_sgml_empty_leaf_right_before_a_closing_tag_is_read_as_empty():
+    content = sgml_with(b"<MEMO>AUTOMATIC WITHDRAWAL, ELECTRIC BILL WEB(S )", b"<MEMO>")
+
+    [statement] = ofx.parse(content)
+
+    second = statement.lines[1]
+    assert (second.amount, second.counterparty_name, second.narrative) == (
+        D("-34.51"),
+        "AUTOMATIC WITHDRAWAL, ELECTRIC BILL",
+        "",
+    )
+    assert len(statement.lines) == 3
+
+
+def test_sgml_empty_leaf_before_an_aggregate_leaves_the_aggregate_where_it_belongs():
+    # Given an empty leaf straight before the statement's balance aggregate
+    content = sgml_with(b"<LEDGERBAL>", b"<MKTGINFO>\n<LEDGERBAL>")
+
+    [statement] = ofx.parse(content)
+
+    assert statement.closing_balance == D("100.99")
+    assert len(statement.lines) == 3
+
+
+def test_xml_empty_elements_are_empty_values():
+    content = sample("ofx/suncorp_ofx2_xml.ofx")
+    name = b"<NAME><![CDATA[EFTPOS WDL HANDYWAY ALDI STORE  ]]></NAME>"
+    memo = b"<MEMO><![CDATA[EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU]]></MEMO>"
+    assert name in content and memo in content
+    content = content.replace(name, b"<NAME/>", 1).replace(
+        memo, b"<MEMO></MEMO><PAYEE><NAME>ALDI</NAME></PAYEE>", 1
+    )
+
+    [statement] = ofx.parse(content)
+
+    [line] = statement.lines
+    assert (line.amount, line.counterparty_name, line.narrative) == (D("-16.85"), "ALDI", "")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

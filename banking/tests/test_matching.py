@@ -210,6 +210,30 @@ def test_amount_within_the_window_and_the_same_counterparty_is_confirmed(account
     )
 
 
+def test_names_with_quotes_backslashes_and_accents_are_stored_exactly(account, statement, clerk):
+    # Given names that need escaping on their way into the database
+    txn = book(
+        account, amount=Decimal("75.00"), counterparty_name="O'Brien \\ Søn Ltd", transaction_date=day(9)
+    )
+    sl = line(statement, amount=Decimal("75.00"), counterparty_name="O'BRIEN \\ SØN LIMITED")
+
+    # When the matcher runs for a user
+    match_run(bank_account_id="ba-op", period="2025-10", user=clerk)
+
+    # Then the reason reads back character for character, and the match says who decided it
+    (match,) = matches_of(sl)
+    assert match.status == MatchStatus.CONFIRMED
+    assert match.reason == (
+        "amount 75.00 and date 1 day apart, "
+        "counterparty 'O'BRIEN \\ SØN LIMITED' = 'O'Brien \\ Søn Ltd' (1.00)"
+    )
+    assert (match.score, match.amount) == (Decimal("99.00"), Decimal("75.00"))
+    assert (match.created_by, match.decided_by) == (clerk, clerk)
+    assert match.decided_at is not None
+    txn.refresh_from_db()
+    assert (txn.reconciliation_status, txn.updated_by) == (ReconciliationStatus.MATCHED, clerk)
+
+
 def test_amount_and_date_without_a_name_stay_a_suggestion(account, statement):
     txn = book(account, amount=Decimal("42.00"))
     sl = line(statement, amount=Decimal("42.00"))

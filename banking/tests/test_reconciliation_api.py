@@ -40,7 +40,7 @@ def viewer():
 
 @pytest.fixture
 def accountant():
-    return client_with("view_bankreconciliation", "change_bankreconciliation")
+    return client_with("view_bankreconciliation", "match_statementline", "finalize_bankreconciliation")
 
 
 def test_get_gives_the_services_numbers_as_strings(month, viewer):

@@ -351,6 +351,22 @@ def test_totals_beyond_what_an_amount_holds_are_refused():
     assert counts() == (0, 0)
 
 
+def test_quotes_backslashes_percent_signs_and_accents_are_stored_as_the_bank_wrote_them():
+    # Given text that must be escaped on its way into the database (XML-escaped in the file)
+    name = 'O\'Brien \\ Søn "Ltd"'
+    text = "50% off; DROP TABLE x; -- 'quoted' \\n émoji ☕ %s"
+    entry = camt_entry("12.34", name=name.replace('"', "&quot;"), text=text, reference="REF'1\\")
+
+    # When it is imported
+    run(account(), camt_file([camt_statement([entry], closing="1012.34")]))
+
+    # Then every character reads back as it was, and nothing else was written
+    line = StatementLine.objects.get()
+    assert (line.counterparty_name, line.narrative, line.bank_reference) == (name, text, "REF'1\\")
+    assert (line.amount, line.line_number, line.is_reversal) == (D("12.34"), 1, False)
+    assert line.statement.is_consistent is True
+
+
 def test_a_very_long_narrative_is_cut_to_fit():
     content = camt_file([camt_statement([camt_entry("1.00", text="x" * 70000)])])
 

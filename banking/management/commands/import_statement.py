@@ -1,9 +1,13 @@
 """Import a bank statement file into a bank account.
 
     manage.py import_statement FILE --account ba-op [--format auto|camt|mt940|ofx|bai2|csv] [--profile NAME]
+        [--user USERNAME]
 
 All or nothing: on any error the command prints why, imports nothing and exits
-non-zero. Running it again on the same file adds nothing.
+non-zero. Running it again on the same file adds nothing. The statement records
+who imported it: ``--user`` (who must hold ``banking.import_bankstatement``, as
+in the API and the admin), else the ``system-posting`` service account that
+cron jobs act as.
 """
 
 from pathlib import Path
@@ -11,10 +15,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from accounting.services import command_user_get
 from banking.importers import FORMATS
 from banking.models import BankAccount, StatementCsvProfile
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.exceptions import DomainError
+from cnperp.permissions import command_user_check
+from cnperp.progress import Progress
 
 
 class Command(BaseCommand):
@@ -27,6 +34,11 @@ class Command(BaseCommand):
             "--format", default="auto", choices=["auto", *FORMATS], help="Detected when auto."
         )
         parser.add_argument("--profile", help="The CSV profile's name (or id); needed for CSV files.")
+        parser.add_argument(
+            "--user",
+            default=None,
+            help="Import as this username (recorded on the statement); default: system-posting.",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -41,24 +53,33 @@ class Command(BaseCommand):
             profile = StatementCsvProfile.objects.filter(Q(name=wanted) | Q(pk=wanted)).first()
             if profile is None:
                 raise CommandError(f'No CSV profile has the name or id "{wanted}".')
+        try:
+            actor = command_user_get(username=options["user"])
+        except DomainError as exc:
+            raise CommandError(f"--user: {exc.message} Nothing imported.") from exc
+        if options["user"]:
+            command_user_check(actor, "banking.import_bankstatement", doing="import bank statements")
         limit = statement_max_bytes()
         if path.stat().st_size > limit:
             raise CommandError(
                 f"{path.name}: the file is {path.stat().st_size:,} bytes; the limit is {limit:,} "
                 "(BANKING_STATEMENT_MAX_BYTES). Nothing imported."
             )
-        try:
-            result = statement_import(
-                bank_account=account,
-                content=path.read_bytes(),
-                file_name=path.name,
-                format=options["format"],
-                profile=profile,
-                user=None,
-            )
-        except DomainError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            raise CommandError(f"{exc.message}{where} Nothing imported.") from exc
+        # A bar on a terminal's stderr while the file is parsed and written; nothing under cron.
+        with Progress(total=1, label=f"Importing {path.name}", unit="file") as bar:
+            try:
+                result = statement_import(
+                    bank_account=account,
+                    content=path.read_bytes(),
+                    file_name=path.name,
+                    format=options["format"],
+                    profile=profile,
+                    user=actor,
+                )
+            except DomainError as exc:
+                where = f" ({exc.field})" if exc.field else ""
+                raise CommandError(f"{exc.message}{where} Nothing imported.") from exc
+            bar.advance()
         self._summary(result)
 
     def _summary(self, result):
