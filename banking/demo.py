@@ -47,6 +47,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from accounting import ledger_chain
 from accounting.choices import AccountType, PeriodStatus, PostingPurpose, SourceType
 from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, JournalEntry, JournalPosting
 from banking.choices import (
@@ -1291,6 +1292,7 @@ def _bulk_batch_write(units, *, with_postings, context, batch_size):
         rows_insert(BankTransferAllocation, rows, batch_size=batch_size)
         added["BankTransferAllocation"] += len(rows)
     if postings:
+        ledger_chain.seal(postings, entries, assignments)  # benchmark postings are sealed like any other
         rows_insert(JournalPosting, postings, batch_size=batch_size)
         rows_insert(JournalEntry, entries, batch_size=batch_size)
         rows_insert(DimensionAssignment, assignments, batch_size=batch_size)

@@ -24,6 +24,7 @@ from banking.models import (
     PostingRule,
     StatementCsvProfile,
 )
+from cnperp.progress import Progress
 from dimensions.models import Branch, CostCenter, Department, Project
 
 SUMMARY_MODELS = [
@@ -97,7 +98,8 @@ class Command(BaseCommand):
         self._check(size, months, end_month, accounts, batch_size, with_postings)
         started = time.monotonic()
         if size:
-            progress = self._progress if self.stdout.isatty() else None
+            # A bar on a terminal's stderr; nothing under cron.
+            bar = Progress(total=size, label="Loading", unit="bank transactions")
             added = demo.bulk_transactions_create(
                 size=size,
                 end_month=end_month,
@@ -106,8 +108,9 @@ class Command(BaseCommand):
                 seed=seed,
                 with_postings=with_postings,
                 batch_size=batch_size,
-                progress=progress,
+                progress=bar.callback,
             )
+            bar.close()
         else:
             added = demo.demo_load(end_month=end_month, months=months, seed=seed)
         elapsed = time.monotonic() - started
@@ -134,11 +137,6 @@ class Command(BaseCommand):
                 "--with-postings posts the --size rows only; the demo year stays draft until posted "
                 "through the posting service (manage.py post_transactions --all-drafts)."
             )
-
-    def _progress(self, done, total):
-        self.stdout.write(f"\r  {done:,}/{total:,} bank transactions", ending="")
-        if done >= total:
-            self.stdout.write("")
 
     def _summary(self, added, elapsed, size):
         self.stdout.write(f"Demo data loaded in {elapsed:.1f} s (added / now stored):")

@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounting.services import command_user_get
 from banking.reconciliation import jsonable, reconciliation_finalize, reconciliation_run
 from cnperp.exceptions import DomainError
+from cnperp.permissions import command_user_check
+from cnperp.progress import Progress
 
 UNMATCHED_SHOWN = 10
 
@@ -36,18 +38,34 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, account, period, match, finalize, note, user, as_json, **options):
+        # A bar on a terminal's stderr (matching a large month takes a while); nothing under cron.
+        steps = 2 if match and finalize else 1
+        bar = Progress(total=steps, label=f"Reconciling {account} {period}", unit="steps")
         try:
             actor = command_user_get(username=user)
-            _snapshot, result, run = reconciliation_run(
-                bank_account_id=account, period=period, user=actor, match=match
-            )
+            # Signing off refreshes the snapshot itself; running it first would make the
+            # signer its preparer, which segregation of duties refuses.
+            running = match or not finalize
+            if user:
+                wanted = ["banking.match_statementline"] if running else []
+                wanted += ["banking.finalize_bankreconciliation"] if finalize else []
+                command_user_check(actor, *wanted, doing="reconcile" + (" and sign off" if finalize else ""))
+            _snapshot, result, run = None, None, None
+            if running:
+                _snapshot, result, run = reconciliation_run(
+                    bank_account_id=account, period=period, user=actor, match=match
+                )
+                bar.advance()
             if finalize:
                 _snapshot, result = reconciliation_finalize(
                     bank_account_id=account, period=period, user=actor, note=note
                 )
+                bar.advance()
         except DomainError as exc:
+            bar.close()
             prefix = f"--{exc.field.replace('bank_account_id', 'account')}: " if exc.field else ""
             raise CommandError(prefix + exc.message) from exc
+        bar.close()
         if as_json:
             self.stdout.write(json.dumps(jsonable(result), indent=2))
             return
