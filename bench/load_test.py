@@ -162,7 +162,9 @@ def main():
         stop_at = time.monotonic() + args.seconds
 
         def client(number):
-            turn = number
+            # Reads take their own turns, so every report is read whatever the number of reads:
+            # a shared counter with the posting's "every third turn" skipped two of the six.
+            turn, read_turn = number, number
             while time.monotonic() < stop_at:
                 turn += 1
                 if turn % 3 == 0 and not drafts.empty():
@@ -177,7 +179,8 @@ def main():
                         {},
                     )
                 elif reads:
-                    path = reads[turn % len(reads)]
+                    read_turn += 1
+                    path = reads[read_turn % len(reads)]
                     name, method, body = path.split("?")[0].rsplit("/", 1)[-1], "GET", None
                 else:
                     return

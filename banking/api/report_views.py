@@ -2,16 +2,16 @@
 
 Thin views: they check the query, call a selector in ``banking.reports`` and
 answer its result as JSON (amounts as strings with two places), or as CSV or
-XLSX with ``?format=csv`` / ``?format=xlsx``. Reading a report needs
-``banking.view_banktransaction``: whoever may read the bank transactions may
-read what is computed from them.
+XLSX with ``?format=csv`` / ``?format=xlsx``. Reading a report needs the view
+permission on every model it is computed from (``cnperp.roles.REPORT_PERMISSIONS``):
+whoever may read the GL lines and the accounts may read what is summed from them.
 """
 
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import encoders
@@ -27,14 +27,10 @@ from banking.api.report_exports import (
     XLSXRenderer,
     tabulate,
 )
+from cnperp.permissions import RequiredPermissions
+from cnperp.roles import REPORT_PERMISSIONS
 
-VIEW_PERMISSION = "banking.view_banktransaction"
 EXPORTS = ("csv", "xlsx")
-
-
-class ReportPermission(BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm(VIEW_PERMISSION))
 
 
 class ReportJSONEncoder(encoders.JSONEncoder):
@@ -55,7 +51,7 @@ def _errors(*codes):
     texts = {
         400: "A bad parameter: the answer names it (period, group_by, format or an unknown one).",
         401: "Not signed in.",
-        403: "Missing banking.view_banktransaction.",
+        403: "Missing the view permission on a model the report reads (docs/security.md).",
         404: "No bank account has this id.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
@@ -87,11 +83,15 @@ FORMAT = OpenApiParameter(
 class ReportView(APIView):
     """Validate the query, run the selector, answer JSON or an export."""
 
-    permission_classes = [IsAuthenticated, ReportPermission]
+    permission_classes = [IsAuthenticated, RequiredPermissions]
     renderer_classes = [ReportJSONRenderer, BrowsableAPIRenderer, CSVRenderer, XLSXRenderer]
     content_negotiation_class = ReportContentNegotiation
     query_serializer = s.ReportQuerySerializer
     report_name = ""
+
+    @property
+    def read_permissions(self):
+        return REPORT_PERMISSIONS[self.report_name]
 
     def run(self, query):
         raise TypeError(f"{type(self).__name__} does not say which report it runs.")

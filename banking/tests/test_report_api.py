@@ -13,6 +13,7 @@ from accounting.tests.factories import UserFactory
 from banking import reports
 from banking.api import report_serializers as s
 from banking.tests.report_data import bank_lines, build_book, flows, in_month
+from cnperp.roles import REPORT_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +39,13 @@ def book():
 
 @pytest.fixture
 def reader():
-    """A user who may read bank transactions, and so the reports, and nothing else."""
+    """A user who may read what the reports are computed from, and so the reports, and nothing else."""
     user = UserFactory(username="controller")
-    user.user_permissions.add(Permission.objects.get(codename="view_banktransaction"))
+    for name in set().union(*REPORT_PERMISSIONS.values()):
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
     client = APIClient()
     client.force_authenticate(user)
     return client

@@ -1,9 +1,14 @@
 """Dimensional analysis: per dimension, rolled up, and per combination, equal to the lines' sums."""
 
+import datetime
 import itertools
+from decimal import Decimal
 
 import pytest
 
+from accounting.choices import PeriodStatus
+from accounting.models import AccountingPeriod
+from accounting.tests.factories import JournalEntryFactory
 from banking import reports
 from banking.tests.report_data import (
     COST_CENTERS,
@@ -134,3 +139,74 @@ def test_a_bad_group_by_is_refused_naming_group_by(group_by):
     with pytest.raises(DomainError) as refused:
         reports.parse_group_by(group_by)
     assert refused.value.field == "group_by"
+
+
+def _close(period_id, moment):
+    AccountingPeriod.objects.filter(pk=period_id).update(status=PeriodStatus.CLOSED, closed_at=moment)
+
+
+def _by_key(result, dimension):
+    return {
+        row["key"]: (row["inflow"], row["outflow"], row["count"]) for row in result["by_dimension"][dimension]
+    }
+
+
+def test_a_closed_month_answers_the_same_figures_cold_and_from_the_cache(book):
+    # Given October closed by the controller (a moment no other test uses)
+    month = in_month(bank_lines(book, ["ba-op"]), "2025-10")
+    _close("2025-10", datetime.datetime(2025, 11, 4, 7, 31, 17, tzinfo=datetime.UTC))
+
+    # When the analysis is asked for twice (the second answered from the closed month's cache)
+    first = reports.dimensional_analysis_get(bank_account_id="ba-op", period="2025-10")
+    second = reports.dimensional_analysis_get(bank_account_id="ba-op", period="2025-10")
+
+    # Then both equal the lines' sums
+    assert first["totals"] == second["totals"] == flows(month)
+    for dimension in DIMENSIONS:
+        assert _by_key(first, dimension) == _by_key(second, dimension)
+    assert first["combinations"] == second["combinations"]
+
+
+def test_a_closed_month_that_gains_a_line_is_grouped_afresh(book):
+    # Given October closed and its analysis cached
+    moment = datetime.datetime(2025, 11, 4, 7, 32, 41, tzinfo=datetime.UTC)
+    _close("2025-10", moment)
+    before = reports.dimensional_analysis_get(bank_account_id="ba-op", period="2025-10")["totals"]
+
+    # When October is reopened, takes a 250.00 deposit (unassigned) and is closed again
+    AccountingPeriod.objects.filter(pk="2025-10").update(status=PeriodStatus.OPEN, closed_at=None)
+    JournalEntryFactory(
+        posting__entry_date=datetime.date(2025, 10, 30),
+        posting__period=AccountingPeriod.objects.get(pk="2025-10"),
+        account_id=book.gl["ba-op"],
+        debit=Decimal("250.00"),
+    )
+    _close("2025-10", moment + datetime.timedelta(days=1))
+    reopened = reports.dimensional_analysis_get(bank_account_id="ba-op", period="2025-10")
+
+    # Then the deposit is in the figures, in the unassigned bucket of every dimension
+    assert reopened["totals"]["inflow"] == before["inflow"] + Decimal("250.00")
+    assert reopened["totals"]["count"] == before["count"] + 1
+    unassigned = {row["key"]: row for row in reopened["by_dimension"]["project"]}["unassigned"]
+    assert unassigned["inflow"] >= Decimal("250.00")
+
+
+def test_a_closed_month_is_not_answered_stale_even_under_the_same_closing_moment(book):
+    # Given October closed and cached
+    moment = datetime.datetime(2025, 11, 4, 7, 33, 59, tzinfo=datetime.UTC)
+    _close("2025-10", moment)
+    before = reports.cash_position_get(bank_account_id="ba-op", period="2025-10")["totals"]
+
+    # When a line appears in it without the period being reopened (as an operator's repair would)
+    JournalEntryFactory(
+        posting__entry_date=datetime.date(2025, 10, 29),
+        posting__period=AccountingPeriod.objects.get(pk="2025-10"),
+        account_id=book.gl["ba-op"],
+        credit=Decimal("40.00"),
+    )
+    after = reports.cash_position_get(bank_account_id="ba-op", period="2025-10")
+
+    # Then the month's figures and its dimension tables both include it
+    assert after["totals"]["outflow"] == before["outflow"] + Decimal("40.00")
+    dimension_outflow = sum(row["outflow"] for row in after["by_dimension"]["cost_center"])
+    assert dimension_outflow == after["totals"]["outflow"]
