@@ -108,6 +108,24 @@ class StatementImportAdminMixin:
             "title": "Import a bank statement",
             "form": form,
             "result": result,
+            "result_rows": _result_rows(result),
             "changelist_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
         }
         return TemplateResponse(request, self.import_template, context)
+
+
+def _result_rows(result):
+    """Each imported statement with the month it closes and the link to reconcile that month."""
+    if result is None:
+        return []
+    rows = []
+    for outcome in result.statements:
+        day = outcome.statement.to_date or outcome.statement.from_date
+        period = f"{day:%Y-%m}" if day else ""
+        url = (
+            reverse("admin:banking_bankaccount_reconcile", args=[result.bank_account_id, period])
+            if period
+            else ""
+        )
+        rows.append((outcome, period, url))
+    return rows

@@ -54,6 +54,11 @@ def test_upload_imports_and_shows_the_summary(signed_in):
     assert response.status_code == 200
     assert StatementLine.objects.count() == 32
     assert b"32 line(s) read, 32 new, 0 duplicate(s) skipped" in response.content
+    # Each statement links to the reconciliation of the month it closes
+    statement = BankStatement.objects.get()
+    period = f"{statement.to_date:%Y-%m}"
+    assert f'href="/admin/banking/bankaccount/ba-six/reconcile/{period}/"'.encode() in response.content
+    assert f"Reconcile {period}".encode() in response.content
 
 
 @override_settings(SECURE_SSL_REDIRECT=False)
