@@ -3,7 +3,7 @@
 The matrix below is the only place the roles are defined. The data migration
 ``cnperp/migrations/0001_roles.py`` turns it into Django groups, the role-matrix
 test (``cnperp/tests/test_roles_matrix.py``) checks every role against every
-action through the API and the commands, and ``docs/security.md`` shows it as a
+action through the API, the commands and the admin, and ``docs/security.md`` shows it as a
 table (a test keeps the two equal). Views, admin actions and commands never
 name a role: they check the *permission* of the action with ``user.has_perm``,
 so a user outside the groups (or a superuser) is judged the same way.

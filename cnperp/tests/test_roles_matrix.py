@@ -3,10 +3,17 @@
 Given a user in one of the five groups the roles migration made (and nothing
 else), when they try an action, then they succeed exactly when the matrix in
 ``cnperp.roles`` says their role may, and are refused (403, or a command
-error) otherwise. The expected answer comes from the matrix; the answer
-itself from the views, commands and admin, which only check permissions; so a
-view that checks the wrong permission, or a group that holds the wrong ones,
-fails here.
+error) otherwise, with nothing changed. The expected answer comes from the
+matrix; the answer itself from the views, commands and admin, which only check
+permissions; so a view that checks the wrong permission, or a group that holds
+the wrong ones, fails here.
+
+The admin doors are the posting actions (post, and reverse through its date
+and reason page), the period actions, the statement upload, the reconciliation
+workbench (its page, its JSON reads, matching by hand and the sign-off), the
+cash dashboard, the audit trail and the users. An admin action or form that
+changes something is judged by what it did, not by its page: done when the
+change is there, refused when it is not (a page that did nothing is a refusal).
 """
 
 import datetime
@@ -24,12 +31,22 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounting.choices import PeriodStatus
 from accounting.models import AccountingPeriod, JournalEntry
-from banking.choices import PostingStatus
-from banking.models import BankTransaction
+from banking.choices import MatchStatus, PostingStatus, ReconciliationState
+from banking.models import (
+    BankReconciliation,
+    BankStatement,
+    BankTransaction,
+    CashSubmission,
+    FloatAllocation,
+    ReconciliationMatch,
+    StatementLine,
+)
 from banking.tests.factories import (
     BankAccountFactory,
     BankStatementFactory,
@@ -87,9 +104,13 @@ def _command(*args):
     call_command(*args, stdout=StringIO(), stderr=StringIO())
 
 
-def _import(client):
+def _statement_file():
     content = camt_file([camt_statement([camt_entry("1.00")], closing="1001.00")])
-    data = {"file": SimpleUploadedFile("roles.xml", content), "bank_account_id": "ba-eur"}
+    return SimpleUploadedFile("roles.xml", content)
+
+
+def _import(client):
+    data = {"file": _statement_file(), "bank_account_id": "ba-eur"}
     return client.post(f"{BANKING}/statements/import", data, format="multipart")
 
 
@@ -227,18 +248,83 @@ CHECKS = {
     ),
     "post a transaction (admin action)": (
         "post",
-        lambda c, u: _admin_action(u, "banking/banktransaction", "post_to_ledger", "bt-draft"),
+        lambda c, u: _admin_action(
+            u, "banking/banktransaction", "post_to_ledger", "bt-draft", PostingStatus.POSTED
+        ),
+        {None},
+    ),
+    "reverse a transaction (admin action)": (
+        "reverse",
+        lambda c, u: _admin_action(
+            u,
+            "banking/banktransaction",
+            "reverse_posted",
+            "bt-posted",
+            PostingStatus.REVERSED,
+            confirm={"reversal_date": "2025-10-20", "reason": "wrong"},
+        ),
+        {None},
+    ),
+    "post a cash submission (admin action)": (
+        "post",
+        lambda c, u: _admin_action(
+            u, "banking/cashsubmission", "post_to_ledger", "cs-draft", PostingStatus.POSTED
+        ),
+        {None},
+    ),
+    "post a float (admin action)": (
+        "post",
+        lambda c, u: _admin_action(
+            u, "banking/floatallocation", "post_to_ledger", "fa-draft", PostingStatus.POSTED
+        ),
         {None},
     ),
     "close a period (admin action)": (
         "close_periods",
-        lambda c, u: _admin_action(u, "accounting/accountingperiod", "close_periods", "2025-11"),
+        lambda c, u: _admin_action(
+            u, "accounting/accountingperiod", "close_periods", "2025-11", PeriodStatus.CLOSED
+        ),
         {None},
     ),
     "reopen a period (admin action)": (
         "close_periods",
-        lambda c, u: _admin_action(u, "accounting/accountingperiod", "reopen_periods", "2025-09"),
+        lambda c, u: _admin_action(
+            u, "accounting/accountingperiod", "reopen_periods", "2025-09", PeriodStatus.OPEN
+        ),
         {None},
+    ),
+    "import a statement (admin upload)": ("import_statements", lambda c, u: _admin_import(u), {None}),
+    "open the reconciliation workbench (admin)": (
+        "read_reconciliations",
+        lambda c, u: _admin(u).get(reverse("admin:banking_bankaccount_reconcile", args=list(MONTH.values()))),
+        {200},
+    ),
+    "read the workbench figures (admin)": (
+        "read_reconciliations",
+        lambda c, u: _admin(u).get(_workbench("summary")),
+        {200},
+    ),
+    "read the workbench statement lines (admin)": (
+        "read_reconciliations",
+        lambda c, u: _admin(u).get(_workbench("lines"), {"status": "all"}),
+        {200},
+    ),
+    "match by hand (admin workbench)": (
+        "match",
+        lambda c, u: _workbench_write(
+            u, "match", {"statement_line_ids": ["sl-100"], "transaction_ids": ["bt-posted"]}, _matched
+        ),
+        {None},
+    ),
+    "sign off (admin workbench)": (
+        "finalize_reconciliations",
+        lambda c, u: _workbench_write(u, "finalize", {"note": "Checked."}, _signed_off),
+        {None},
+    ),
+    "read the cash dashboard (admin)": (
+        "read_reports",
+        lambda c, u: _admin(u).get(reverse("admin:banking_bankaccount_dashboard"), {"period": "2025-10"}),
+        {200},
     ),
     "read the audit trail (admin)": (
         "read_audit_trail",
@@ -258,17 +344,106 @@ def _admin(user):
     return client
 
 
-def _admin_action(user, changelist, action, pk):
-    """Run an admin action on one row; ``None`` when it took effect, ``"refused"`` when not."""
-    before = _state(pk)
-    _admin(user).post(f"/admin/{changelist}/", {"action": action, "_selected_action": [pk]})
-    return None if _state(pk) != before else "refused"
+def _admin_action(user, changelist, action, pk, became, confirm=None):
+    """Run an admin action on one row; ``None`` when it took effect, ``"refused"`` when not.
+
+    It took effect when the row's status ``became`` what the action makes it. An
+    action that asks for more first (``confirm``: the fields of its intermediate
+    form) is chosen, then its form is submitted, as a person does in the admin.
+    """
+    assert _state(pk) != became, (pk, became)
+    client = _admin(user)
+    chosen = {"action": action, "_selected_action": [pk]}
+    client.post(f"/admin/{changelist}/", chosen)
+    if confirm is not None:
+        assert _state(pk) != became, f"{action} took effect before its form was submitted"
+        client.post(f"/admin/{changelist}/", {**chosen, **confirm, "confirm": "yes"})
+    return None if _state(pk) == became else "refused"
+
+
+STATUS_OF = {
+    "bt-": BankTransaction,
+    "cs-": CashSubmission,
+    "fa-": FloatAllocation,
+}
 
 
 def _state(pk):
-    if pk.startswith("bt-"):
-        return BankTransaction.objects.get(pk=pk).posting_status
+    model = STATUS_OF.get(pk[:3])
+    if model is not None:
+        return model.objects.get(pk=pk).posting_status
     return AccountingPeriod.objects.get(pk=pk).status
+
+
+def _judged(answer, took_effect):
+    """Judge an admin page or endpoint that changes something by what it did.
+
+    ``None``: it answered 200 and took effect. ``"refused"``: it took no effect
+    and answered 403, or 200 (a page that did nothing). Anything else (an error
+    answer, or an effect without a 200) is returned as it is, so it passes for
+    no role.
+    """
+    status = answer.status_code
+    if took_effect:
+        return None if status == 200 else f"took effect, yet answered {status}"
+    return "refused" if status in (403, 200) else status
+
+
+def _admin_import(user):
+    """Upload the API's camt file for ba-eur through the admin's statement import form."""
+    assert not BankStatement.objects.filter(bank_account_id="ba-eur").exists()
+    answer = _admin(user).post(
+        reverse("admin:banking_bankstatement_import"),
+        {"bank_account": "ba-eur", "file": _statement_file(), "format": "auto", "profile": ""},
+    )
+    return _judged(answer, BankStatement.objects.filter(bank_account_id="ba-eur").exists())
+
+
+def _workbench(action):
+    return reverse("admin:banking_bankaccount_reconcile_api", args=[*MONTH.values(), action])
+
+
+def _workbench_write(user, action, body, took_effect):
+    """POST a JSON body to a workbench endpoint, as workbench.js does; judged by ``took_effect()``."""
+    assert not took_effect()
+    answer = _admin(user).post(_workbench(action), body, content_type="application/json")
+    if answer.status_code == 200:
+        assert "error" not in answer.json(), answer.json()
+    return _judged(answer, took_effect())
+
+
+def _matched():
+    return ReconciliationMatch.objects.filter(
+        statement_line_id="sl-100", bank_transaction_id="bt-posted", status=MatchStatus.CONFIRMED
+    ).exists()
+
+
+def _signed_off():
+    return BankReconciliation.objects.filter(
+        bank_account_id=MONTH["bank_account_id"],
+        period_id=MONTH["period"],
+        status=ReconciliationState.FINALIZED,
+    ).exists()
+
+
+# What a refused attempt leaves as it was: documents, GL lines, statements, matches, sign-offs, periods.
+FOOTPRINT = {
+    BankTransaction: ("pk", "posting_status", "reconciliation_status", "amount", "description"),
+    CashSubmission: ("pk", "posting_status"),
+    FloatAllocation: ("pk", "posting_status"),
+    JournalEntry: ("pk",),
+    BankStatement: ("pk",),
+    StatementLine: ("pk", "match_status"),
+    ReconciliationMatch: ("pk", "status"),
+    BankReconciliation: ("pk", "status"),
+    AccountingPeriod: ("pk", "status"),
+}
+
+
+def _footprint():
+    return {
+        model._meta.label: sorted(model.objects.values_list(*fields)) for model, fields in FOOTPRINT.items()
+    }
 
 
 def _outcome(check, client, user):
@@ -301,6 +476,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(world, role, check):
     user = _user(role)
     action, _act, done = CHECKS[check]
     lines_before = JournalEntry.objects.count()
+    before = _footprint()
 
     # When they try it
     outcome = _outcome(check, _api(user), user)
@@ -311,6 +487,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(world, role, check):
     else:
         assert outcome in (403, "refused"), (role, check, outcome)
         assert JournalEntry.objects.count() == lines_before
+        assert _footprint() == before, (role, check)
 
 
 @pytest.mark.parametrize("role", roles.ROLES)
