@@ -35,6 +35,7 @@ from accounting import ledger_chain, locks
 from accounting.choices import PeriodStatus, PostingPurpose, SourceType
 from accounting.models import AccountingPeriod, DimensionAssignment, JournalEntry, JournalPosting
 from cnperp import audit
+from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from dimensions.models import DimensionType
 
@@ -203,10 +204,10 @@ def _check_accounts(account_ids):
 # --- Building and writing ----------------------------------------------------
 #
 # Batch posting writes tens of thousands of rows a second, so GL lines and
-# dimension assignments go to the database as prepared tuples, one
-# ``executemany`` per table (mysqlclient sends it as multi-row INSERTs of up to
-# 1 MB each): a model instance per row, compiled field by field by
-# ``bulk_create``, cost more than the database did. Headers stay model
+# dimension assignments go to the database as prepared tuples in multi-row
+# INSERTs (``cnperp.bulk_sql``: escaped by the driver's C code on MariaDB): a
+# model instance per row, compiled field by field by ``bulk_create``, and then
+# ``executemany`` escaping each value in Python, cost more than the database did. Headers stay model
 # instances, one per posting: callers return them, and a hook may set columns on
 # them before ``_postings_write`` writes every concrete field they have.
 
@@ -304,20 +305,9 @@ def _rows(requests, postings):
     return lines, assignments
 
 
-def _insert_many(model, columns, rows):
+def _insert_many(model, columns, rows, *, repeated=()):
     """INSERT ``rows`` (tuples in the order of ``columns``) into ``model``'s table in multi-row statements."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(columns))
-    # Only quoted column names are interpolated; the values travel as parameters.
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({marks})"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_BATCH_SIZE):
-            cursor.executemany(sql, rows[start : start + INSERT_BATCH_SIZE])
+    rows_insert(model._meta.db_table, columns, rows, repeated=repeated, chunk_rows=INSERT_BATCH_SIZE)
 
 
 def _db_value(field):
@@ -345,12 +335,23 @@ def _postings_write(postings):
         posting._state.db = connection.alias
 
 
+# Columns whose few values recur on every row of a batch: their literals are made once.
+LINE_REPEATED = tuple(
+    LINE_COLUMNS.index(name)
+    for name in ("entry_date", "period_id", "account_id", "source_type", "posted_by_id", "posted_at")
+)
+ASSIGNMENT_REPEATED = tuple(
+    ASSIGNMENT_COLUMNS.index(name)
+    for name in ("dimension_type", "cost_center_id", "project_id", "department_id")
+)
+
+
 def _lines_write(lines):
-    _insert_many(JournalEntry, LINE_COLUMNS, lines)
+    _insert_many(JournalEntry, LINE_COLUMNS, lines, repeated=LINE_REPEATED)
 
 
 def _assignments_write(assignments):
-    _insert_many(DimensionAssignment, ASSIGNMENT_COLUMNS, assignments)
+    _insert_many(DimensionAssignment, ASSIGNMENT_COLUMNS, assignments, repeated=ASSIGNMENT_REPEATED)
 
 
 def cyclic_gc_paused(func):

@@ -90,6 +90,7 @@ from banking.models import (
 )
 from banking.services import bank_transaction_create
 from cnperp import audit
+from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 
 CENT = Decimal("0.01")
@@ -768,6 +769,12 @@ MATCH_COLUMNS = (
     "created_by",
     "updated_by",
 )
+# Account, stage, status, times and users repeat on every row of a run: escaped once each.
+MATCH_REPEATED = tuple(
+    MATCH_COLUMNS.index(name)
+    for name in ("bank_account", "stage", "status", "decided_at", "decided_by", "created_at", "updated_at",
+                 "created_by", "updated_by")
+)  # fmt: skip
 
 
 class MatchWriter:
@@ -833,71 +840,9 @@ class MatchWriter:
         if not rows:
             return None
         meta = ReconciliationMatch._meta
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(meta.get_field(name).column) for name in MATCH_COLUMNS)
-        head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 (quoted names only)
-        with connection.cursor() as cursor:
-            if connection.vendor == "mysql":
-                _insert_literal_rows(cursor, head, rows)
-            else:
-                marks = ", ".join(["%s"] * len(MATCH_COLUMNS))
-                # Only quoted column names are interpolated; every value travels as a parameter.
-                for chunk in _chunks(rows, WRITE_CHUNK):
-                    cursor.executemany(f"{head}({marks})", chunk)
+        columns = [meta.get_field(name).column for name in MATCH_COLUMNS]
+        rows_insert(meta.db_table, columns, rows, repeated=MATCH_REPEATED, chunk_rows=WRITE_CHUNK)
         return rows[0][0], rows[-1][0]
-
-
-def _insert_literal_rows(cursor, head, rows):
-    """Insert match rows on MySQL/MariaDB as multi-row INSERTs of escaped literals.
-
-    mysqlclient's ``executemany`` escapes each of the 16 values of each row
-    through a generic Python dispatch (800,000 calls for a month, well over a
-    second); here every text value goes once through the driver's own C escaping
-    (``string_literal``, which honours the connection's character set), numbers
-    are written by ``format``, and the generated keys need none.
-    """
-    escape = connection.connection.string_literal
-    cache = {}
-
-    def text(value):
-        if value is None:
-            return "NULL"
-        if isinstance(value, int):
-            return str(value)
-        return escape(value.encode()).decode()
-
-    def constant(value):
-        # Account, status, stage, times and user repeat on every row: escape each once.
-        if value not in cache:
-            cache[value] = text(value)
-        return cache[value]
-
-    for chunk in _chunks(rows, WRITE_CHUNK):
-        values = ",".join(
-            f"('{pk}',{constant(account)},{text(line)},{text(book)},'{group}',{amount:f},{score:f},"
-            f"{constant(stage)},{text(reason)},{constant(status)},{constant(decided_at)},"
-            f"{constant(decided_by)},{constant(created)},{constant(updated)},{constant(creator)},"
-            f"{constant(updater)})"
-            for (
-                pk,
-                account,
-                line,
-                book,
-                group,
-                amount,
-                score,
-                stage,
-                reason,
-                status,
-                decided_at,
-                decided_by,
-                created,
-                updated,
-                creator,
-                updater,
-            ) in chunk
-        )
-        cursor.execute(head + values)
 
 
 def _write_one(proposal, *, bank_account_id, user, now, status=MatchStatus.CONFIRMED):

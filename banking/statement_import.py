@@ -38,6 +38,7 @@ from django.db import transaction
 from banking.choices import LineMatchStatus
 from banking.importers import FORMATS, StatementParseError, parse_statements
 from banking.models import BankAccount, BankStatement, StatementLine
+from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import DomainError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -260,6 +261,10 @@ _LINE_COLUMNS = (
     "match_status",
     *_LINE_TEXT_FIELDS,
 )
+# The statement, account, status and currency are the same on every line: escaped once each.
+_LINE_REPEATED = tuple(
+    _LINE_COLUMNS.index(name) for name in ("statement_id", "bank_account_id", "match_status", "currency")
+)
 
 
 def _insert_lines(statement, account, new):
@@ -270,75 +275,41 @@ def _insert_lines(statement, account, new):
     the project's precision, real dates, lengths cut to the columns), so the
     rows go to the database as prepared tuples. Ids are made here, ordered
     within the statement (``sl-<statement>-000001``), so InnoDB appends them.
-    On MySQL/MariaDB the tuples are written as escaped literals
-    (:func:`_insert_literal_rows`); elsewhere through ``executemany``.
+    On MySQL/MariaDB the tuples are written as literals escaped by the driver
+    (``cnperp.bulk_sql``); elsewhere through ``executemany``.
     """
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 (names from the model only)
-        quote(StatementLine._meta.db_table), ", ".join(quote(column) for column in _LINE_COLUMNS)
-    )
-    # Values travel as parameters, or escaped by the driver: no text from the file reaches the SQL as is.
-    sql = head + "({})".format(", ".join(["%s"] * len(_LINE_COLUMNS)))
-    write = (
-        (lambda cursor, rows: _insert_literal_rows(connection, cursor, head, rows))
-        if connection.vendor == "mysql"
-        else (lambda cursor, rows: cursor.executemany(sql, rows))
-    )
     prefix = "sl-" + statement.pk.split("-", 1)[-1]
     currency = statement.currency
     unmatched = LineMatchStatus.UNMATCHED.value
+    table = StatementLine._meta.db_table
     rows = []
-    with connection.cursor() as cursor:
-        for key, line, line_number in new:
-            rows.append(
-                (
-                    f"{prefix}-{line_number:06d}",
-                    statement.pk,
-                    account.pk,
-                    line_number,
-                    line.booking_date.isoformat(),
-                    line.value_date.isoformat() if line.value_date else None,
-                    str(line.amount),
-                    line.narrative[:NARRATIVE_MAX],
-                    1 if line.is_reversal else 0,
-                    key,
-                    unmatched,
-                    (line.currency or currency)[: _MAX_LENGTH["currency"]],
-                    line.end_to_end_id[: _MAX_LENGTH["end_to_end_id"]],
-                    line.bank_reference[: _MAX_LENGTH["bank_reference"]],
-                    line.fitid[: _MAX_LENGTH["fitid"]],
-                    line.counterparty_name[: _MAX_LENGTH["counterparty_name"]],
-                    line.counterparty_iban[: _MAX_LENGTH["counterparty_iban"]],
-                    line.transaction_code[: _MAX_LENGTH["transaction_code"]],
-                )
+    for key, line, line_number in new:
+        rows.append(
+            (
+                f"{prefix}-{line_number:06d}",
+                statement.pk,
+                account.pk,
+                line_number,
+                line.booking_date.isoformat(),
+                line.value_date.isoformat() if line.value_date else None,
+                str(line.amount),
+                line.narrative[:NARRATIVE_MAX],
+                1 if line.is_reversal else 0,
+                key,
+                unmatched,
+                (line.currency or currency)[: _MAX_LENGTH["currency"]],
+                line.end_to_end_id[: _MAX_LENGTH["end_to_end_id"]],
+                line.bank_reference[: _MAX_LENGTH["bank_reference"]],
+                line.fitid[: _MAX_LENGTH["fitid"]],
+                line.counterparty_name[: _MAX_LENGTH["counterparty_name"]],
+                line.counterparty_iban[: _MAX_LENGTH["counterparty_iban"]],
+                line.transaction_code[: _MAX_LENGTH["transaction_code"]],
             )
-            if len(rows) >= BATCH_SIZE:
-                write(cursor, rows)
-                rows = []
-        if rows:
-            write(cursor, rows)
-
-
-def _insert_literal_rows(connection, cursor, head, rows):
-    """Insert ``rows`` as one multi-row INSERT of literals escaped by the MySQL driver.
-
-    mysqlclient's ``executemany`` escapes each of the 18 values of each line
-    through a generic Python dispatch (900,000 calls for 50,000 lines, about a
-    second); here each text goes once through the driver's C escaping
-    (``string_literal``, which honours the connection's character set),
-    numbers and NULL are written as they are.
-    """
-    escape = connection.connection.string_literal
-
-    def literal(value):
-        if value is None:
-            return "NULL"
-        if value.__class__ is int:
-            return str(value)
-        return escape(value.encode()).decode()
-
-    cursor.execute(head + ",".join("(" + ",".join(map(literal, row)) + ")" for row in rows))
+        )
+        if len(rows) >= BATCH_SIZE:
+            rows_insert(table, _LINE_COLUMNS, rows, repeated=_LINE_REPEATED, chunk_rows=BATCH_SIZE)
+            rows = []
+    rows_insert(table, _LINE_COLUMNS, rows, repeated=_LINE_REPEATED, chunk_rows=BATCH_SIZE)
 
 
 def _check_totals_fit(parsed, number):

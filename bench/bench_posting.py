@@ -10,7 +10,8 @@ two cost centres, then times:
    checks, 1 header + 2 GL lines + 6 dimension assignments per transaction,
    and the status update of the drafts;
 2. the floor: the same number of rows, with the same values and the same kind
-   of keys, written by raw multi-row INSERTs (``executemany``) into copies of
+   of keys, written by raw multi-row INSERTs of driver-escaped literals
+   (``cnperp.bulk_sql``, no per-row repeated-value memo) into copies of
    the three ledger tables (``CREATE TABLE ... LIKE``: same columns and
    indexes, no foreign keys, no triggers), in the same batch sizes. Each
    posting batch is followed by the floor's write of the same batch, so both
@@ -125,6 +126,7 @@ class Floor:
         from django.utils import timezone
 
         from accounting.models import JournalPosting
+        from accounting.services import ASSIGNMENT_COLUMNS, LINE_COLUMNS
 
         with connection.cursor() as cursor:
             for table in ("journal_postings", "journal_entries", "dimension_assignments"):
@@ -141,18 +143,9 @@ class Floor:
             "id, reference, source_type, source_id, purpose, entry_date, period_id, description, "
             "reverses_id, reason, posted_by_id, posted_at" + "".join(f", {c}" for c in self.seal_columns)
         )
-        posting_marks = ", ".join(["%s"] * (12 + len(self.seal_columns)))
-        self.posting_sql = f"INSERT INTO floor_journal_postings ({posting_columns}) VALUES ({posting_marks})"
-        self.entry_sql = (
-            "INSERT INTO floor_journal_entries (id, posting_id, line_number, reference, entry_date, "
-            "period_id, account_id, debit, credit, description, source_type, source_id, posted_by_id, "
-            "posted_at, reversal_of_id, cost_center_id, project_id, department_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        )
-        self.assignment_sql = (
-            "INSERT INTO floor_dimension_assignments (id, journal_entry_id, dimension_type, cost_center_id, "
-            "project_id, department_id) VALUES (%s, %s, %s, %s, %s, %s)"
-        )
+        self.posting_columns = [c.strip() for c in posting_columns.split(",")]
+        # The GL line and assignment columns are the posting service's own, in its order.
+        self.entry_columns, self.assignment_columns = LINE_COLUMNS, ASSIGNMENT_COLUMNS
 
     def write(self, chunk, start):
         """Build and insert the rows of the transactions ``chunk`` (numbered from ``start``); time it."""
@@ -162,9 +155,10 @@ class Floor:
         return cyclic_gc_paused(self._write)(chunk, start)
 
     def _write(self, chunk, start):
-        from django.db import connection, transaction
+        from django.db import transaction
 
         from accounting.services import new_keys
+        from cnperp.bulk_sql import rows_insert
 
         zero = Decimal("0.00")
         day = datetime.date(2025, 10, 15)
@@ -199,14 +193,78 @@ class Floor:
                 assignments.append((next(assignment_ids), entry_id, "cost_center", centre, None, None))
                 assignments.append((next(assignment_ids), entry_id, "project", None, None, None))
                 assignments.append((next(assignment_ids), entry_id, "department", None, None, None))
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(self.posting_sql, postings)
-            cursor.executemany(self.entry_sql, entries)
-            cursor.executemany(self.assignment_sql, assignments)
+        # The fastest raw path this driver has: multi-row INSERTs of literals escaped by its C code.
+        with transaction.atomic():
+            rows_insert("floor_journal_postings", self.posting_columns, postings)
+            rows_insert("floor_journal_entries", self.entry_columns, entries)
+            rows_insert("floor_dimension_assignments", self.assignment_columns, assignments)
         return time.perf_counter() - started
 
 
-def _run(ids, user, batch_size):
+class Steps:
+    """With ``--steps``: the posting's time split by database statement and by Python step.
+
+    Database time is taken per statement kind (verb and table) by a Django
+    execute wrapper; the Python steps by wrapping the functions that do them.
+    Only the posting is measured (the floor's statements are left out).
+    """
+
+    PYTHON_STEPS = (
+        ("accounting.services", "_header", "build the posting headers"),
+        ("accounting.services", "_rows", "build the GL line and assignment rows"),
+        ("accounting.services", "lines_check", "check the lines balance"),
+        ("accounting.ledger_chain", "seal", "seal each posting (hash chain)"),
+        ("banking.posting", "transaction_lines", "apply the posting rules"),
+        ("accounting.services", "_insert_many", "write the ledger rows (escaping + their INSERTs)"),
+        ("cnperp.audit", "record", "audit entries (building + their INSERT)"),
+    )
+
+    def __init__(self):
+        self.seconds = {}
+        self.active = False
+
+    def add(self, name, seconds):
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def install(self):
+        import importlib
+
+        from django.db import connection
+
+        for module_name, function_name, label in self.PYTHON_STEPS:
+            module = importlib.import_module(module_name)
+            setattr(module, function_name, self._timed(getattr(module, function_name), label))
+        connection.execute_wrappers.append(self._statement)
+
+    def _timed(self, function, label):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                if self.active:
+                    self.add(label, time.perf_counter() - started)
+
+        return timed
+
+    def _statement(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if self.active:
+                words = sql.replace("`", "").split()
+                verb = words[0].upper()
+                table = next((w for w in words[1:6] if w.islower() and "_" in w), "")
+                self.add(f"SQL {verb} {table}".strip(), time.perf_counter() - started)
+
+    def report(self, total):
+        print(f"where the posting's {total:.2f} s go (steps overlap where one calls another):")
+        for name, seconds in sorted(self.seconds.items(), key=lambda item: -item[1]):
+            print(f"  {seconds:6.2f} s  {100 * seconds / total:4.0f} %  {name}")
+
+
+def _run(ids, user, batch_size, steps=None):
     """Post the drafts batch by batch, each batch followed by the floor's write of the same rows.
 
     Interleaving puts both under the same load of a shared machine; return
@@ -218,9 +276,13 @@ def _run(ids, user, batch_size):
     posted, post_seconds, floor_seconds = 0, 0.0, 0.0
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
+        if steps:
+            steps.active = True
         started = time.perf_counter()
         result = bank_transactions_post_batch(transaction_ids=chunk, user=user)
         post_seconds += time.perf_counter() - started
+        if steps:
+            steps.active = False
         posted += len(result.posted)
         floor_seconds += floor.write(chunk, start)
     return posted, post_seconds, floor_seconds
@@ -231,6 +293,9 @@ def main():
     parser.add_argument("--count", type=int, default=20000, help="Draft transactions to post (20000).")
     parser.add_argument("--batch-size", type=int, default=5000, help="Transactions per batch (5000).")
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
+    parser.add_argument(
+        "--steps", action="store_true", help="Also split the posting's time by SQL statement and step."
+    )
     options = parser.parse_args()
     if options.count < 1 or options.batch_size < 1:
         parser.error("--count and --batch-size must be positive")
@@ -242,7 +307,10 @@ def main():
         started = time.perf_counter()
         ids = _drafts(account, centres, options.count)
         created = time.perf_counter() - started
-        posted, post_seconds, floor_seconds = _run(ids, user, options.batch_size)
+        steps = Steps() if options.steps else None
+        if steps:
+            steps.install()
+        posted, post_seconds, floor_seconds = _run(ids, user, options.batch_size, steps)
 
         from accounting.models import DimensionAssignment, JournalEntry
         from accounting.selectors import gl_unbalanced_references_guide
@@ -263,6 +331,8 @@ def main():
             f"raw multi-row INSERT floor, same rows: {floor_seconds:.2f} s = {floor_rate:,.0f} transactions/s"
         )
         print(f"ratio posting / floor time: {post_seconds / floor_seconds:.2f}x")
+        if steps:
+            steps.report(post_seconds)
     finally:
         from django.db import connections
 

@@ -46,6 +46,7 @@ from django.db.models import F
 from django.db.models.signals import pre_save
 from django.utils import timezone
 
+from cnperp.bulk_sql import rows_insert
 from cnperp.jsonlog import current_request_id
 
 # Who and when are the entry's own columns; the record's stamps would only repeat them.
@@ -241,11 +242,13 @@ def record(event, model, objects, *, user, new, old=None, details=None, action=N
             ),
         }
         rows.append(tuple(values[name] for name in ENTRY_COLUMNS))
-    marks = ", ".join(["%s"] * len(ENTRY_COLUMNS))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (quoted names only)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            cursor.executemany(sql, rows[start : start + INSERT_CHUNK])
+    rows_insert(
+        meta.db_table,
+        [meta.get_field(name).column for name in ENTRY_COLUMNS],
+        rows,
+        repeated=[ENTRY_COLUMNS.index(name) for name in constant],
+        chunk_rows=INSERT_CHUNK,
+    )
     return len(rows)
 
 
