@@ -1,14 +1,7 @@
 """Prometheus metrics, served at ``/metrics``.
 
-Other modules import the recording functions, not the metric objects, so the
-names and labels stay in one place::
-
-    from cnperp import metrics
-    transaction.on_commit(lambda: metrics.posting_recorded(source_type="bank_transaction"))
-
-(No service calls ``posting_recorded``, ``statement_import_recorded`` or
-``reconciliation_variance_set`` yet: the same figures come from the database
-through :class:`LedgerCollector`, which needs no call in any service.)
+The request metrics (count, latency, 503s for a database outage) are kept in
+each process by the middleware.
 
 Under gunicorn each worker is a process of its own; ``cnperp/gunicorn.conf.py``
 sets ``PROMETHEUS_MULTIPROC_DIR`` so ``/metrics`` adds up every worker's values.
@@ -32,7 +25,6 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -55,42 +47,6 @@ HTTP_LATENCY = Histogram(
 DATABASE_UNAVAILABLE = Counter(
     "cnperp_database_unavailable_total", "Requests answered 503 because the database could not be used."
 )
-POSTINGS = Counter(
-    "cnperp_postings_total", "Balanced GL postings committed, by source document type.", ["source_type"]
-)
-STATEMENT_IMPORTS = Counter(
-    "cnperp_statement_imports_total",
-    "Bank statement files imported, by format and outcome (imported, duplicate, rejected).",
-    ["format", "outcome"],
-)
-STATEMENT_LINES = Counter(
-    "cnperp_statement_lines_imported_total", "Statement lines added by imports, by format.", ["format"]
-)
-RECONCILIATION_VARIANCE = Gauge(
-    "cnperp_reconciliation_variance",
-    "Variance of the latest reconciliation of each bank account (book minus bank), in account currency.",
-    ["bank_account_id"],
-    multiprocess_mode="mostrecent",
-)
-
-
-def posting_recorded(*, source_type, count=1):
-    """Count ``count`` committed postings of ``source_type``; call it from ``transaction.on_commit``."""
-    POSTINGS.labels(source_type=str(source_type)).inc(count)
-
-
-def statement_import_recorded(*, format, outcome, lines=0):
-    """Count one statement import (``outcome``: imported, duplicate or rejected) and its new lines."""
-    STATEMENT_IMPORTS.labels(format=str(format), outcome=str(outcome)).inc()
-    if lines:
-        STATEMENT_LINES.labels(format=str(format)).inc(lines)
-
-
-def reconciliation_variance_set(*, bank_account_id, variance):
-    """Publish the variance of a bank account's latest reconciliation."""
-    RECONCILIATION_VARIANCE.labels(bank_account_id=str(bank_account_id)).set(float(Decimal(variance)))
-
-
 # --- Read from the database at scrape time ---------------------------------------------------
 
 # Each read is bounded by an index range that does not grow with the history: the postings of
