@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from banking.choices import ReconciliationState
@@ -38,7 +39,7 @@ def test_the_command_matches_saves_and_prints_the_summary(month):
     assert (snapshot.matched_count, snapshot.prepared_by.username) == (3, "system-posting")
 
 
-def test_the_command_the_service_and_the_api_give_the_same_numbers(month, superuser):
+def test_the_command_the_service_the_api_and_the_admin_give_the_same_numbers(month, superuser):
     as_json = json.loads(reconcile("--account", "ba-op", "--period", "2025-10", "--match", "--json"))
     service = jsonable(reconcile_banking_by_dimension("ba-op", "2025-10"))
     client = APIClient()
@@ -48,6 +49,28 @@ def test_the_command_the_service_and_the_api_give_the_same_numbers(month, superu
     ).json()
 
     assert as_json == service == api
+
+    # The admin's reconcile screen shows the same figures from the same service
+    admin = Client()
+    admin.force_login(superuser)
+    screen = admin.get("/admin/banking/bankaccount/ba-op/reconcile/2025-10/summary/").json()
+    assert {
+        "statement_closing_balance": screen["statement_closing_balance"],
+        "book_closing_balance": screen["book_closing_balance"],
+        "variance": screen["variance"],
+        "status": screen["status"],
+        "matched_count": screen["matched_count"],
+        "unmatched_line_count": screen["unmatched_line_count"],
+        "unmatched_book_count": screen["unmatched_book_count"],
+    } == {
+        "statement_closing_balance": api["statement_closing_balance"],
+        "book_closing_balance": api["book_closing_balance"],
+        "variance": api["variance"],
+        "status": api["status"],
+        "matched_count": api["matched_count"],
+        "unmatched_line_count": api["unmatched_statement_lines"]["count"],
+        "unmatched_book_count": api["unmatched_book_items"]["count"],
+    }
 
 
 def test_finalize_signs_off_and_a_second_run_is_refused(month):
