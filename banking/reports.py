@@ -446,9 +446,10 @@ def _period_flow_groups(accounts, start, end):
 
     The grouping reads the month's range of the covering index
     ``gl_account_date_idx`` (account, date, the three dimension columns, debit,
-    credit), never the rows themselves (about 1 ms per 1,000 lines). A closed month takes no posting (rule 4): its groups are
-    kept in the cache under the moment it was closed and the number of its
-    lines, counted on the covering index each time (a few ms), so a month
+    credit), never the rows themselves (about 1 ms per 1,000 lines). A closed
+    month takes no posting (rule 4): its groups are kept in the cache under
+    the moment it was closed and the number of its lines, counted on the
+    covering index each time (a few ms), so a month
     reopened, changed and closed again, or changed in any other way that adds
     or removes a line, is grouped afresh, never answered stale.
     """

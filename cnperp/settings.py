@@ -198,6 +198,12 @@ REST_FRAMEWORK = {
         "cnperp.search.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # JSON that spells a lone surrogate is refused at the door (cnperp/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "cnperp.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "cnperp.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "cnperp.schema.FinanceAutoSchema",

@@ -103,14 +103,17 @@ PERIOD = ["2025-13", "2025-1", "2025-00", "October", "2025-10-01", "", 202510, N
 REFERENCE = ["nope-404", OR_TRUE, SQL, 42, ["ba-op"], {"id": "ba-op"}, "ba-op\x00", "ü" * 70, OVERSIZED]
 OPTIONAL_REFERENCE = [value for value in REFERENCE if value is not None]
 KEY = ["has space", "a" * 65, "ünïcödé", SQL, OR_TRUE, "", "../etc/passwd", "nul\x00", ["bt-1"]]
-TEXT = [OVERSIZED, "nul\x00char", ["a"], {"a": 1}, True]
+# JSON can spell a lone UTF-16 surrogate ("\ud800"), which no UTF-8 text (database, answer) can hold.
+SURROGATE = "lone \ud800 surrogate"
+TEXT = [OVERSIZED, "nul\x00char", SURROGATE, ["a"], {"a": 1}, True]
 IDS = [[], "sl-100", [42], [OR_TRUE], ["nope-404"], [None], [OVERSIZED], None]
 
 
 def table(**fields):
     """Flatten ``field=[bad values]`` into ``(field, value)`` rows, plus an unknown field."""
     rows = [(field, value) for field, values in fields.items() for value in values]
-    return [*rows, ("cost_centre_id", "cc-hq"), (SQL, "1")]
+    # Unknown fields, one of them named with a lone UTF-16 surrogate that an error could echo.
+    return [*rows, ("cost_centre_id", "cc-hq"), (SQL, "1"), (SURROGATE, "1")]
 
 
 DRAFT = {
@@ -153,7 +156,7 @@ ENDPOINTS = {
             value_date=[value for value in DATE if value is not None and value != ""],
             bank_account_id=[*REFERENCE, None],
             cost_center_id=OPTIONAL_REFERENCE,
-            transaction_type=["nonsense", OR_TRUE, 3, None, "Deposit"],
+            transaction_type=["nonsense", OR_TRUE, 3, None, "Deposit", SURROGATE],
             direction=["sideways", None, 1],
             id=KEY,
             description=TEXT,
@@ -194,7 +197,13 @@ ENDPOINTS = {
             amount=MONEY,
             initiated_date=DATE,
             to_bank_account_id=REFERENCE,
-            allocations=["all", [{"amount": "-1.00"}], [{"amount": HUGE}], [OR_TRUE]],
+            allocations=[
+                "all",
+                [{"amount": "-1.00"}],
+                [{"amount": HUGE}],
+                [OR_TRUE],
+                [{"amount": "1.00", "cost_center_id": SURROGATE}],
+            ],
         ),
     ),
     "reverse a transaction": (
@@ -317,7 +326,9 @@ def _check(response, field, value):
     if not 400 <= response.status_code < 500:
         return f"{field}={shown}: answered {response.status_code}"
     body = response.json()
-    if not _names(body, field):
+    # A field whose name no UTF-8 text can hold is named as JSON spells it ("\ud800").
+    named = field if field.isascii() or SURROGATE not in field else json.dumps(field)[1:-1]
+    if not _names(body, named):
         return f"{field}={shown}: {response.status_code} does not name the field: {json.dumps(body)[:200]}"
     return None
 
@@ -329,7 +340,10 @@ def test_each_bad_value_is_refused_naming_its_field_and_changes_nothing(month, a
     problems = []
     for field, value in rows:
         # When the body is valid but for this one field
-        response = getattr(admin_api, method)(url, {**valid, field: value}, format="json")
+        # Sent as ASCII JSON, as many clients do: "\ud800" arrives as an escape, which the
+        # test client's own (UTF-8) encoder could not even write.
+        body = json.dumps({**valid, field: value})
+        response = admin_api.generic(method.upper(), url, body, content_type="application/json")
         # Then a 4xx names it, and nothing changed
         problem = _check(response, field, value)
         after = fingerprint()
@@ -347,8 +361,8 @@ def test_each_bad_query_is_refused_naming_its_parameter(month, admin_api, report
     url, valid, rows = REPORT_QUERIES[report]
     problems = []
     for field, value in rows:
-        if isinstance(value, (list, dict)) or value is None:
-            continue  # a query string carries text only
+        if isinstance(value, (list, dict)) or value is None or SURROGATE in (field, value):
+            continue  # a query string carries UTF-8 text only
         response = admin_api.get(url, {**valid, field: value})
         problem = _check(response, field, value)
         if problem:

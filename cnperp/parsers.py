@@ -1,0 +1,64 @@
+"""JSON bodies that the database and the answer can hold.
+
+JSON may spell a lone UTF-16 surrogate (``"\\ud800"``), which Python's ``json``
+decodes into a string that cannot be encoded as UTF-8: stored or echoed back,
+it fails deep in the database driver or the renderer. It is refused here, at
+the door, with a 400 that names the field, before any serializer sees it.
+"""
+
+import json
+
+from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        path = _unencodable(data, "")
+        if path is not None:
+            # Named like a serializer's error: the top-level field, the full path in the message.
+            field, _, rest = path.partition(".")
+            where = f"{rest}: " if rest else ""
+            raise exceptions.ValidationError(
+                {
+                    field or "non_field_errors": [
+                        f"{where}holds a character that is not valid text (a lone UTF-16 surrogate)."
+                    ]
+                },
+                code="invalid",
+            )
+        return data
+
+
+def _unencodable(value, path):
+    """Return the path of the first string (or key) in ``value`` that UTF-8 cannot encode, else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{_printable(key)}" if path else _printable(key)
+            if _unencodable(key, where) is not None:
+                return where
+            found = _unencodable(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unencodable(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
+def _printable(key):
+    """A key as the answer can show it: itself, or as JSON spells it when it holds a lone surrogate."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(key)[1:-1]
+    return key
