@@ -76,6 +76,7 @@ from banking.models import (
 )
 from banking.posting import bank_transaction_post
 from cnperp.exceptions import DomainError, NotFoundError
+from cnperp.parsers import unencodable_path
 from cnperp.roles import REPORT_PERMISSIONS
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -157,6 +158,11 @@ def _body(request):
         raise BadRequest("The request body is not JSON.", field="body") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.", field="body")
+    path = unencodable_path(data, "")
+    if path is not None:
+        # JSON may spell a lone surrogate, which no query or answer can carry (cnperp/parsers.py).
+        field = path.partition(".")[0]
+        raise BadRequest(f"{path} holds a character that is not valid text.", field=field)
     return data
 
 

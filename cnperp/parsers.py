@@ -15,7 +15,7 @@ from rest_framework.parsers import JSONParser
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        path = _unencodable(data, "")
+        path = unencodable_path(data, "")
         if path is not None:
             # Named like a serializer's error: the top-level field, the full path in the message.
             field, _, rest = path.partition(".")
@@ -31,7 +31,7 @@ class StrictJSONParser(JSONParser):
         return data
 
 
-def _unencodable(value, path):
+def unencodable_path(value, path):
     """Return the path of the first string (or key) in ``value`` that UTF-8 cannot encode, else None."""
     if isinstance(value, str):
         try:
@@ -42,14 +42,14 @@ def _unencodable(value, path):
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{_printable(key)}" if path else _printable(key)
-            if _unencodable(key, where) is not None:
+            if unencodable_path(key, where) is not None:
                 return where
-            found = _unencodable(item, where)
+            found = unencodable_path(item, where)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = _unencodable(item, f"{path}.{index}" if path else str(index))
+            found = unencodable_path(item, f"{path}.{index}" if path else str(index))
             if found is not None:
                 return found
     return None

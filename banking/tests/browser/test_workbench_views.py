@@ -209,6 +209,12 @@ def test_bad_filters_get_a_400_naming_the_field(imported, params, field):
 
 def test_bad_bodies_periods_accounts_and_methods_get_clear_answers(imported):
     assert post(imported, "match", raw="{not json")[0] == 400
+    # A lone surrogate, which JSON can spell and no query can carry, is refused naming its field
+    matches_before = ReconciliationMatch.objects.count()
+    body = '{"statement_line_ids": ["sl-\\ud800"], "transaction_ids": []}'
+    status, answer = post(imported, "match", raw=body)
+    assert (status, answer["field"]) == (400, "statement_line_ids")
+    assert ReconciliationMatch.objects.count() == matches_before
     assert post(imported, "accept", {"match_ids": []})[0] == 400
     status, answer = post(imported, "accept", {"match_ids": ["m-nowhere"]})
     assert status == 200 and answer["refused"][0]["match_id"] == "m-nowhere"
