@@ -390,13 +390,18 @@ def remeasure(args):
     client.force_login(get_user_model().objects.get(username="bench"))
     if args.no_close:
         _reopen_all()
+    out = []
     for period in (args.period, args.busy_period):
         size = counts(args.account, period)
         result = measure(client, account=args.account, period=period, requests=args.requests)
-        print(
-            table(f"{args.account} {period}, {size['transactions']:,} rows", size, result, args.goal_ms),
-            flush=True,
+        out.append(
+            table(f"{args.account} {period}, {size['transactions']:,} rows", size, result, args.goal_ms)
         )
+        print(out[-1], flush=True)
+    out.append(f"Machine: {machine()}.")
+    print(out[-1])
+    if args.output:
+        Path(args.output).write_text("\n\n".join(out) + "\n")
 
 
 def main():
