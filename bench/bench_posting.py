@@ -11,7 +11,7 @@ two cost centres, then times:
    and the status update of the drafts;
 2. the floor: the same number of rows, with the same values and the same kind
    of keys, written by raw multi-row INSERTs of driver-escaped literals
-   (``cnperp.bulk_sql``, no per-row repeated-value memo) into copies of
+   (``cnperp.bulk_sql``, with the service's repeated-value memo) into copies of
    the three ledger tables (``CREATE TABLE ... LIKE``: same columns and
    indexes, no foreign keys, no triggers), in the same batch sizes. Each
    posting batch is followed by the floor's write of the same batch, so both
@@ -157,7 +157,7 @@ class Floor:
     def _write(self, chunk, start):
         from django.db import transaction
 
-        from accounting.services import new_keys
+        from accounting.services import ASSIGNMENT_REPEATED, LINE_REPEATED, new_keys
         from cnperp.bulk_sql import rows_insert
 
         zero = Decimal("0.00")
@@ -196,8 +196,13 @@ class Floor:
         # The fastest raw path this driver has: multi-row INSERTs of literals escaped by its C code.
         with transaction.atomic():
             rows_insert("floor_journal_postings", self.posting_columns, postings)
-            rows_insert("floor_journal_entries", self.entry_columns, entries)
-            rows_insert("floor_dimension_assignments", self.assignment_columns, assignments)
+            rows_insert("floor_journal_entries", self.entry_columns, entries, repeated=LINE_REPEATED)
+            rows_insert(
+                "floor_dimension_assignments",
+                self.assignment_columns,
+                assignments,
+                repeated=ASSIGNMENT_REPEATED,
+            )
         return time.perf_counter() - started
 
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from django.db import connection
 
 CHUNK_ROWS = 2000  # a chunk of GL lines is about 0.5 MB, well under max_allowed_packet (16 MB)
+# A statement is also cut at this many characters (up to 4 bytes each: 16 MB at most).
+MAX_STATEMENT_CHARS = 4 * 1024 * 1024
 
 
 def rows_insert(table, columns, rows, *, repeated=(), chunk_rows=CHUNK_ROWS):
@@ -34,14 +36,36 @@ def rows_insert(table, columns, rows, *, repeated=(), chunk_rows=CHUNK_ROWS):
     # Only quoted names are interpolated; values are escaped by the driver or sent as parameters.
     head = f"INSERT INTO {quote(table)} ({', '.join(quote(column) for column in columns)}) VALUES "  # noqa: S608
     with connection.cursor() as cursor:
-        if connection.vendor != "mysql":
+        if not _escapes_utf8(connection):
             sql = head + "(" + ", ".join(["%s"] * len(columns)) + ")"
             for start in range(0, len(rows), chunk_rows):
                 cursor.executemany(sql, rows[start : start + chunk_rows])
             return
         row_literal = _row_literal(connection.connection.string_literal, len(columns), set(repeated))
         for start in range(0, len(rows), chunk_rows):
-            cursor.execute(head + ",".join(map(row_literal, rows[start : start + chunk_rows])))
+            # Also cut by size: long texts could otherwise pass max_allowed_packet (16 MB by default).
+            parts, size = [], 0
+            for row in rows[start : start + chunk_rows]:
+                text = row_literal(row)
+                if parts and size + len(text) > MAX_STATEMENT_CHARS:
+                    cursor.execute(head + ",".join(parts))
+                    parts, size = [], 0
+                parts.append(text)
+                size += len(text) + 1
+            cursor.execute(head + ",".join(parts))
+
+
+def _escapes_utf8(connection):
+    """Whether the literal writer may run: MySQL/MariaDB with a UTF-8 connection.
+
+    The values are encoded as UTF-8 before the driver escapes them; under another
+    connection character set (gbk, sjis) that escaping could be read wrongly, so
+    such a connection keeps ``executemany``, which encodes in its own charset.
+    """
+    if connection.vendor != "mysql":
+        return False
+    connection.ensure_connection()
+    return connection.connection.character_set_name().startswith("utf8")
 
 
 def _row_literal(escape, width, repeated):

@@ -99,3 +99,15 @@ def test_values_a_column_cannot_take_are_refused_and_nothing_is_written(scratch_
     with pytest.raises(error):
         rows_insert(scratch_table, ("id", "amount"), [(1, Decimal("1.00")), (2, value)])
     assert _read(scratch_table) == []
+
+
+def test_a_chunk_larger_than_the_statement_limit_is_cut_and_every_row_arrives(scratch_table, monkeypatch):
+    from cnperp import bulk_sql
+
+    # A tiny limit stands in for max_allowed_packet: rows of 100 characters, 250 a statement.
+    monkeypatch.setattr(bulk_sql, "MAX_STATEMENT_CHARS", 250)
+    rows = [(n, "'" * 100, Decimal("1.00"), None, None, False, None) for n in range(12)]
+    rows_insert(scratch_table, ("id", "label", "amount", "day", "moment", "flag", "owner"), rows)
+    back = _read(scratch_table)
+    assert [row[0] for row in back] == list(range(12))
+    assert all(row[1] == "'" * 100 for row in back)
