@@ -36,6 +36,8 @@ from banking.choices import (
     TransactionType,
     TransferStatus,
 )
+from banking.statement_encodings import ACCEPTED as STATEMENT_ENCODING_NAMES
+from banking.statement_encodings import validate_statement_encoding
 from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -418,7 +420,12 @@ class StatementCsvProfile(TrackedModel):
     name = models.CharField(max_length=100, unique=True)
     delimiter = models.CharField(max_length=1, default=",")
     quote_char = models.CharField(max_length=1, default='"')
-    encoding = models.CharField(max_length=20, default="utf-8")
+    encoding = models.CharField(
+        max_length=20,
+        default="utf-8",
+        validators=[validate_statement_encoding],
+        help_text=f"The file's character set, one of: {', '.join(STATEMENT_ENCODING_NAMES)}.",
+    )
     decimal_mark = models.CharField(max_length=1, default=".")
     thousands_separator = models.CharField(max_length=1, blank=True)
     date_format = models.CharField(max_length=20, default="%Y-%m-%d")

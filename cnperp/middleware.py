@@ -1,4 +1,5 @@
-"""Every request: an id, one JSON log line, Prometheus counts, and 503 (not 500) when the database is down.
+"""Every request: an id, one JSON log line, Prometheus counts, and 503 (not 500) when the database is down;
+415 for a request whose Content-Type declares a charset that could spell what no text can hold.
 
 A database outage is not a bug in the request, so it must not look like one: the
 client gets ``503`` with ``Retry-After`` and a body that says what happened, the
@@ -7,6 +8,7 @@ load balancer can tell it from a 500, and the connection that failed is dropped
 itself once the database is back.
 """
 
+import codecs
 import logging
 import re
 import sys
@@ -116,3 +118,62 @@ class RequestObservabilityMiddleware:
                 "duration_ms": round(elapsed * 1000, 2),
             },
         )
+
+
+# The request charsets accepted, as ``codecs.lookup(name).name`` spells them.
+# Django decodes the query string (of any request, a GET included) and form
+# bodies with the Content-Type header's charset, and Python has codecs whose
+# decoders produce a lone UTF-16 surrogate (utf-7 reads "+2AA-" as U+D800;
+# unicode_escape and raw_unicode_escape read "\ud800"; punycode, idna) or that
+# are no text encoding at all (base64_codec, rot13, bz2_codec). No database
+# column, log line or answer can hold such a string, so it ends in a 500. The
+# decoders below cannot produce one: strict UTF-8 refuses encoded surrogates,
+# ASCII is seven bits, and the three single-byte tables map every byte to a
+# plain character. A client needs nothing else: UTF-8 is the web's default.
+ALLOWED_REQUEST_CHARSETS = frozenset({"utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252"})
+
+
+def _normalised_charset(name):
+    """Return Python's name for the codec ``name``, or None when Python knows no such codec."""
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, TypeError, ValueError):
+        return None
+
+
+class RequestCharsetMiddleware:
+    """Answer 415 to a request whose Content-Type declares a charset outside the allow-list.
+
+    It reads ``request.content_params``, the parameters Django parsed from the
+    header and set ``request.encoding`` from, before any view or other
+    middleware decodes the query string or the body. A charset Python does not
+    know is refused too: Django would quietly read such a request as UTF-8,
+    which is not what the client said it sent.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        params = getattr(request, "content_params", None) or {}
+        if "charset" in params:
+            charset = params["charset"]
+            if _normalised_charset(charset) not in ALLOWED_REQUEST_CHARSETS:
+                return unsupported_charset_response(charset)
+        return self.get_response(request)
+
+
+def unsupported_charset_response(charset):
+    """Return the 415 answer for a request whose Content-Type names ``charset``."""
+    shown = charset if len(charset) <= 40 else charset[:40] + "..."
+    known = "not one this service accepts" if _normalised_charset(charset) else "not a known encoding"
+    return JsonResponse(
+        {
+            "detail": (
+                f'The Content-Type header declares charset "{shown}", which is {known}. '
+                "Send UTF-8 text: charset=utf-8, or no charset at all."
+            ),
+            "code": "unsupported_charset",
+        },
+        status=415,
+    )

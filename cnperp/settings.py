@@ -51,6 +51,9 @@ MIDDLEWARE = [
     # Outermost, so every answer (redirects and 503s included) is timed, counted
     # and logged with its request id.
     "cnperp.middleware.RequestObservabilityMiddleware",
+    # Before anything decodes the query string or the body: a charset that can
+    # spell a lone surrogate (utf-7, ...) is a 415, logged and counted above.
+    "cnperp.middleware.RequestCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

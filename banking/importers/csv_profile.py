@@ -24,6 +24,7 @@ import re
 
 from banking.choices import AmountMode
 from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, money
+from banking.statement_encodings import statement_codec, unsupported_message
 
 COLUMNS = (
     "date",
@@ -41,7 +42,7 @@ COLUMNS = (
 
 def parse(content, profile):
     """Return the one statement in a CSV file laid out as ``profile`` says."""
-    text = _decode(content, profile.encoding or "utf-8")
+    text = _decode(content, profile.encoding or "utf-8", profile.name)
     rows = list(_rows(text, profile))
     first_row = profile.skip_rows + 1
     if profile.has_header:
@@ -84,13 +85,18 @@ def parse(content, profile):
     return [statement]
 
 
-def _decode(content, encoding):
-    try:
-        return content.decode(
-            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+def _decode(content, encoding, profile_name):
+    # A profile saved before encodings were checked may name one that reads a
+    # file into text no column can hold (utf-7, unicode_escape): refused here too.
+    codec = statement_codec(encoding)
+    if codec is None:
+        raise StatementParseError(
+            f'The CSV profile "{profile_name}" names an encoding that is refused: '
+            f"{unsupported_message(encoding)} Correct the profile, then import the file again."
         )
-    except LookupError:
-        raise StatementParseError(f'The profile\'s encoding "{encoding}" is unknown.') from None
+    try:
+        # utf-8-sig: a byte order mark some banks write is dropped.
+        return content.decode("utf-8-sig" if codec == "utf-8" else codec)
     except UnicodeDecodeError as exc:
         line = content[: exc.start].count(b"\n") + 1
         raise StatementParseError(
