@@ -6,18 +6,21 @@
 """
 
 from banking.importers import bai2, camt, csv_profile, mt940, ofx
-from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError
+from banking.importers.base import LINES, STATEMENT, ParsedLine, ParsedStatement, StatementParseError
 from banking.importers.detect import CSV, FORMATS, detect_format
 
 PARSERS = {"camt": camt.parse, "mt940": mt940.parse, "ofx": ofx.parse, "bai2": bai2.parse}
 
 __all__ = [
     "FORMATS",
+    "LINES",
+    "STATEMENT",
     "ParsedLine",
     "ParsedStatement",
     "StatementParseError",
     "detect_format",
     "parse_statements",
+    "stream_statements",
 ]
 
 
@@ -29,3 +32,17 @@ def parse_statements(content, *, format="auto", profile=None):
             raise StatementParseError("A CSV statement needs the bank's CSV profile.")
         return chosen, csv_profile.parse(content, profile)
     return chosen, PARSERS[chosen](content)
+
+
+def stream_statements(content, *, format, profile=None):
+    """Yield ``(LINES, batch)`` and ``(STATEMENT, statement)`` events for a file of a known format.
+
+    camt, the format of the largest files, is read as a stream (``camt.stream``);
+    the others are parsed whole and then given out the same way.
+    """
+    if format == "camt":
+        yield from camt.stream(content)
+        return
+    for statement in parse_statements(content, format=format, profile=profile)[1]:
+        yield LINES, statement.lines
+        yield STATEMENT, statement

@@ -18,6 +18,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+# What a streaming parser yields (``camt.stream``, ``banking.importers.stream_statements``).
+LINES = "lines"
+STATEMENT = "statement"
+
 
 class StatementParseError(Exception):
     """The file is not a statement we can read; ``line`` says where, when known."""

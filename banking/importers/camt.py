@@ -41,6 +41,8 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, Ext
 from defusedxml.ElementTree import iterparse
 
 from banking.importers.base import (
+    LINES,
+    STATEMENT,
     ParsedLine,
     ParsedStatement,
     StatementParseError,
@@ -59,6 +61,17 @@ _ENCODING_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za
 
 def parse(content):
     """Return the statements in a camt.052/053/054 file."""
+    return [item for kind, item in stream(content) if kind == STATEMENT]
+
+
+def stream(content, batch_size=2000):
+    """Yield the file as it is read: ``(LINES, [line, ...])`` batches, then ``(STATEMENT, statement)``.
+
+    A statement's lines come (in batches of ``batch_size``) before the
+    statement itself, whose header is complete only once its element closes;
+    the statement carries all its lines as well. The importer writes a batch
+    while the next is read.
+    """
     _check_encoding(content)
     reader = _Reader()
     with _xml_errors():
@@ -66,15 +79,27 @@ def parse(content):
         # The prolog held no DTD, so no entity can be declared: the fast C
         # parser below can only meet undeclared entities, which are errors.
         entry_tag, watched = reader.entry_tag, reader.watched_tags
-        stream = ElementTree.iterparse(io.BytesIO(content), events=("end",))  # noqa: S314 (see above)
-        for _event, element in stream:
+        sent = 0  # lines of the open statement already yielded
+        elements = ElementTree.iterparse(io.BytesIO(content), events=("end",))  # noqa: S314 (see above)
+        for _event, element in elements:
             # Most elements are fields of an entry, read when the entry closes.
             tag = element.tag
-            if tag == entry_tag or tag in watched:
+            if tag == entry_tag:
                 reader.end(element)
+                if len(reader.lines) - sent >= batch_size:
+                    yield LINES, reader.lines[sent:]
+                    sent = len(reader.lines)
+            elif tag in watched:
+                lines = reader.lines
+                statements = len(reader.statements)
+                reader.end(element)
+                if len(reader.statements) > statements:
+                    if len(lines) > sent:
+                        yield LINES, lines[sent:]
+                    sent = 0
+                    yield STATEMENT, reader.statements[-1]
     if not reader.statements:
         raise StatementParseError(f"The camt document holds no statement (no <{reader.container}> element).")
-    return reader.statements
 
 
 def _root_start(content):
@@ -131,6 +156,7 @@ class _Reader:
         self.entry_number = 0
         self.statements = []
         self._paths = {}
+        self._local_names = {}  # namespaced tag -> local name, for the entry walk
 
     def q(self, path):
         """Return ``path`` as the namespaced tags of its steps (cached: called for every entry)."""
@@ -219,7 +245,7 @@ class _Reader:
         status = self._text(entry, "Sts") or self._text(entry, "Sts/Cd")
         if status.upper() not in BOOKED:
             return []
-        amount_element = entry.get("Amt")
+        amount_element = element.find(self.ns + "Amt")
         if amount_element is None:
             raise StatementParseError(f"The {where} has no amount (<Amt>).")
         currency = amount_element.get("Ccy", "").upper()
@@ -316,20 +342,27 @@ class _Reader:
         return self._text(element, f"{name}/Dt") or self._text(element, f"{name}/DtTm")
 
     def _flat(self, element, skip=None):
-        """Return ``{local path: element}`` for a subtree, the first of each path in document order.
+        """Return ``{local path: text}`` for a subtree, the first of each path in document order.
 
         One walk per entry instead of a search per field: the parser reads
-        some twenty fields of each of tens of thousands of entries.
+        some twenty fields of each of tens of thousands of entries. Texts are
+        stripped once here; a missing path reads as "".
         """
-        width = len(self.ns)
+        names = self._local_names
         found = {}
 
         def walk(parent, prefix):
             for child in parent:
-                path = prefix + child.tag[width:]
+                tag = child.tag
+                name = names.get(tag)
+                if name is None:
+                    name = names[tag] = tag[len(self.ns) :] if tag.startswith(self.ns) else tag
+                path = prefix + name
                 if path == skip:
                     continue
-                found.setdefault(path, child)
+                if path not in found:
+                    text = child.text
+                    found[path] = text.strip() if text else ""
                 if len(child):
                     walk(child, path + "/")
 
@@ -338,8 +371,7 @@ class _Reader:
 
     def _text(self, element, path):
         if element.__class__ is dict:
-            found = element.get(path)
-            return (found.text or "").strip() if found is not None else ""
+            return element.get(path, "")
         for step in self.q(path):
             element = element.find(step)
             if element is None:

@@ -220,3 +220,25 @@ def test_bad_camt_files_are_refused_with_a_clear_message(content, message):
         camt.parse(content)
 
     assert message in str(raised.value)
+
+
+def test_stream_gives_line_batches_before_each_statement():
+    content = camt_file(
+        [
+            camt_statement([camt_entry(f"{n}.00") for n in range(1, 6)], statement_id="S1"),
+            camt_statement([camt_entry("9.00")], statement_id="S2"),
+        ]
+    )
+
+    events = list(camt.stream(content, batch_size=2))
+
+    assert [(kind, len(item) if kind == camt.LINES else item.statement_id) for kind, item in events] == [
+        ("lines", 2),
+        ("lines", 2),
+        ("lines", 1),
+        ("statement", "S1"),
+        ("lines", 1),
+        ("statement", "S2"),
+    ]
+    # the statement still carries all its lines, in order
+    assert [line.amount for line in events[3][1].lines] == [D(f"{n}.00") for n in range(1, 6)]

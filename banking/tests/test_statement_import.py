@@ -413,3 +413,76 @@ def test_unknown_format_is_refused_naming_format():
         run(account(), CSV_CONTENT, format="qif")
 
     assert raised.value.field == "format"
+
+
+def test_a_statement_for_another_account_read_as_a_stream_leaves_nothing_behind():
+    # given one camt file whose first statement is another account's: its lines
+    # are written as they stream in, before its header says whose it is
+    bank_account = account()
+    content = camt_file(
+        [
+            camt_statement(
+                [camt_entry("7.00", reference="THEIRS")], statement_id="OTHER-1", iban="NL77ABNA0574908765"
+            ),
+            camt_statement([camt_entry("3.00", reference="OURS")], statement_id="OURS-1"),
+        ]
+    )
+
+    result = run(bank_account, content)
+
+    assert result.skipped_statements == [
+        {"statement_number": "OTHER-1", "account_identifier": "NL77ABNA0574908765"}
+    ]
+    assert list(BankStatement.objects.values_list("statement_number", flat=True)) == ["OURS-1"]
+    assert list(StatementLine.objects.values_list("bank_reference", flat=True)) == ["OURS"]
+
+
+def test_a_streamed_statement_is_audited_once_as_created_with_its_final_values():
+    from auditlog.models import LogEntry
+
+    bank_account = account()
+    content = camt_file([camt_statement([camt_entry("3.00", reference="A")], statement_id="STMT-AUDIT")])
+
+    result = run(bank_account, content)
+
+    statement = result.statements[0].statement
+    entries = LogEntry.objects.get_for_object(statement)
+    assert [entry.action for entry in entries] == [LogEntry.Action.CREATE]
+    changes = entries[0].changes_dict
+    assert changes["statement_number"][1] == "STMT-AUDIT"
+    assert changes["line_count"][1] == "1"
+
+
+def test_identical_lines_either_side_of_a_streamed_batch_both_survive_and_dedupe_later():
+    # given a statement longer than one streamed batch (2,000 lines) whose two
+    # identical card payments fall either side of the cut
+    bank_account = account()
+    entries = [camt_entry(f"{n}.00", reference=f"R{n}") for n in range(1, 2000)]
+    twin = camt_entry("5.00", sign="DBIT", name="Coffee Shop", text="Card")
+    content = camt_file([camt_statement([*entries, twin, twin, camt_entry("1.00")], statement_id="BIG-1")])
+
+    first = run(bank_account, content, file_name="big.xml")
+    again = run(bank_account, content.replace(b"BIG-1", b"BIG-2"), file_name="big-again.xml")
+
+    assert (first.lines_read, first.new_lines) == (2002, 2002)
+    assert StatementLine.objects.filter(bank_account=bank_account, amount=D("-5.00")).count() == 2
+    assert (again.new_lines, again.duplicate_lines) == (0, 2002)
+    assert StatementLine.objects.filter(bank_account=bank_account).count() == 2002
+
+
+def test_a_line_already_stored_is_found_among_lines_on_new_days():
+    # given a stored line on 15 October and a later file repeating it among lines of new days
+    bank_account = account()
+    stored = camt_entry("10.00", reference="A1", date="2025-10-15")
+    run(bank_account, camt_file([camt_statement([stored], statement_id="S-1")]))
+    later = [
+        camt_entry("11.00", reference="B1", date="2025-10-16"),
+        stored,
+        camt_entry("12.00", date="2025-10-17"),
+    ]
+
+    result = run(bank_account, camt_file([camt_statement(later, statement_id="S-2")]))
+
+    assert (result.new_lines, result.duplicate_lines) == (2, 1)
+    days = StatementLine.objects.filter(bank_account=bank_account).values_list("booking_date", flat=True)
+    assert sorted(day.day for day in days) == [15, 16, 17]
