@@ -35,8 +35,8 @@ def test_the_bank_transaction_queries_use_their_indexes_and_are_within_the_promi
         # On a table this small the optimizer may rightly prefer a scan; either way the plan is shown.
         assert "bank_transactions: index idx_bt_" in output or "bank_transactions: NO INDEX" in output
     else:
-        # The unreconciled items are read through the account + reconciliation status + date index.
-        assert "index idx_bt_recon" in output
+        # The unreconciled items are read through one of the account's indexes, never a scan.
+        assert "index idx_bt_recon" in output or "index idx_bt_account_date" in output
     assert "within the guide's promise of 100 ms" in output
 
 
