@@ -36,7 +36,11 @@ ERRORS = {
     "403": "Signed in, but the role does not allow this (see docs/security.md).",
     "404": "No record has this id.",
     "409": "The record's state forbids it: posted, reversed, finalized, or in a closed period.",
-    "415": "The body's media type is not one this endpoint reads (JSON, form or multipart).",
+    "415": (
+        "The body's media type is not one this endpoint reads (JSON, form or multipart), "
+        "or its Content-Type declares a charset other than UTF-8, ASCII, ISO-8859-1/-15 or "
+        "cp1252 (code unsupported_charset)."
+    ),
     "429": "Too many requests: rate limited, or sign-ins locked for a while.",
 }
 

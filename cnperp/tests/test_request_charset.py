@@ -278,3 +278,12 @@ def test_a_long_charset_is_not_echoed_whole(admin_api):
 
 def test_nothing_is_refused_without_a_charset(admin_api):
     assert get(admin_api, TRANSACTIONS, declared="text/plain").status_code == 200
+
+
+def test_the_schema_documents_the_charset_refusal_on_every_operation_with_a_body():
+    schema = APIClient().get("/api/schema", {"format": "json"}).json()
+    posts = [item["post"] for item in schema["paths"].values() if "post" in item]
+
+    assert posts
+    for operation in posts:
+        assert "unsupported_charset" in operation["responses"]["415"]["description"], operation["operationId"]
