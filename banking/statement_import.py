@@ -30,6 +30,7 @@ two uploads of the same file at once cannot both insert.
 
 import hashlib
 import threading
+from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from queue import Full, Queue
@@ -176,24 +177,30 @@ def statement_import(*, bank_account, content: bytes, file_name, format="auto", 
     importer = _Importer(account, chosen, sha=sha, file_name=file_name, user=user)
     found = []  # account identifications of every statement in the file
     writer = None
+    events = _read_ahead(stream_statements(content, format=chosen, profile=profile))
     try:
-        for kind, item in _read_ahead(stream_statements(content, format=chosen, profile=profile)):
-            if writer is None:
-                writer = _StatementWriter(importer)
-            if kind == LINES:
-                writer.write(item)
-                continue
-            found.append(item.account_identifier)
-            outcome = writer.finish(item)
-            writer = None
-            if outcome is None:
-                result.skipped_statements.append(
-                    {"statement_number": item.statement_id, "account_identifier": item.account_identifier}
-                )
-            else:
-                result.statements.append(outcome)
+        # closing(): leaving early (an error while writing) stops the reader at once.
+        with closing(events):
+            for kind, item in events:
+                if writer is None:
+                    writer = _StatementWriter(importer)
+                if kind == LINES:
+                    writer.write(item)
+                    continue
+                found.append(item.account_identifier)
+                outcome = writer.finish(item)
+                writer = None
+                if outcome is None:
+                    result.skipped_statements.append(
+                        {"statement_number": item.statement_id, "account_identifier": item.account_identifier}
+                    )
+                else:
+                    result.statements.append(outcome)
     except StatementParseError as exc:
         raise DomainError(f"{file_name}: {exc}", field="file", code="unreadable") from None
+    if writer is not None:
+        # Lines the reader gave out with no statement after them (the parsers refuse this first).
+        raise DomainError(f"{file_name}: entries outside any statement.", field="file", code="unreadable")
     if not result.statements:
         found = ", ".join(sorted(set(found))) or "none"
         raise DomainError(
@@ -354,6 +361,7 @@ class _StatementWriter:
         statement = self.row
         fields = {
             "statement_number": number,
+            "format": parsed.format,
             "account_identifier": parsed.account_identifier[:64],
             "from_date": parsed.from_date,
             "to_date": parsed.to_date,
@@ -370,18 +378,34 @@ class _StatementWriter:
         BankStatement.objects.filter(pk=statement.pk).update(**fields)
         for name, value in fields.items():
             setattr(statement, name, value)
-        post_save.send(sender=BankStatement, instance=statement, created=True, update_fields=None, raw=False)
+        post_save.send(
+            sender=BankStatement,
+            instance=statement,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=connection.alias,
+        )
         return StatementOutcome(statement, False, len(lines), self.new, len(lines) - self.new)
 
     def _discard(self):
+        """Remove the provisional statement and its lines, without signals.
+
+        Its creation was never announced (see the class docstring), so its
+        removal is not either: the audit trail has nothing to say about a row
+        that only ever existed inside this transaction.
+        """
         if self.row is None:
             return
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {StatementLine._meta.db_table} WHERE statement_id = %s",  # noqa: S608 (a table name)
-                [self.row.pk],
-            )
-        BankStatement.objects.filter(pk=self.row.pk).delete()
+            for table, column in (
+                (StatementLine._meta.db_table, "statement_id"),
+                (BankStatement._meta.db_table, "id"),
+            ):
+                cursor.execute(
+                    f"DELETE FROM {connection.ops.quote_name(table)} WHERE {column} = %s",  # noqa: S608 (names)
+                    [self.row.pk],
+                )
 
 
 def _statement_number(parsed, importer):

@@ -56,6 +56,9 @@ MESSAGES = {"BkToCstmrStmt": "Stmt", "BkToCstmrAcctRpt": "Rpt", "BkToCstmrDbtCdt
 OPENING_CODES = ("OPBD", "PRCD")
 CLOSING_CODES = ("CLBD", "ITBD")
 BOOKED = {"", "BOOK"}
+# The deepest camt entry nests about a dozen levels (Ntry/NtryDtls/TxDtls/RltdPties/...).
+MAX_ENTRY_DEPTH = 40
+MAX_CACHED_PATHS = 4096
 _ENCODING_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -100,6 +103,11 @@ def stream(content, batch_size=2000):
                     yield STATEMENT, reader.statements[-1]
     if not reader.statements:
         raise StatementParseError(f"The camt document holds no statement (no <{reader.container}> element).")
+    if reader.entry_number:
+        raise StatementParseError(
+            f"The camt document has {reader.entry_number} entries (<Ntry>) after its last "
+            f"<{reader.container}>, outside any statement."
+        )
 
 
 def _root_start(content):
@@ -156,7 +164,7 @@ class _Reader:
         self.entry_number = 0
         self.statements = []
         self._paths = {}
-        self._local_names = {}  # namespaced tag -> local name, for the entry walk
+        self._child_paths = {}  # (parent's local path, namespaced tag) -> local path, for _flat
 
     def q(self, path):
         """Return ``path`` as the namespaced tags of its steps (cached: called for every entry)."""
@@ -346,27 +354,38 @@ class _Reader:
 
         One walk per entry instead of a search per field: the parser reads
         some twenty fields of each of tens of thousands of entries. Texts are
-        stripped once here; a missing path reads as "".
+        stripped once here; a missing path reads as "". The walk goes level by
+        level (elements of one path are all on one level, met in document
+        order) with a list, not recursion. A hostile file cannot make it
+        costly: nesting deeper than any camt entry has is refused, and the
+        cache of paths stops growing at a size no real file reaches.
         """
-        names = self._local_names
+        paths = self._child_paths
+        ns = self.ns
         found = {}
-
-        def walk(parent, prefix):
+        queue = [(element, "", 0)]
+        for parent, prefix, depth in queue:
+            if depth > MAX_ENTRY_DEPTH:
+                raise StatementParseError(
+                    f"An entry of the camt document nests its elements more than {MAX_ENTRY_DEPTH} "
+                    "levels deep."
+                )
             for child in parent:
-                tag = child.tag
-                name = names.get(tag)
-                if name is None:
-                    name = names[tag] = tag[len(self.ns) :] if tag.startswith(self.ns) else tag
-                path = prefix + name
+                key = (prefix, child.tag)
+                path = paths.get(key)
+                if path is None:
+                    tag = child.tag
+                    name = tag[len(ns) :] if tag.startswith(ns) else tag
+                    path = f"{prefix}/{name}" if prefix else name
+                    if len(paths) < MAX_CACHED_PATHS:
+                        paths[key] = path
                 if path == skip:
                     continue
                 if path not in found:
                     text = child.text
                     found[path] = text.strip() if text else ""
                 if len(child):
-                    walk(child, path + "/")
-
-        walk(element, "")
+                    queue.append((child, path, depth + 1))
         return found
 
     def _text(self, element, path):

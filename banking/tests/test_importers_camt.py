@@ -199,6 +199,20 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
         ),
         (camt_file([]), "no statement"),
         (b"<?xml version='1.0'?>", "not well-formed"),
+        (
+            camt_file([camt_statement([camt_entry("1.00")]), camt_entry("2.00"), camt_entry("3.00")]),
+            "2 entries (<Ntry>) after its last <Stmt>",
+        ),
+        (
+            camt_file(
+                [
+                    camt_statement(
+                        [camt_entry("1.00").replace("</Ntry>", "<X>" * 60 + "</X>" * 60 + "</Ntry>")]
+                    )
+                ]
+            ),
+            "more than 40 levels deep",
+        ),
     ],
     ids=[
         "xxe",
@@ -213,6 +227,8 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
         "latin-1",
         "no-statement",
         "no-root",
+        "entries-after-the-last-statement",
+        "nested-too-deep",
     ],
 )
 def test_bad_camt_files_are_refused_with_a_clear_message(content, message):

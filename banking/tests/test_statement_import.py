@@ -7,6 +7,7 @@ samples/README.md and samples/LICENSES for each source and licence).
 from decimal import Decimal
 
 import pytest
+from auditlog.models import LogEntry
 from django.test import override_settings
 
 from banking.models import BankStatement, StatementLine
@@ -126,6 +127,24 @@ SAMPLE_CASES = [
 ]
 
 
+# The format each sample is stored under: the message itself, not only its family.
+SAMPLE_FORMATS = {
+    "camt/camt053_six_v4.xml": "camt053",
+    "camt/camt053_abn_amro.xml": "camt053",
+    "camt/camt053_ing.xml": "camt053",
+    "camt/camt053_v8.xml": "camt053",
+    "camt/camt053_with_batch.xml": "camt053",
+    "camt/camt053_goldman_us_inconsistent.xml": "camt053",
+    "camt/camt052_example.xml": "camt052",
+    "camt/camt054_example.xml": "camt054",
+    "mt940/mbank_mt942.sta": "mt942",
+    "ofx/checking_ofx102_sgml.ofx": "ofx",
+    "ofx/suncorp_ofx2_xml.ofx": "ofx",
+    "bai2/svb_us_example.bai2": "bai2",
+    "bai2/nwb_example.bai2": "bai2",
+}
+
+
 @pytest.mark.parametrize(
     ("name", "fields", "statements", "lines", "opening", "closing", "consistent"),
     SAMPLE_CASES,
@@ -150,6 +169,7 @@ def test_every_sample_imports_with_its_lines_balances_and_flag(
     assert stored[0].opening_balance == (D(opening) if opening else None)
     assert stored[-1].closing_balance == (D(closing) if closing else None)
     assert sum(s.line_count for s in stored) == lines
+    assert [s.format for s in stored] == [SAMPLE_FORMATS[name]] * statements
 
 
 def test_inconsistent_statement_is_stored_with_its_difference():
@@ -435,11 +455,24 @@ def test_a_statement_for_another_account_read_as_a_stream_leaves_nothing_behind(
     ]
     assert list(BankStatement.objects.values_list("statement_number", flat=True)) == ["OURS-1"]
     assert list(StatementLine.objects.values_list("bank_reference", flat=True)) == ["OURS"]
+    # the other account's statement was never announced, so the trail holds ours alone
+    assert _statement_audit_actions() == [LogEntry.Action.CREATE]
+
+    run(bank_account, content)
+
+    assert counts() == (1, 1)
+    assert _statement_audit_actions() == [LogEntry.Action.CREATE]
+
+
+def _statement_audit_actions():
+    return list(
+        LogEntry.objects.filter(content_type__model="bankstatement")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
 
 
 def test_a_streamed_statement_is_audited_once_as_created_with_its_final_values():
-    from auditlog.models import LogEntry
-
     bank_account = account()
     content = camt_file([camt_statement([camt_entry("3.00", reference="A")], statement_id="STMT-AUDIT")])
 
@@ -451,6 +484,22 @@ def test_a_streamed_statement_is_audited_once_as_created_with_its_final_values()
     changes = entries[0].changes_dict
     assert changes["statement_number"][1] == "STMT-AUDIT"
     assert changes["line_count"][1] == "1"
+    assert changes["format"][1] == "camt053"
+    statement.refresh_from_db()
+    assert statement.format == "camt053"
+
+
+def test_entries_after_the_last_statement_are_refused_and_nothing_is_stored():
+    # given a statement of ours followed by more entries than one streamed batch, outside any statement
+    bank_account = account()
+    stray = [camt_entry(f"{n}.00", reference=f"X{n}") for n in range(1, 2002)]
+    content = camt_file([camt_statement([camt_entry("3.00", reference="OURS")]), *stray])
+
+    with pytest.raises(DomainError, match="after its last <Stmt>") as raised:
+        run(bank_account, content)
+
+    assert raised.value.field == "file"
+    assert counts() == (0, 0)
 
 
 def test_identical_lines_either_side_of_a_streamed_batch_both_survive_and_dedupe_later():
