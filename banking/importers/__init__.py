@@ -37,12 +37,14 @@ def parse_statements(content, *, format="auto", profile=None):
 def stream_statements(content, *, format, profile=None):
     """Yield ``(LINES, batch)`` and ``(STATEMENT, statement)`` events for a file of a known format.
 
+    A statement's lines it has not given out as ``LINES`` come with it.
+
     camt, the format of the largest files, is read as a stream (``camt.stream``);
-    the others are parsed whole and then given out the same way.
+    the others are parsed whole and give out each statement alone, with its
+    lines, so that the importer checks its account before writing any.
     """
     if format == "camt":
         yield from camt.stream(content)
         return
     for statement in parse_statements(content, format=format, profile=profile)[1]:
-        yield LINES, statement.lines
         yield STATEMENT, statement

@@ -198,6 +198,7 @@ def test_multi_account_mt940_imports_only_this_accounts_statements():
         "10020030/1234567",
         "BPHKPLPK/320000546101",
     ]
+    assert _statement_audit_actions() == [LogEntry.Action.CREATE]
 
 
 def test_betterplace_account_with_three_statements_all_consistent():
