@@ -56,6 +56,16 @@ MESSAGES = {"BkToCstmrStmt": "Stmt", "BkToCstmrAcctRpt": "Rpt", "BkToCstmrDbtCdt
 OPENING_CODES = ("OPBD", "PRCD")
 CLOSING_CODES = ("CLBD", "ITBD")
 BOOKED = {"", "BOOK"}
+# (name, short name, IBAN, other id) of the other party, by "is the amount received?".
+PARTY_PATHS = {
+    received: (
+        f"RltdPties/{party}/Nm",
+        f"RltdPties/{party}/Pty/Nm",
+        f"RltdPties/{party}Acct/Id/IBAN",
+        f"RltdPties/{party}Acct/Id/Othr/Id",
+    )
+    for received, party in ((True, "Dbtr"), (False, "Cdtr"))
+}
 # The deepest camt entry nests about a dozen levels (Ntry/NtryDtls/TxDtls/RltdPties/...).
 MAX_ENTRY_DEPTH = 40
 MAX_CACHED_PATHS = 4096
@@ -249,25 +259,26 @@ class _Reader:
 
     def _entry_lines(self, element):
         where = f"entry {self.entry_number} of the statement"
-        entry = self._flat(element, skip="NtryDtls")
-        status = self._text(entry, "Sts") or self._text(entry, "Sts/Cd")
+        # The entry's fields as {path: text}; read with get(): some twenty per entry.
+        get = self._flat(element, skip="NtryDtls").get
+        status = get("Sts") or get("Sts/Cd", "")
         if status.upper() not in BOOKED:
             return []
         amount_element = element.find(self.ns + "Amt")
         if amount_element is None:
             raise StatementParseError(f"The {where} has no amount (<Amt>).")
         currency = amount_element.get("Ccy", "").upper()
-        amount = self._signed(money(amount_element.text, what=f"amount of {where}"), entry, where)
-        booking_text = self._date_text(entry, "BookgDt") or self._date_text(entry, "ValDt")
+        amount = self._signed(money(amount_element.text, what=f"amount of {where}"), get, where)
+        value_text = get("ValDt/Dt") or get("ValDt/DtTm", "")
+        booking_text = get("BookgDt/Dt") or get("BookgDt/DtTm") or value_text
         if not booking_text:
             raise StatementParseError(f"The {where} has no booking date (<BookgDt>).")
         booking_date = iso_date(booking_text, what=f"booking date of {where}")
-        value_text = self._date_text(entry, "ValDt")
         value_date = iso_date(value_text, what=f"value date of {where}") if value_text else None
-        is_reversal = self._text(entry, "RvslInd").lower() in ("true", "1")
-        entry_code = self._bank_code(entry)
-        entry_reference = self._text(entry, "AcctSvcrRef") or self._text(entry, "NtryRef")
-        entry_info = self._text(entry, "AddtlNtryInf")
+        is_reversal = get("RvslInd", "").lower() in ("true", "1")
+        entry_code = self._bank_code(get)
+        entry_reference = get("AcctSvcrRef") or get("NtryRef", "")
+        entry_info = get("AddtlNtryInf", "")
         details = self._findall(element, "NtryDtls/TxDtls")
         base = {"booking_date": booking_date, "value_date": value_date, "is_reversal": is_reversal}
         split = self._split_amounts(details, amount, currency, where) if len(details) > 1 else None
@@ -307,21 +318,18 @@ class _Reader:
         texts = []
         if detail is not None:
             ustrd = self._findall(detail, "RmtInf/Ustrd")
-            detail = self._flat(detail)
-            end_to_end = self._text(detail, "Refs/EndToEndId")
+            get = self._flat(detail).get
+            end_to_end = get("Refs/EndToEndId", "")
             line.end_to_end_id = "" if end_to_end.upper() == "NOTPROVIDED" else end_to_end
-            line.bank_reference = self._text(detail, "Refs/AcctSvcrRef") or self._text(detail, "Refs/TxId")
-            line.transaction_code = self._bank_code(detail) or entry_code
-            party = "Dbtr" if line.amount >= 0 else "Cdtr"
-            line.counterparty_name = self._text(detail, f"RltdPties/{party}/Nm") or self._text(
-                detail, f"RltdPties/{party}/Pty/Nm"
-            )
-            line.counterparty_iban = self._text(detail, f"RltdPties/{party}Acct/Id/IBAN") or self._text(
-                detail, f"RltdPties/{party}Acct/Id/Othr/Id"
-            )
+            line.bank_reference = get("Refs/AcctSvcrRef") or get("Refs/TxId", "")
+            line.transaction_code = self._bank_code(get) or entry_code
+            # The other party: the debtor of money received, the creditor of money paid.
+            name, short_name, iban, other_id = PARTY_PATHS[line.amount >= 0]
+            line.counterparty_name = get(name) or get(short_name, "")
+            line.counterparty_iban = get(iban) or get(other_id, "")
             texts.extend((element.text or "").strip() for element in ustrd)
-            texts.append(self._text(detail, "RmtInf/Strd/CdtrRefInf/Ref"))
-            texts.append(self._text(detail, "AddtlTxInf"))
+            texts.append(get("RmtInf/Strd/CdtrRefInf/Ref", ""))
+            texts.append(get("AddtlTxInf", ""))
         texts.append(entry_info)
         seen = []
         for text in texts:
@@ -329,25 +337,20 @@ class _Reader:
                 seen.append(text)
         line.narrative = " ".join(seen)
 
-    def _signed(self, amount, element, where):
-        indicator = self._text(element, "CdtDbtInd")
+    def _signed(self, amount, get, where):
+        """Sign ``amount`` by the credit/debit indicator; ``get`` reads the entry's fields."""
+        indicator = get("CdtDbtInd", "")
         if indicator not in ("CRDT", "DBIT"):
             raise StatementParseError(f"The {where} has no valid credit/debit indicator (CRDT or DBIT).")
         return -amount if indicator == "DBIT" else amount
 
-    def _bank_code(self, element):
-        domain = self._text(element, "BkTxCd/Domn/Cd")
+    def _bank_code(self, get):
+        """Return the bank transaction code (domain/family/sub-family, else proprietary) from ``get``."""
+        domain = get("BkTxCd/Domn/Cd")
         if domain:
-            parts = [
-                domain,
-                self._text(element, "BkTxCd/Domn/Fmly/Cd"),
-                self._text(element, "BkTxCd/Domn/Fmly/SubFmlyCd"),
-            ]
+            parts = [domain, get("BkTxCd/Domn/Fmly/Cd"), get("BkTxCd/Domn/Fmly/SubFmlyCd")]
             return "/".join(part for part in parts if part)
-        return self._text(element, "BkTxCd/Prtry/Cd")
-
-    def _date_text(self, element, name):
-        return self._text(element, f"{name}/Dt") or self._text(element, f"{name}/DtTm")
+        return get("BkTxCd/Prtry/Cd", "")
 
     def _flat(self, element, skip=None):
         """Return ``{local path: text}`` for a subtree, the first of each path in document order.
