@@ -8,7 +8,8 @@ one of an allow-list, compared by Python's own name for the codec
 (``codecs.lookup(name).name``), so that ``latin-1``, ``ISO-8859-1`` and
 ``latin1`` are one and the same. None of these decoders produces a lone
 surrogate: UTF-8 and UTF-16 refuse one, the rest are tables of plain
-characters. The model field validates with it (the admin form and the API
+characters (single bytes, or for the East Asian ones, sequences of two to
+four bytes). The model field validates with it (the admin form and the API
 serializer both run it), and the CSV reader checks it again for rows saved
 before the rule.
 """
@@ -34,6 +35,24 @@ ACCEPTED = (
     "cp437",
     "cp850",
     "mac-roman",
+    # Central and eastern Europe, the Baltics, Greece, Turkey, Cyrillic, Thai.
+    "iso-8859-5",
+    "iso-8859-13",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+    "koi8-r",
+    "cp866",
+    "cp874",
+    # East Asian banks: multi-byte tables of plain characters.
+    "gbk",
+    "gb18030",
+    "big5",
+    "shift_jis",
+    "cp932",
+    "euc-jp",
+    "euc-kr",
+    "cp949",
 )
 STATEMENT_ENCODINGS = frozenset(codecs.lookup(name).name for name in ACCEPTED)
 

@@ -20,6 +20,7 @@ from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
 from cnperp import metrics
+from cnperp.handlers import UNREADABLE_CHARSET
 from cnperp.jsonlog import current_request_id
 
 logger = logging.getLogger("cnperp.request")
@@ -165,12 +166,16 @@ class RequestCharsetMiddleware:
 
 def unsupported_charset_response(charset):
     """Return the 415 answer for a request whose Content-Type names ``charset``."""
-    shown = charset if len(charset) <= 40 else charset[:40] + "..."
-    known = "not one this service accepts" if _normalised_charset(charset) else "not a known encoding"
+    if charset == UNREADABLE_CHARSET:
+        declared = "a charset parameter that cannot be read"
+    else:
+        shown = charset if len(charset) <= 40 else charset[:40] + "..."
+        known = "not one this service accepts" if _normalised_charset(charset) else "not a known encoding"
+        declared = f'charset "{shown}", which is {known}'
     return JsonResponse(
         {
             "detail": (
-                f'The Content-Type header declares charset "{shown}", which is {known}. '
+                f"The Content-Type header declares {declared}. "
                 "Send UTF-8 text: charset=utf-8, or no charset at all."
             ),
             "code": "unsupported_charset",

@@ -1,7 +1,12 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cnperp.settings")
 
-application = get_wsgi_application()
+# What get_wsgi_application() does, with the request class that survives any Content-Type.
+django.setup(set_prefix=False)
+
+from cnperp.handlers import CharsetSafeWSGIHandler  # noqa: E402 (needs the apps set up)
+
+application = CharsetSafeWSGIHandler()

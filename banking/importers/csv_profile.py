@@ -17,6 +17,7 @@ arithmetic is checked between the rows too. Otherwise its consistency is
 unknown. Errors name the row (counted from 1, as a spreadsheet shows it).
 """
 
+import codecs
 import csv
 import datetime
 import io
@@ -94,16 +95,22 @@ def _decode(content, encoding, profile_name):
             f'The CSV profile "{profile_name}" names an encoding that is refused: '
             f"{unsupported_message(encoding)} Correct the profile, then import the file again."
         )
+    body = content
+    if codec in ("utf-8", "utf-8-sig") and content.startswith(codecs.BOM_UTF8):
+        # Cut here rather than by utf-8-sig, whose error offsets would not count these 3 bytes.
+        body, codec = content[len(codecs.BOM_UTF8) :], "utf-8"
+    skipped = len(content) - len(body)
     try:
-        # utf-8-sig: a byte order mark some banks write is dropped.
-        return content.decode("utf-8-sig" if codec == "utf-8" else codec)
+        text = body.decode(codec)
     except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
+        offset = skipped + exc.start
         raise StatementParseError(
-            f"The file is not {encoding} text as the profile says: byte 0x{content[exc.start]:02x} "
-            f"at offset {exc.start} cannot be decoded.",
-            line,
+            f"The file is not {encoding} text as the profile says: byte 0x{content[offset]:02x} "
+            f"at offset {offset} cannot be decoded.",
+            content[:offset].count(b"\n") + 1,
         ) from None
+    # A byte order mark some banks write (UTF-8, or UTF-16 read as -le/-be) is not part of the first cell.
+    return text.removeprefix("\ufeff")
 
 
 def _rows(text, profile):

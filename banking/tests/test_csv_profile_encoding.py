@@ -86,7 +86,7 @@ def test_the_accepted_encodings_and_their_aliases_pass(name):
     validate_statement_encoding(name)
 
 
-@pytest.mark.parametrize("name", [*REFUSED, "utf-32", "shift_jis", "bz2_codec", "no-such-codec", ""])
+@pytest.mark.parametrize("name", [*REFUSED, "utf-32", "iso2022_jp", "bz2_codec", "no-such-codec", ""])
 def test_other_encodings_are_refused_naming_them_and_listing_the_accepted(name):
     with pytest.raises(ValidationError) as raised:
         validate_statement_encoding(name)
@@ -97,12 +97,34 @@ def test_other_encodings_are_refused_naming_them_and_listing_the_accepted(name):
     assert "cp1252" in message
 
 
+def _has_lone_surrogate(text):
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+MULTI_BYTE = {"gbk", "gb18030", "big5", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949"}
+
+
 def test_no_accepted_decoder_can_produce_a_lone_surrogate():
+    unicode = {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"}
+    assert MULTI_BYTE <= STATEMENT_ENCODINGS
     # Single-byte tables: every byte is a plain character (or undefined).
-    single_byte = STATEMENT_ENCODINGS - {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"}
-    for codec in single_byte:
-        text = bytes(range(256)).decode(codec, errors="ignore")
-        assert not any(0xD800 <= ord(char) <= 0xDFFF for char in text), codec
+    for codec in STATEMENT_ENCODINGS - unicode - MULTI_BYTE:
+        assert not _has_lone_surrogate(bytes(range(256)).decode(codec, errors="ignore")), codec
+    # Multi-byte tables: every pair of bytes, one pair at a time, and for GB 18030 every
+    # four-byte sequence (its mapping reaches past U+FFFF, as whole code points).
+    pairs = [bytes((first, second)) for first in range(256) for second in range(256)]
+    for codec in MULTI_BYTE:
+        for pair in pairs:
+            assert not _has_lone_surrogate(pair.decode(codec, errors="ignore")), (codec, pair)
+    quads = bytes(
+        byte
+        for a in range(0x81, 0xFF)
+        for b in range(0x30, 0x3A)
+        for c in range(0x81, 0xFF)
+        for d in range(0x30, 0x3A)
+        for byte in (a, b, c, d)
+    )
+    assert not _has_lone_surrogate(quads.decode("gb18030", errors="ignore"))
     # UTF-8 and UTF-16 refuse an encoded lone surrogate.
     for codec, lone in [
         ("utf-8", b"\xed\xa0\x80"),
@@ -238,3 +260,44 @@ def test_a_utf8_profile_still_drops_a_byte_order_mark():
     [statement] = csv_profile.parse(codecs.BOM_UTF8 + b"Date,Amount\n2025-10-01,1.00\n", profile)
 
     assert statement.lines[0].amount == Decimal("1.00")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_byte_order_mark_before_utf16_le_or_be_is_not_part_of_the_first_header(encoding):
+    profile = StatementCsvProfile(name="Bank", encoding=encoding, date_column="Date", amount_column="Amount")
+
+    [statement] = csv_profile.parse("\ufeffDate,Amount\n2025-10-01,1.00\n".encode(encoding), profile)
+
+    assert statement.lines[0].amount == Decimal("1.00")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_a_bad_byte_after_a_utf8_byte_order_mark_is_reported_at_its_own_offset(encoding):
+    profile = StatementCsvProfile(name="Bank", encoding=encoding, date_column="Date", amount_column="Amount")
+    content = codecs.BOM_UTF8 + b"Date,Amount\n2025-10-01,1.00 \xff\n"
+
+    with pytest.raises(StatementParseError) as raised:
+        csv_profile.parse(content, profile)
+
+    offset = content.index(b"\xff")  # counted from the file's first byte, the mark's included
+    assert f"byte 0xff at offset {offset} cannot be decoded" in str(raised.value)
+    assert raised.value.line == 2
+
+
+@pytest.mark.parametrize(
+    ("encoding", "narrative"),
+    [
+        ("gbk", "上海分行 手续费"),
+        ("shift_jis", "東京支店 手数料"),
+        ("cp1257", "Rīga komisija"),
+        ("koi8-r", "Комиссия"),
+    ],
+)
+def test_regional_bank_encodings_import(admin_api, account, encoding, narrative):
+    StatementCsvProfileFactory(name="Regional bank", encoding=encoding)
+    content = f"Date,Amount,Description\n2025-10-01,-12.50,{narrative}\n".encode(encoding)
+
+    response = upload(admin_api, content, "Regional bank")
+
+    assert response.status_code == 201, response.content[:300]
+    assert StatementLine.objects.get().narrative == narrative

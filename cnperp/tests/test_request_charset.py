@@ -287,3 +287,68 @@ def test_the_schema_documents_the_charset_refusal_on_every_operation_with_a_body
     assert posts
     for operation in posts:
         assert "unsupported_charset" in operation["responses"]["415"]["description"], operation["operationId"]
+
+
+# Content-Type headers whose charset parameter Django cannot even parse (RFC 2231 form):
+# the name itself decodes to a lone surrogate, names a codec with a NUL, or an unknown one.
+UNPARSABLE_CHARSETS = [
+    "application/json; charset*=utf-7''%2B2AA-",
+    "application/json; charset*=utf-8''utf-8%00",
+    "application/json; charset*=x-nope''a",
+]
+
+
+def _through_the_wsgi_entry_point(content_type):
+    """Call the application gunicorn and runserver serve, as a server would, and return the answer."""
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from cnperp.wsgi import application
+
+    environ = {}
+    setup_testing_defaults(environ)
+    environ.update(
+        {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": TRANSACTIONS,
+            "HTTP_HOST": "testserver",
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": "2",
+            "wsgi.input": io.BytesIO(b"{}"),
+        }
+    )
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+
+    # As Django's test client does: the test's transaction must outlive the request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        answer["body"] = b"".join(application(environ, start_response))
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return answer
+
+
+@pytest.mark.parametrize("content_type", UNPARSABLE_CHARSETS)
+def test_a_charset_parameter_django_cannot_parse_is_a_logged_415_not_a_500(content_type):
+    answer = _through_the_wsgi_entry_point(content_type)
+
+    assert answer["status"] == 415, answer
+    body = json.loads(answer["body"])
+    assert body["code"] == "unsupported_charset"
+    assert "charset parameter that cannot be read" in body["detail"]
+    assert answer["headers"]["X-Request-ID"]
+    assert BankTransaction.objects.count() == 0
+
+
+def test_the_wsgi_entry_point_still_reads_a_plain_json_request():
+    answer = _through_the_wsgi_entry_point("application/json; charset=utf-8")
+
+    assert answer["status"] == 401  # read, then refused for want of credentials
