@@ -51,10 +51,12 @@ MIDDLEWARE = [
     # Outermost, so every answer (redirects and 503s included) is timed, counted
     # and logged with its request id.
     "cnperp.middleware.RequestObservabilityMiddleware",
+    # Reads only the raw path and headers: its HTTPS redirect and headers (HSTS,
+    # nosniff) apply to every answer, the 415 below included.
+    "django.middleware.security.SecurityMiddleware",
     # Before anything decodes the query string or the body: a charset that can
     # spell a lone surrogate (utf-7, ...) is a 415, logged and counted above.
     "cnperp.middleware.RequestCharsetMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

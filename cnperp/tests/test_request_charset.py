@@ -93,8 +93,10 @@ def assert_unsupported(response, charset):
     assert "Content-Type" in body["detail"]
     assert f'charset "{charset.strip(chr(34))}"' in body["detail"]
     assert "UTF-8" in body["detail"]
-    # Refused inside the observability middleware: logged and counted like any answer.
+    # Refused inside the observability middleware: logged and counted like any answer,
+    # and inside the security middleware: its headers are on the refusal too.
     assert response["X-Request-ID"]
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def get(client, url, query=None, declared=None):
