@@ -68,6 +68,11 @@ PARTY_PATHS = {
 }
 # The deepest camt entry nests about a dozen levels (Ntry/NtryDtls/TxDtls/RltdPties/...).
 MAX_ENTRY_DEPTH = 40
+# The tree is cleared at the end of each entry and statement; what one of them
+# holds until then is capped (about 100 MB of elements), so that a hostile file
+# of millions of empty elements in one entry cannot take the worker's memory.
+# A batch entry with 20,000 transaction details holds about 500,000.
+MAX_HELD_ELEMENTS = 1_000_000
 MAX_CACHED_PATHS = 4096
 _ENCODING_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -93,12 +98,15 @@ def stream(content, batch_size=2000):
         # parser below can only meet undeclared entities, which are errors.
         entry_tag, watched = reader.entry_tag, reader.watched_tags
         sent = 0  # lines of the open statement already yielded
+        held = 0  # elements built since the tree was last cleared
         elements = ElementTree.iterparse(io.BytesIO(content), events=("end",))  # noqa: S314 (see above)
         for _event, element in elements:
             # Most elements are fields of an entry, read when the entry closes.
             tag = element.tag
+            held += 1
             if tag == entry_tag:
                 reader.end(element)
+                held = 0
                 if len(reader.lines) - sent >= batch_size:
                     yield LINES, reader.lines[sent:]
                     sent = len(reader.lines)
@@ -110,7 +118,13 @@ def stream(content, batch_size=2000):
                     if len(lines) > sent:
                         yield LINES, lines[sent:]
                     sent = 0
+                    held = 0
                     yield STATEMENT, reader.statements[-1]
+            elif held > MAX_HELD_ELEMENTS:
+                raise StatementParseError(
+                    f"The camt document holds more than {MAX_HELD_ELEMENTS:,} elements in one entry "
+                    "or statement header; no bank statement needs as many."
+                )
     if not reader.statements:
         raise StatementParseError(f"The camt document holds no statement (no <{reader.container}> element).")
     if reader.entry_number:

@@ -258,3 +258,20 @@ def test_stream_gives_line_batches_before_each_statement():
     ]
     # the statement still carries all its lines, in order
     assert [line.amount for line in events[3][1].lines] == [D(f"{n}.00") for n in range(1, 6)]
+
+
+def test_an_entry_of_millions_of_elements_is_refused_before_it_takes_the_memory():
+    # given one entry padded with more empty elements than any statement needs
+    padding = "<X/>" * (camt.MAX_HELD_ELEMENTS + 1)
+    content = camt_file([camt_statement([camt_entry("1.00").replace("</Ntry>", padding + "</Ntry>")])])
+
+    with pytest.raises(StatementParseError, match="more than 1,000,000 elements"):
+        camt.parse(content)
+
+
+def test_a_batch_entry_of_thousands_of_details_is_still_read():
+    details = [("1.00", "CRDT", f"E-{n}") for n in range(5000)]
+
+    [statement] = camt.parse(camt_file([camt_statement([camt_entry("5000.00", details=details)])]))
+
+    assert len(statement.lines) == 5000
