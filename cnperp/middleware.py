@@ -129,9 +129,19 @@ class RequestObservabilityMiddleware:
 # are no text encoding at all (base64_codec, rot13, bz2_codec). No database
 # column, log line or answer can hold such a string, so it ends in a 500. The
 # decoders below cannot produce one: strict UTF-8 refuses encoded surrogates,
-# ASCII is seven bits, and the three single-byte tables map every byte to a
-# plain character. A client needs nothing else: UTF-8 is the web's default.
-ALLOWED_REQUEST_CHARSETS = frozenset({"utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252"})
+# ASCII is seven bits, and the single-byte tables (ISO-8859 and Windows code
+# pages, KOI8) map every byte to a plain character. UTF-8 is the web's default;
+# the tables are for older clients of European banks and ERPs.
+ALLOWED_REQUEST_CHARSETS = frozenset(
+    {
+        "utf-8",
+        "ascii",
+        *(f"iso8859-{part}" for part in (1, 2, 3, 4, 5, 7, 9, 13, 15)),
+        *(f"cp{page}" for page in range(1250, 1259)),
+        "koi8-r",
+        "koi8-u",
+    }
+)
 
 
 def _normalised_charset(name):

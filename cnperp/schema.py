@@ -38,8 +38,8 @@ ERRORS = {
     "409": "The record's state forbids it: posted, reversed, finalized, or in a closed period.",
     "415": (
         "The body's media type is not one this endpoint reads (JSON, form or multipart), "
-        "or its Content-Type declares a charset other than UTF-8, ASCII, ISO-8859-1/-15 or "
-        "cp1252 (code unsupported_charset)."
+        "or its Content-Type declares a charset other than UTF-8, ASCII or a single-byte "
+        "ISO-8859, Windows or KOI8 code page (code unsupported_charset)."
     ),
     "429": "Too many requests: rate limited, or sign-ins locked for a while.",
 }

@@ -55,7 +55,20 @@ REFUSED = [
 # Python knows no such codec. Django ignores it and reads the request as UTF-8;
 # it is refused all the same, since the client said it sent something else.
 UNKNOWN = ["x-no-such-charset", "utf8mb4", ""]
-ACCEPTED = ["utf-8", "UTF-8", "utf8", '"utf-8"', "us-ascii", "latin-1", "iso-8859-1", "iso-8859-15", "cp1252"]
+ACCEPTED = [
+    "utf-8",
+    "UTF-8",
+    "utf8",
+    '"utf-8"',
+    "us-ascii",
+    "latin-1",
+    "iso-8859-1",
+    "iso-8859-15",
+    "cp1252",
+    "iso-8859-2",
+    "windows-1250",
+    "koi8-r",
+]
 
 
 @pytest.fixture
@@ -354,3 +367,15 @@ def test_the_wsgi_entry_point_still_reads_a_plain_json_request():
     answer = _through_the_wsgi_entry_point("application/json; charset=utf-8")
 
     assert answer["status"] == 401  # read, then refused for want of credentials
+
+
+def test_no_accepted_request_charset_can_spell_a_lone_surrogate():
+    from cnperp.middleware import ALLOWED_REQUEST_CHARSETS
+
+    # Single-byte tables: every byte is a plain character (or undefined).
+    for codec in ALLOWED_REQUEST_CHARSETS - {"utf-8"}:
+        text = bytes(range(256)).decode(codec, errors="ignore")
+        assert not any(0xD800 <= ord(char) <= 0xDFFF for char in text), codec
+    # Strict UTF-8 refuses an encoded surrogate.
+    with pytest.raises(UnicodeDecodeError):
+        b"\xed\xa0\x80".decode("utf-8")
