@@ -319,11 +319,12 @@ class _StatementWriter:
         keys = dedupe_keys(lines, self.occurrences)
         days = importer.booked_days
         candidates = [key for key, line in zip(keys, lines, strict=True) if line.booking_date in days]
-        stored = _existing_keys(importer.account, candidates) | importer.seen_keys
+        stored = _existing_keys(importer.account, candidates)
+        seen = importer.seen_keys  # the file's earlier statements: asked, not copied, per batch
         new = [
             (key, line, index)
             for index, (key, line) in enumerate(zip(keys, lines, strict=True), self.written + 1)
-            if key not in stored
+            if key not in stored and key not in seen
         ]
         _insert_lines(self.row, importer.account, new)
         self.written += len(lines)

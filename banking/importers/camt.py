@@ -406,8 +406,6 @@ class _Reader:
         return found
 
     def _text(self, element, path):
-        if element.__class__ is dict:
-            return element.get(path, "")
         for step in self.q(path):
             element = element.find(step)
             if element is None:

@@ -536,3 +536,20 @@ def test_a_line_already_stored_is_found_among_lines_on_new_days():
     assert (result.new_lines, result.duplicate_lines) == (2, 1)
     days = StatementLine.objects.filter(bank_account=bank_account).values_list("booking_date", flat=True)
     assert sorted(day.day for day in days) == [15, 16, 17]
+
+
+def test_a_line_repeated_by_a_later_statement_of_the_same_file_is_stored_once():
+    # given one file whose second statement repeats a line of its first
+    bank_account = account()
+    shared = camt_entry("10.00", reference="A1")
+    content = camt_file(
+        [
+            camt_statement([shared], statement_id="S-1"),
+            camt_statement([shared, camt_entry("4.00", reference="B1")], statement_id="S-2"),
+        ]
+    )
+
+    result = run(bank_account, content)
+
+    assert [(o.new_lines, o.duplicate_lines) for o in result.statements] == [(1, 0), (1, 1)]
+    assert StatementLine.objects.filter(bank_account=bank_account).count() == 2
