@@ -134,6 +134,23 @@ class BankTransfer(TrackedModel):
     class Meta:
         db_table = "bank_transfers"
         ordering = ["-initiated_date", "id"]
+        # Transfer tracking reads an account's transfers of a month in parts, each a
+        # range of one of these (banking.reports): sent in it (by initiated date, per
+        # side), sent before it and received in or after it (by received date, per
+        # side; a past month reads the index entries of every later receipt, index
+        # only) and still open (by status). The current month reads about its own
+        # transfers, where one OR over the account read its whole history.
+        indexes = [
+            models.Index(fields=["from_bank_account", "initiated_date"], name="transfer_from_initiated"),
+            models.Index(fields=["to_bank_account", "initiated_date"], name="transfer_to_initiated"),
+            models.Index(
+                fields=["from_bank_account", "received_date", "initiated_date"], name="transfer_from_received"
+            ),
+            models.Index(
+                fields=["to_bank_account", "received_date", "initiated_date"], name="transfer_to_received"
+            ),
+            models.Index(fields=["status", "initiated_date"], name="transfer_status_initiated"),
+        ]
         constraints = [
             models.CheckConstraint(condition=POSITIVE, name="transfer_amount_positive"),
             models.CheckConstraint(

@@ -804,9 +804,9 @@ TRANSFER_FIELDS = (
 )
 
 
-def _transfers(queryset, account_id, today, attention_days):
+def _transfers(rows, account_id, today, attention_days):
     items = []
-    for row in queryset.values(*TRANSFER_FIELDS).order_by("initiated_date", "id"):
+    for row in rows:
         direction = Direction.OUT if row["from_bank_account_id"] == account_id else Direction.IN
         amount = _cents(row["amount"])
         received = None if row["received_amount"] is None else _cents(row["received_amount"])
@@ -840,6 +840,27 @@ def _transfers(queryset, account_id, today, attention_days):
     return items
 
 
+def _transfers_in_view(account_id, start, end):
+    """Return the rows of the transfers of ``account_id`` tracked in the month ``start``..``end``.
+
+    A transfer is tracked in the month when it was initiated by ``end`` and
+    initiated, received or still open since ``start``. The plain ``OR`` of
+    those conditions reads every transfer the account ever made; here they are
+    disjoint parts joined by ``UNION ALL``, each a range of one index
+    (``BankTransfer.Meta``): initiated in the month, per side; initiated before
+    it and received in or after it, per side; initiated before it and still
+    open. A transfer never goes to its own account, so none is in two parts.
+    """
+    sides = ("from_bank_account_id", "to_bank_account_id")
+    earlier = Q(initiated_date__lt=start)
+    parts = [Q(**{side: account_id}, initiated_date__gte=start, initiated_date__lte=end) for side in sides]
+    parts += [earlier & Q(**{side: account_id}, received_date__gte=start) for side in sides]
+    either_side = Q(**{sides[0]: account_id}) | Q(**{sides[1]: account_id})
+    parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
+    first, *rest = (BankTransfer.objects.filter(part).values(*TRANSFER_FIELDS).order_by() for part in parts)
+    return first.union(*rest, all=True).order_by("initiated_date", "id")
+
+
 def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     """Return the transfers out of and into ``bank_account_id``, with allocations and an attention list.
 
@@ -852,14 +873,7 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     start, end = period_bounds(period)
     account = bank_account_get(bank_account_id)
     attention_days = transfer_attention_days()
-    in_view = Q(initiated_date__lte=end) & (
-        Q(initiated_date__gte=start) | Q(received_date__gte=start) | Q(status__in=OPEN_TRANSFER)
-    )
-    # One read of the account's transfers serves both directions; a transfer never goes to its own account.
-    transfers = BankTransfer.objects.filter(
-        in_view, Q(from_bank_account_id=account.pk) | Q(to_bank_account_id=account.pk)
-    )
-    listed = _transfers(transfers, account.pk, today, attention_days)
+    listed = _transfers(_transfers_in_view(account.pk, start, end), account.pk, today, attention_days)
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}
@@ -891,14 +905,13 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
         )
         direction = "outgoing" if row["from_bank_account_id"] == account.pk else "incoming"
         key = (row["from_bank_account_id"], *(row[column] for column in DIMENSION_COLUMNS))
-        group = grouped[direction].setdefault(
-            key,
-            {
+        group = grouped[direction].get(key)
+        if group is None:
+            group = grouped[direction][key] = {
                 "from_bank_account_id": key[0],
                 **dict(zip(DIMENSION_COLUMNS, key[1:], strict=True)),
                 **_zeros(ALLOCATION_METRICS),
-            },
-        )
+            }
         group["amount"] += amount
         group["received_amount"] += received or ZERO
         group["count"] += 1

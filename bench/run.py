@@ -214,25 +214,38 @@ VARIANCE_SQL = {
         AND submission_date <= %(end)s AND status <> 'cancelled'
         GROUP BY branch_id, cost_center_id, project_id, department_id""",
 }
-OPEN_SCOPE = """initiated_date <= %(end)s AND (initiated_date >= %(start)s OR received_date >= %(start)s
-    OR status IN ('initiated', 'in_transit'))"""
-ACCOUNT_TRANSFERS = f"""SELECT id FROM bank_transfers
-    WHERE (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s) AND {OPEN_SCOPE}"""
+# The transfers tracked in the month, as the report reads them: disjoint parts, each a range of one
+# index, since the plain OR of the same conditions reads the account's whole history.
+IN_VIEW_PARTS = (
+    "from_bank_account_id = %(account)s AND initiated_date BETWEEN %(start)s AND %(end)s",
+    "to_bank_account_id = %(account)s AND initiated_date BETWEEN %(start)s AND %(end)s",
+    "from_bank_account_id = %(account)s AND initiated_date < %(start)s AND received_date >= %(start)s",
+    "to_bank_account_id = %(account)s AND initiated_date < %(start)s AND received_date >= %(start)s",
+    """status IN ('initiated', 'in_transit') AND initiated_date < %(start)s
+    AND (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)
+    AND (received_date IS NULL OR received_date < %(start)s)""",
+)
+
+
+def _in_view(columns):
+    parts = (f"(SELECT {columns} FROM bank_transfers WHERE {part})" for part in IN_VIEW_PARTS)
+    return " UNION ALL ".join(parts)
+
+
+TRANSFER_COLUMNS = """id, from_bank_account_id, to_bank_account_id, amount, received_amount, status,
+    initiated_date, received_date, reference"""
 TRANSFER_SQL = {
-    "transfers": f"""SELECT id, from_bank_account_id, to_bank_account_id, amount, received_amount, status,
-        initiated_date, received_date, reference FROM bank_transfers
-        WHERE (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s) AND {OPEN_SCOPE}
-        ORDER BY initiated_date, id""",
-    "allocations": f"""SELECT transfer_id, line_number, amount, received_amount, cost_center_id, project_id,
-        department_id FROM bank_transfer_allocations WHERE transfer_id IN ({ACCOUNT_TRANSFERS})
-        ORDER BY transfer_id, line_number""",
-    "allocation_groups": f"""SELECT from_bank_account_id, cost_center_id, project_id, department_id,
-        SUM(amount), SUM(received_amount), COUNT(*) FROM bank_transfer_allocations
-        WHERE transfer_id IN ({ACCOUNT_TRANSFERS})
-        GROUP BY from_bank_account_id, cost_center_id, project_id, department_id""",
+    "transfers": f"{_in_view(TRANSFER_COLUMNS)} ORDER BY initiated_date, id",
+    "allocations": f"""SELECT a.transfer_id, a.line_number, a.amount, a.received_amount, a.cost_center_id,
+        a.project_id, a.department_id FROM bank_transfer_allocations a JOIN ({_in_view("id")}) t
+        ON a.transfer_id = t.id ORDER BY a.transfer_id, a.line_number""",
+    "allocation_groups": f"""SELECT a.from_bank_account_id, a.cost_center_id, a.project_id, a.department_id,
+        SUM(a.amount), SUM(a.received_amount), COUNT(*) FROM bank_transfer_allocations a
+        JOIN ({_in_view("id")}) t ON a.transfer_id = t.id
+        GROUP BY a.from_bank_account_id, a.cost_center_id, a.project_id, a.department_id""",
     "by_status": f"""SELECT from_bank_account_id, status, COUNT(*), SUM(amount), SUM(received_amount)
-        FROM bank_transfers WHERE (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)
-        AND {OPEN_SCOPE} GROUP BY from_bank_account_id, status""",
+        FROM ({_in_view("from_bank_account_id, status, amount, received_amount")}) t
+        GROUP BY from_bank_account_id, status""",
 }
 SQL = {
     "cash-position": CASH_SQL,

@@ -169,3 +169,58 @@ def test_a_month_without_transfers_is_empty(transfers):
 
     assert result["outgoing"] == result["incoming"] == result["attention"] == []
     assert result["totals"]["outgoing_amount"] == Decimal("0.00")
+
+
+def test_the_tracked_transfers_are_exactly_those_the_definition_selects():
+    """Every combination of side, status and dates around the month, inconsistent ones included.
+
+    The report reads disjoint parts, each on its own index; the set must be the
+    plain definition: initiated by the month's end, and initiated, received or
+    still open since its start, in date order, each transfer once.
+    """
+    op = BankAccountFactory(id="ba-op")
+    other = BankAccountFactory(id="ba-other")
+    third = BankAccountFactory(id="ba-third")
+    d = datetime.date
+    initiated_dates = [d(2025, 8, 15), d(2025, 9, 30), d(2025, 10, 1), d(2025, 10, 31), d(2025, 11, 1)]
+    received_dates = [None, d(2025, 9, 30), d(2025, 10, 1), d(2025, 10, 31), d(2025, 12, 5)]
+    made = []
+    for sides in ((op, other), (other, op), (other, third)):
+        for status in TransferStatus.values:
+            for initiated in initiated_dates:
+                for received in received_dates:
+                    made.append(
+                        BankTransferFactory(
+                            id=f"tr-{len(made):04d}",
+                            from_bank_account=sides[0],
+                            to_bank_account=sides[1],
+                            amount=Decimal("10.00"),
+                            initiated_date=initiated,
+                            received_date=received,
+                            status=status,
+                        )
+                    )
+    open_statuses = {TransferStatus.INITIATED, TransferStatus.IN_TRANSIT}
+    for period, start, end in (
+        ("2025-10", d(2025, 10, 1), d(2025, 10, 31)),
+        ("2025-09", d(2025, 9, 1), d(2025, 9, 30)),
+    ):
+        expected = sorted(
+            (t.initiated_date, t.id)
+            for t in made
+            if "ba-op" in (t.from_bank_account_id, t.to_bank_account_id)
+            and t.initiated_date <= end
+            and (
+                t.initiated_date >= start
+                or (t.received_date is not None and t.received_date >= start)
+                or t.status in open_statuses
+            )
+        )
+        result = reports.transfer_tracking_get(bank_account_id="ba-op", period=period, today=TODAY)
+
+        listed = [(item["initiated_date"], item["id"]) for item in result["outgoing"] + result["incoming"]]
+        assert sorted(listed) == expected, period
+        assert len(set(listed)) == len(listed)
+        assert [item["id"] for item in result["outgoing"]] == [
+            pk for _date, pk in expected if pk in {t.id for t in made if t.from_bank_account_id == "ba-op"}
+        ]

@@ -32,3 +32,25 @@ def test_every_app_migrates_back_to_zero_and_forward_again():
 def test_models_and_migrations_agree():
     # makemigrations --check exits non-zero when a model change has no migration.
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def _transfer_indexes():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "bank_transfers")
+    return {tuple(c["columns"]) for c in constraints.values() if c["index"] and not c["primary_key"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_transfer_indexes_are_the_same_after_going_back_and_forth():
+    # Given the transfer tracking indexes as a straight upgrade leaves them,
+    upgraded = _transfer_indexes()
+    assert ("from_bank_account_id", "initiated_date") in upgraded
+    # when their migration is reversed and applied again,
+    call_command("migrate", "banking", "0005", verbosity=0)
+    assert ("from_bank_account_id",) in _transfer_indexes()  # each foreign key keeps an index meanwhile
+    call_command("migrate", "banking", verbosity=0)
+    # then the table has exactly the same indexes,
+    assert _transfer_indexes() == upgraded
+    if connection.vendor == "mysql":
+        # none on an account alone: MariaDB's own index for the foreign key gave way to the new ones.
+        assert ("from_bank_account_id",) not in upgraded

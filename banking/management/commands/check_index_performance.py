@@ -42,7 +42,8 @@ class Recorder:
         self.queries = []
 
     def __call__(self, execute, sql, params, many, context):
-        if not many and sql.lstrip().upper().startswith("SELECT"):
+        # A UNION of parenthesised SELECTs (transfer tracking) opens with "(".
+        if not many and sql.lstrip(" (").upper().startswith("SELECT"):
             self.queries.append((sql, tuple(params or ())))
         return execute(sql, params, many, context)
 
@@ -127,6 +128,8 @@ class Command(BaseCommand):
             rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         used = []
         for row in rows:
+            if str(row.get("table") or "").startswith("<union"):
+                continue  # the UNION's result, gathered from the lines before it: no table is read
             # Every plan line, named by its table: a subquery's alias (U0) reads the table too.
             key, extra = row.get("key"), row.get("extra") or ""
             label = f"index {key}" if key else "NO INDEX (full scan)"
