@@ -322,7 +322,7 @@ def _closed_month_nets(gl_ids, closed):
     return nets
 
 
-def _gl_balances(accounts, start, end):
+def _gl_balances(accounts, start, end, month_sums=None):
     """Return ``{gl_account_id: {opening, inflow, outflow, count}}`` up to ``end``.
 
     The opening balance is the sum of every line before ``start``: closed months
@@ -330,27 +330,38 @@ def _gl_balances(accounts, start, end):
     month itself, in one query on the covering index (account, entry_date,
     debit, credit). So once the books are closed month by month, the cost
     follows the open months' rows, not the size of the history.
+
+    ``month_sums`` (``{gl_account_id: {inflow, outflow, count}}``) is the month
+    already summed by the caller (the cash position sums it day by day): then
+    only the days before it that no closed month covers are read (open months,
+    and any line dated before the first period), an empty range of the index
+    when every earlier month is closed.
     """
     gl_ids = sorted({a.gl_account_id for a in accounts})
     before = AccountingPeriod.objects.filter(end_date__lt=start).values_list(
         "pk", "start_date", "end_date", "status", "closed_at"
     )
-    closed, open_months = {}, []
-    for period_id, first, last, status, closed_at in before:
-        if status == PeriodStatus.CLOSED and closed_at is not None:
-            closed[period_id] = (first, last, closed_at)
-        else:
-            open_months.append((first, last))
-    history = Q()
-    for first, last in _month_runs(open_months):
-        history |= Q(entry_date__gte=first, entry_date__lte=last)
-    if not closed:
-        # No closed month: the whole history, one range (also lines dated outside every period).
-        history = Q(entry_date__lt=start)
-    month = Q(entry_date__gte=start, entry_date__lte=end)
+    closed = {
+        period_id: (first, last, closed_at)
+        for period_id, first, last, status, closed_at in before
+        if status == PeriodStatus.CLOSED and closed_at is not None
+    }
+    # Everything before the month that no closed month covers is summed now: open months, and
+    # also lines dated before the first period or in a month without a period row.
+    history, day = Q(), None
+    for first, last in _month_runs([value[:2] for value in closed.values()]):
+        history |= Q(entry_date__lt=first) if day is None else Q(entry_date__gte=day, entry_date__lt=first)
+        day = last + datetime.timedelta(days=1)
+    history |= Q(entry_date__lt=start) if day is None else Q(entry_date__gte=day, entry_date__lt=start)
     balances = {gl: {"opening": ZERO, "inflow": ZERO, "outflow": ZERO, "count": 0} for gl in gl_ids}
+    if month_sums is None:
+        read = history | Q(entry_date__gte=start, entry_date__lte=end)
+    else:
+        for gl in gl_ids:
+            balances[gl].update(month_sums.get(gl, {}))
+        read = history
     rows = (
-        JournalEntry.objects.filter(history | month, account_id__in=gl_ids)
+        JournalEntry.objects.filter(read, account_id__in=gl_ids)
         .values("account_id")
         .order_by()
         .annotate(
@@ -361,12 +372,10 @@ def _gl_balances(accounts, start, end):
         )
     )
     for row in rows:
-        balances[row["account_id"]] = {
-            "opening": _cents(row["opening"]),
-            "inflow": _cents(row["inflow"]),
-            "outflow": _cents(row["outflow"]),
-            "count": row["count"],
-        }
+        balance = balances[row["account_id"]]
+        balance["opening"] = _cents(row["opening"])
+        if month_sums is None:
+            balance.update(inflow=_cents(row["inflow"]), outflow=_cents(row["outflow"]), count=row["count"])
     if closed:
         for (gl, _period_id), net in _closed_month_nets(gl_ids, closed).items():
             balances[gl]["opening"] += net
@@ -389,9 +398,9 @@ def _statement_closings(accounts, start, end):
     return closings
 
 
-def _account_rows(accounts, start, end):
+def _account_rows(accounts, start, end, month_sums=None):
     """Return per-account book and statement balances, and the totals over distinct GL accounts."""
-    balances = _gl_balances(accounts, start, end)
+    balances = _gl_balances(accounts, start, end, month_sums)
     statements = _statement_closings(accounts, start, end)
     empty = {"opening": ZERO, "inflow": ZERO, "outflow": ZERO, "count": 0}
     rows = []
@@ -441,7 +450,7 @@ def _account_rows(accounts, start, end):
 CLOSED_MONTH_GROUPS_CACHE_KEY = "cnperp:reports:closed-month-groups:{}"
 
 
-def _period_flow_groups(accounts, start, end):
+def _period_flow_groups(accounts, start, end, line_count=None):
     """Return the month's GL lines of ``accounts`` grouped by the three dimension columns.
 
     The grouping reads the month's range of the covering index
@@ -451,7 +460,8 @@ def _period_flow_groups(accounts, start, end):
     the moment it was closed and the number of its lines, counted on the
     covering index each time (a few ms), so a month
     reopened, changed and closed again, or changed in any other way that adds
-    or removes a line, is grouped afresh, never answered stale.
+    or removes a line, is grouped afresh, never answered stale. ``line_count``
+    is that count when the caller has just read it (the cash position's days).
     """
     month = _gl_lines(accounts).filter(entry_date__gte=start, entry_date__lte=end)
     closed_at = (
@@ -462,7 +472,9 @@ def _period_flow_groups(accounts, start, end):
     key = None
     if closed_at is not None:
         gl_ids = ",".join(sorted({a.gl_account_id for a in accounts}))
-        stamp = f"{gl_ids}|{start:%Y-%m}|{closed_at.isoformat()}|{month.count()}"
+        if line_count is None:
+            line_count = month.count()
+        stamp = f"{gl_ids}|{start:%Y-%m}|{closed_at.isoformat()}|{line_count}"
         key = CLOSED_MONTH_GROUPS_CACHE_KEY.format(hashlib.sha256(stamp.encode()).hexdigest())
         groups = cache.get(key)
         if groups is not None:
@@ -479,19 +491,35 @@ def _period_flow_groups(accounts, start, end):
     return groups
 
 
-def _daily(accounts, start, end, opening):
+def _days(accounts, start, end):
+    """Return the month's GL lines of ``accounts`` summed per GL account and day, on the covering index."""
     rows = (
         _gl_lines(accounts)
         .filter(entry_date__gte=start, entry_date__lte=end)
-        .values("entry_date")
-        .order_by("entry_date")
+        .values("account_id", "entry_date")
+        .order_by()
         .annotate(inflow=Sum("debit"), outflow=Sum("credit"), count=Count("pk"))
     )
-    by_day = {row["entry_date"]: row for row in rows}
+    return _money_groups(rows, FLOW_METRICS)
+
+
+def _month_sums(days):
+    """Return ``{gl_account_id: {inflow, outflow, count}}`` from :func:`_days`."""
+    sums = defaultdict(lambda: _zeros(FLOW_METRICS))
+    for row in days:
+        _add(sums[row["account_id"]], row, FLOW_METRICS)
+    return sums
+
+
+def _daily(days, start, end, opening):
+    """Return every day of the month with its movements (over all the accounts) and closing balance."""
+    by_day = defaultdict(lambda: _zeros(FLOW_METRICS))
+    for row in days:
+        _add(by_day[row["entry_date"]], row, FLOW_METRICS)
     series, balance, day = [], opening, start
     while day <= end:
-        row = by_day.get(day)
-        inflow, outflow = (_cents(row["inflow"]), _cents(row["outflow"])) if row else (ZERO, ZERO)
+        row = by_day.get(day) or _zeros(FLOW_METRICS)
+        inflow, outflow = row["inflow"], row["outflow"]
         balance += inflow - outflow
         series.append(
             {
@@ -499,7 +527,7 @@ def _daily(accounts, start, end, opening):
                 "inflow": inflow,
                 "outflow": outflow,
                 "net": inflow - outflow,
-                "count": row["count"] if row else 0,
+                "count": row["count"],
                 "closing_balance": balance,
             }
         )
@@ -519,13 +547,16 @@ def cash_position_get(*, period, bank_account_id=None):
     """
     start, end = period_bounds(period)
     accounts = report_accounts(bank_account_id)
-    account_rows, totals = _account_rows(accounts, start, end)
-    groups = _period_flow_groups(accounts, start, end)
+    # The month is read once, per account and day: the daily series, the month's totals and the
+    # line count that keeps the closed month's dimensional groups valid all come from it.
+    days = _days(accounts, start, end)
+    account_rows, totals = _account_rows(accounts, start, end, _month_sums(days))
+    groups = _period_flow_groups(accounts, start, end, line_count=sum(row["count"] for row in days))
     return {
         **_header(accounts, bank_account_id, period, start, end),
         "totals": totals,
         "accounts": account_rows,
-        "daily": _daily(accounts, start, end, totals["opening_balance"]),
+        "daily": _daily(days, start, end, totals["opening_balance"]),
         "by_dimension": dimension_tables(groups, FLOW_METRICS),
     }
 

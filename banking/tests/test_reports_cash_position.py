@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounting.choices import PeriodStatus
 from accounting.models import AccountingPeriod
@@ -220,3 +222,66 @@ def test_a_month_reopened_posted_into_and_closed_again_is_summed_afresh(book):
     # Then November's opening includes it
     after = reports.cash_position_get(bank_account_id="ba-op", period="2025-11")["totals"]["opening_balance"]
     assert after == before + Decimal("250.00")
+
+
+def test_with_every_earlier_month_closed_the_days_give_the_month_its_totals(book):
+    # Given October and every month before it closed
+    lines = bank_lines(book, ["ba-op"])
+    month = in_month(lines, "2025-10")
+    for number, period in enumerate(
+        AccountingPeriod.objects.filter(end_date__lte=datetime.date(2025, 10, 31)).order_by("pk")
+    ):
+        _close(period.pk, datetime.datetime(2025, 11, 5, 9, number, tzinfo=datetime.UTC))
+    reports.cash_position_get(bank_account_id="ba-op", period="2025-10")  # the closed months, cached
+
+    # When October's cash position is asked for again
+    with CaptureQueriesContext(connection) as queries:
+        result = reports.cash_position_get(bank_account_id="ba-op", period="2025-10")
+
+    # Then its figures are still the sums over the GL lines, the daily series included
+    expected = flows(month)
+    opening = _opening(lines, datetime.date(2025, 10, 1))
+    assert result["totals"]["opening_balance"] == opening
+    assert (result["totals"]["inflow"], result["totals"]["outflow"]) == (
+        expected["inflow"],
+        expected["outflow"],
+    )
+    assert result["totals"]["line_count"] == expected["count"]
+    assert sum(day["count"] for day in result["daily"]) == expected["count"]
+    assert result["daily"][-1]["closing_balance"] == result["totals"]["closing_balance"]
+    # And the closed October's dimensional groups were checked against the days' line count,
+    # without a separate count of its lines
+    counts = [
+        q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"] and "journal_entries" in q["sql"]
+    ]
+    assert counts == []
+
+
+def _line(gl_account, day, period_id, debit):
+    JournalEntryFactory(
+        posting__entry_date=day,
+        posting__period=AccountingPeriod.objects.get(pk=period_id),
+        account_id=gl_account,
+        entry_date=day,
+        debit=Decimal(debit),
+    )
+
+
+def test_a_line_dated_before_the_first_period_stays_in_the_opening_balance_when_months_close(book):
+    # Given a line dated before the first period (a migrated opening balance, say)
+    _line(book.gl["ba-op"], datetime.date(2025, 8, 20), "2025-09", "100.00")
+    expected = _opening(bank_lines(book, ["ba-op"]), datetime.date(2025, 11, 1)) + Decimal("100.00")
+    before = reports.cash_position_get(bank_account_id="ba-op", period="2025-11")["totals"]
+    assert before["opening_balance"] == expected
+
+    # When every month before November is closed
+    for number, period in enumerate(AccountingPeriod.objects.filter(end_date__lt=datetime.date(2025, 11, 1))):
+        _close(period.pk, datetime.datetime(2025, 11, 2, 9, number, tzinfo=datetime.UTC))
+
+    # Then November's opening still counts every line before it, cold and from the cache, and the
+    # variance report (which reads the month with the history) agrees
+    for _ in range(2):
+        totals = reports.cash_position_get(bank_account_id="ba-op", period="2025-11")["totals"]
+        assert totals["opening_balance"] == expected
+        variance = reports.variance_report_get(bank_account_id="ba-op", period="2025-11")
+        assert variance["totals"]["book_closing_balance"] == totals["closing_balance"]
