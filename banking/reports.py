@@ -39,7 +39,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
+from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
 from django.utils import timezone
 
 from accounting.choices import PeriodStatus
@@ -594,8 +594,16 @@ def dimensional_analysis_get(*, period, bank_account_id=None, group_by=None):
 # --- Variance report -------------------------------------------------------------------------
 
 
+class _Negated(Func):
+    """``-amount``: Django writes ``-F()`` as ``amount * -1``, one operation more on every open item."""
+
+    template = "(-%(expressions)s)"
+
+
 def _signed_amount():
-    return Case(When(direction=Direction.IN, then=F("amount")), default=-F("amount"), output_field=MONEY)
+    return Case(
+        When(direction=Direction.IN, then=F("amount")), default=_Negated(F("amount")), output_field=MONEY
+    )
 
 
 def _age_ranges(end):
@@ -617,14 +625,13 @@ def _unreconciled(accounts, end, threshold, cache):
     ranges = _age_ranges(end)
     annotations = {}
     metrics = {}
+    # Written for the server's sake: these sums run once per open item (tens of thousands), and
+    # BETWEEN, COUNT(1) and -amount evaluate faster there than the ORM's two comparisons, COUNT(id)
+    # and amount * -1 (same plan; 42 -> 37 ms for 39,000 open items, docs/benchmarks.md).
     for label, (first, last) in ranges.items():
-        window = (
-            Q(transaction_date__lte=last)
-            if first is None
-            else Q(transaction_date__gte=first, transaction_date__lte=last)
-        )
+        window = Q(transaction_date__lte=last) if first is None else Q(transaction_date__range=(first, last))
         suffix = bucket_metric(label)
-        annotations[f"count_{suffix}"] = Count("pk", filter=window)
+        annotations[f"count_{suffix}"] = Count(Case(When(window, then=Value(1))))
         annotations[f"amount_{suffix}"] = Sum(_signed_amount(), filter=window)
         metrics[f"count_{suffix}"] = 0
         metrics[f"amount_{suffix}"] = ZERO
