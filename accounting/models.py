@@ -27,8 +27,14 @@ from cnperp.exceptions import ConflictError
 from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
 from dimensions.models import CostCenter, Department, DimensionType, Project
 
+# The books' years. ASCII digits only: Python's \d also takes full-width and Arabic-Indic
+# digits, which int() reads but the database keys would keep as typed. The bounds keep every
+# month's arithmetic (90 days back for ageing, the day after its end) inside Python's dates.
+FIRST_BOOK_YEAR, LAST_BOOK_YEAR = 1900, 2999
 period_code_validator = RegexValidator(
-    r"^\d{4}-(0[1-9]|1[0-2])$", message="Use the form YYYY-MM, for example 2025-10.", code="invalid_period"
+    r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+    message=f"Use the form YYYY-MM, for example 2025-10 (years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}).",
+    code="invalid_period",
 )
 
 

@@ -92,6 +92,16 @@ def test_reading_and_changing_need_their_permissions(month):
     assert not BankReconciliation.objects.exists()
 
 
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "\uff12\uff10\uff12\uff15-10"])
+def test_running_a_month_outside_the_books_is_a_400_and_saves_nothing(month, accountant, period):
+    # Year 0 and the calendar's ends were 500s; full-width digits reached the database as a key.
+    response = accountant.post(f"{URL}/run", {"bank_account_id": "ba-op", "period": period}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["period"]
+    assert not BankReconciliation.objects.exists()
+
+
 def test_run_matches_and_saves_the_snapshot(month, accountant):
     response = accountant.post(f"{URL}/run", {"bank_account_id": "ba-op", "period": "2025-10"})
 

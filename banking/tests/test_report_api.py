@@ -117,6 +117,15 @@ def test_the_transfer_tracking_of_the_guide_without_a_period(book, reader):
         ("cash-position?bank_account_id=ba-op&period=2025-10&cost_centre=cc-a", "cost_centre"),
         ("cash-position?bank_account_id=ba-op&period=2025-10&format=pdf", "format"),
         ("transfer-tracking?period=2025-10", "bank_account_id"),
+        # Years outside the books (year 0 and the calendar's ends used to be 500s) and digits that
+        # are not ASCII (full-width, Arabic-Indic), which Python's \d and int() accept.
+        ("cash-position?bank_account_id=ba-op&period=0000-01", "period"),
+        ("cash-position?bank_account_id=ba-op&period=9999-12", "period"),
+        ("variance-report?bank_account_id=ba-op&period=0001-01", "period"),
+        ("dimensional-analysis?bank_account_id=ba-op&period=1899-12", "period"),
+        ("transfer-tracking?bank_account_id=ba-op&period=3000-01", "period"),
+        ("cash-position?bank_account_id=ba-op&period=\uff12\uff10\uff12\uff15-10", "period"),
+        ("variance-report?bank_account_id=ba-op&period=\u0662\u0660\u0662\u0665-10", "period"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(book, reader, url, field):
