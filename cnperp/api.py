@@ -200,3 +200,16 @@ class ReadOnlyRecordViewSet(viewsets.ReadOnlyModelViewSet):
     """List and retrieve only; the records change through their own workflows."""
 
     lookup_value_regex = KEY_LOOKUP_REGEX
+
+
+def query_parameters(request):
+    """Return the request's query parameters as a plain dict, each given once.
+
+    ``QueryDict.dict()`` keeps the last of a repeated parameter, so
+    ``period=2025-10&period=2025-11`` silently answered November. A query that
+    says two things is refused, naming the parameter.
+    """
+    repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationError({name: ["Give this parameter once."] for name in repeated})
+    return request.query_params.dict()

@@ -18,7 +18,7 @@ from banking import matching, reconciliation
 from banking.api import reconciliation_serializers as s
 from banking.api.posting_serializers import ErrorSerializer
 from banking.models import ReconciliationMatch
-from cnperp.api import service_errors
+from cnperp.api import query_parameters, service_errors
 from cnperp.pagination import StandardPagination
 from cnperp.permissions import RequiredPermissions
 
@@ -28,7 +28,7 @@ FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 
 
 def _query(serializer_class, request):
-    serializer = serializer_class(data=request.query_params.dict())
+    serializer = serializer_class(data=query_parameters(request))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

@@ -27,6 +27,7 @@ from banking.api.report_exports import (
     XLSXRenderer,
     tabulate,
 )
+from cnperp.api import query_parameters
 from cnperp.permissions import RequiredPermissions
 from cnperp.roles import REPORT_PERMISSIONS
 
@@ -97,7 +98,7 @@ class ReportView(APIView):
         raise TypeError(f"{type(self).__name__} does not say which report it runs.")
 
     def get(self, request):
-        serializer = self.query_serializer(data=request.query_params.dict())
+        serializer = self.query_serializer(data=query_parameters(request))
         serializer.is_valid(raise_exception=True)
         result = self.run(serializer.validated_data)
         export = request.accepted_renderer.format

@@ -67,6 +67,7 @@ def test_get_gives_the_services_numbers_as_strings(month, viewer):
         ({"bank_account_id": "ba-op"}, "period"),
         ({"bank_account_id": "ba-op", "period": "2025-13"}, "period"),
         ({"bank_account_id": "ba-op", "period": "10/2025"}, "period"),
+        ({"bank_account_id": "ba-op", "period": ["2025-10", "2025-11"]}, "period"),
     ],
 )
 def test_a_missing_or_bad_parameter_is_a_400_naming_it(month, viewer, query, field):

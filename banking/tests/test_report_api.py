@@ -126,6 +126,9 @@ def test_the_transfer_tracking_of_the_guide_without_a_period(book, reader):
         ("transfer-tracking?bank_account_id=ba-op&period=3000-01", "period"),
         ("cash-position?bank_account_id=ba-op&period=\uff12\uff10\uff12\uff15-10", "period"),
         ("variance-report?bank_account_id=ba-op&period=\u0662\u0660\u0662\u0665-10", "period"),
+        # Said twice: the last one used to win silently.
+        ("cash-position?bank_account_id=ba-op&period=2025-10&period=2025-11", "period"),
+        ("transfer-tracking?bank_account_id=ba-op&bank_account_id=ba-sav&period=2025-10", "bank_account_id"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(book, reader, url, field):
