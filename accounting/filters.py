@@ -2,13 +2,24 @@
 
 ``PeriodFilter`` is shared with banking: ``period=YYYY-MM`` becomes a range on a
 date column (``>= first day AND <= last day``), which the date indexes serve; a
-malformed period is a 400 naming ``period``.
+malformed period is a 400 naming ``period``; so is a ``year`` outside the books'
+years or not a whole number.
 """
 
 import django_filters
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from drf_spectacular.utils import extend_schema_field
 
 from accounting.choices import AccountType, PeriodStatus, SourceType
-from accounting.models import AccountingPeriod, GLAccount, JournalEntry, period_code_validator
+from accounting.models import (
+    FIRST_BOOK_YEAR,
+    LAST_BOOK_YEAR,
+    AccountingPeriod,
+    GLAccount,
+    JournalEntry,
+    period_code_validator,
+)
 
 
 class PeriodFilter(django_filters.CharFilter):
@@ -26,6 +37,42 @@ class PeriodFilter(django_filters.CharFilter):
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lte": end})
 
 
+YEAR_MESSAGE = f"Give a year from {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}, as a whole number."
+YEAR_HELP = f"A year, {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}."
+
+
+# The schema states the bounds; an override there drops the help text, so it carries it too.
+@extend_schema_field(
+    {"type": "integer", "minimum": FIRST_BOOK_YEAR, "maximum": LAST_BOOK_YEAR, "description": YEAR_HELP}
+)
+class YearFilter(django_filters.NumberFilter):
+    """A year of the books: the rows whose ``field_name`` date falls in it.
+
+    Django turns ``__year`` into 1 January and 31 December of the year with
+    ``datetime.date``, which raises (a 500) outside years 1..9999; the bounds make
+    such a year a 400 naming the filter before any query is built. An integer
+    field, not NumberFilter's decimal one, so ``2025.5`` or ``1e10`` is refused too.
+    """
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "year")
+        kwargs.setdefault("help_text", YEAR_HELP)
+        kwargs.setdefault("error_messages", {"invalid": YEAR_MESSAGE})
+        kwargs.setdefault(
+            "validators",
+            [
+                MinValueValidator(FIRST_BOOK_YEAR, message=YEAR_MESSAGE),
+                MaxValueValidator(LAST_BOOK_YEAR, message=YEAR_MESSAGE),
+            ],
+        )
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None  # the books' last year bounds it already
+
+
 class GLAccountFilterSet(django_filters.FilterSet):
     account_type = django_filters.ChoiceFilter(choices=AccountType.choices)
     is_active = django_filters.BooleanFilter()
@@ -39,7 +86,7 @@ class GLAccountFilterSet(django_filters.FilterSet):
 
 class AccountingPeriodFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=PeriodStatus.choices)
-    year = django_filters.NumberFilter(field_name="start_date", lookup_expr="year")
+    year = YearFilter(field_name="start_date")
 
     class Meta:
         model = AccountingPeriod

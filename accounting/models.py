@@ -64,6 +64,17 @@ class GLAccount(TrackedModel):
         """Assets and expenses grow with debits; the others with credits."""
         return self.account_type in (AccountType.ASSET, AccountType.EXPENSE)
 
+    def clean(self):
+        # A parent chain that loops back would make roll-ups of the chart never end. Here,
+        # not in a serializer, so the API (record_update's full_clean) and the admin both refuse.
+        seen = {self.pk}
+        node = self.parent
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError({"parent": "A GL account cannot be its own ancestor."})
+            seen.add(node.pk)
+            node = node.parent
+
 
 class AccountingPeriodQuerySet(models.QuerySet):
     def open(self):

@@ -15,7 +15,7 @@ from accounting.tests.factories import (
     JournalEntryFactory,
     JournalPostingFactory,
 )
-from cnperp.tests.admin_pages import add_url, change_url, changelist_url, delete_url, inputs_named
+from cnperp.tests.admin_pages import add_url, change_url, changelist_url, delete_url, form_data, inputs_named
 from dimensions.tests.factories import CostCenterFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +83,23 @@ def test_adding_a_gl_account_records_who_created_it(staff, superuser):
     assert response.status_code == 302
     account = GLAccount.objects.get(pk="gl-clearing")
     assert (account.created_by, account.updated_by) == (superuser, superuser)
+
+
+@pytest.mark.parametrize("new_parent", ["gl-top", "gl-child"])
+def test_a_gl_account_is_not_put_under_itself_or_its_child_on_the_form(staff, new_parent):
+    # given gl-top as gl-child's parent
+    top = GLAccountFactory(id="gl-top", code="1000", name="Cash and bank", account_type=AccountType.ASSET)
+    GLAccountFactory(id="gl-child", code="1100", name="Bank", account_type=AccountType.ASSET, parent=top)
+    data = form_data(staff.get(change_url(top)))
+
+    # when gl-top's form names itself or its child as its parent
+    response = staff.post(change_url(top), {**data, "parent": new_parent, "name": "Renamed"})
+
+    # then the form shows the error on the parent field and nothing is saved
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["parent"] == ["A GL account cannot be its own ancestor."]
+    top.refresh_from_db()
+    assert (top.parent_id, top.name) == (None, "Cash and bank")
 
 
 def test_a_period_is_added_by_its_month_and_its_dates_follow(staff):

@@ -72,6 +72,52 @@ def test_periods_are_listed_and_read_but_not_written(admin_api):
     assert admin_api.patch(f"{PERIODS}/2025-10", {"status": "open"}, format="json").status_code == 405
 
 
+def test_the_year_filter_takes_the_books_first_to_last_year_only(admin_api):
+    for code in ("1900-01", "2025-10", "2999-12"):
+        AccountingPeriodFactory(id=code)
+    assert ids(admin_api.get(PERIODS, {"year": "2025"})) == ["2025-10"]
+    assert ids(admin_api.get(PERIODS, {"year": "1900"})) == ["1900-01"]
+    assert ids(admin_api.get(PERIODS, {"year": "2999"})) == ["2999-12"]
+    for outside in ("1899", "3000"):
+        assert admin_api.get(PERIODS, {"year": outside}).status_code == 400
+
+
+@pytest.mark.parametrize("year", ["99999", "0", "-5", "1e10", "1899", "3000", "2025.5", "twenty"])
+def test_a_year_outside_the_books_or_not_whole_is_a_400_naming_it(admin_api, year):
+    # A year Python's dates cannot hold used to reach the query and answer 500.
+    AccountingPeriodFactory(id="2025-10")
+    response = admin_api.get(PERIODS, {"year": year})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"year": ["Give a year from 1900 to 2999, as a whole number."]}
+
+
+def test_a_gl_account_cannot_be_its_own_parent(admin_api):
+    GLAccountFactory(id="gl-x1", code="1000", name="Cash")
+    response = admin_api.patch(f"{ACCOUNTS}/gl-x1", {"parent_id": "gl-x1", "name": "Renamed"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"parent_id": ["A GL account cannot be its own ancestor."]}
+    account = GLAccount.objects.get(pk="gl-x1")
+    assert (account.parent_id, account.name) == (None, "Cash")
+
+
+def test_gl_accounts_cannot_be_each_others_parent(admin_api):
+    # given gl-top as gl-child's parent (through gl-mid)
+    GLAccountFactory(id="gl-top", code="1000")
+    GLAccountFactory(id="gl-mid", code="1100", parent_id="gl-top")
+    GLAccountFactory(id="gl-child", code="1110", parent_id="gl-mid")
+    # when gl-top is put under its own descendant, directly or two levels down
+    for descendant in ("gl-mid", "gl-child"):
+        response = admin_api.patch(f"{ACCOUNTS}/gl-top", {"parent_id": descendant}, format="json")
+        # then it is refused on parent_id and nothing changes
+        assert response.status_code == 400
+        assert set(response.json()) == {"parent_id"}
+        assert GLAccount.objects.get(pk="gl-top").parent_id is None
+    # while a move that makes no loop is still taken
+    response = admin_api.patch(f"{ACCOUNTS}/gl-child", {"parent_id": "gl-top"}, format="json")
+    assert response.status_code == 200, response.content
+    assert GLAccount.objects.get(pk="gl-child").parent_id == "gl-top"
+
+
 @pytest.fixture
 def gl():
     """Two balanced postings: one in September with dimensions, one in October without."""
