@@ -7,6 +7,7 @@ same numbers. Importing needs ``banking.import_bankstatement``; reading needs
 ``banking.view_bankstatement``.
 """
 
+import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -19,6 +20,7 @@ from rest_framework.views import APIView
 
 from banking.api import statement_serializers as s
 from banking.api.posting_serializers import ErrorSerializer
+from banking.choices import StatementFormat
 from banking.models import BankAccount, BankStatement, StatementCsvProfile, StatementLine
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.api import ReadOnlyRecordViewSet
@@ -102,8 +104,38 @@ class StatementImportView(APIView):
         return Response(answer, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
+class BankStatementFilterSet(django_filters.FilterSet):
+    # Not "format": DRF reads ?format= as the choice of renderer
+    # (URL_FORMAT_OVERRIDE), so ?format=camt053 never reached the filter and
+    # answered 404 for want of a "camt053" renderer.
+    statement_format = django_filters.ChoiceFilter(
+        field_name="format",
+        choices=StatementFormat.choices,
+        help_text="The statement's format as read from the file, such as camt053 or mt940.",
+    )
+
+    class Meta:
+        model = BankStatement
+        fields = ["bank_account", "statement_format", "is_consistent"]
+
+
 @extend_schema_view(
-    list=extend_schema(summary="Imported statements", tags=["statements"]),
+    list=extend_schema(
+        summary="Imported statements",
+        parameters=[
+            OpenApiParameter(
+                "statement_format",
+                str,
+                enum=StatementFormat.values,
+                required=False,
+                description=(
+                    "Only statements of this format (camt053, camt052, camt054, mt940, mt942, ofx, bai2, "
+                    "csv). `?format=` chooses the response's renderer (json), not the statement format."
+                ),
+            ),
+        ],
+        tags=["statements"],
+    ),
     retrieve=extend_schema(summary="One imported statement", tags=["statements"]),
 )
 class BankStatementViewSet(ReadOnlyRecordViewSet):
@@ -111,7 +143,7 @@ class BankStatementViewSet(ReadOnlyRecordViewSet):
 
     queryset = BankStatement.objects.select_related("created_by")
     serializer_class = s.BankStatementSerializer
-    filterset_fields = ["bank_account", "format", "is_consistent"]
+    filterset_class = BankStatementFilterSet
     ordering_fields = ["to_date", "from_date", "created_at", "id"]
     search_fields = ["statement_number", "file_name", "account_identifier"]
 

@@ -27,6 +27,7 @@ from banking.importers.base import (
     ParsedLine,
     ParsedStatement,
     StatementParseError,
+    check_ascii_digits,
     decode_utf8,
     minor_units_to_money,
 )
@@ -51,6 +52,7 @@ def parse(content):
         raise StatementParseError(
             "The BAI2 file does not end with its 99 (file trailer) record; is it truncated?", len(lines)
         )
+    _check_digits(lines)
     try:
         document = bai2_library.parse_from_lines(iter(lines), check_integrity=False)
     except (ParsingException, IntegrityException, NotSupportedYetException) as exc:
@@ -64,6 +66,51 @@ def parse(content):
         for account in group.children:
             statements.append(_statement(file_id, group, account))
     return statements
+
+
+def _check_digits(lines):
+    """Refuse a digit other than 0-9 in any field but a transaction's references and text.
+
+    The library reads amounts, counts and dates with ``int()`` and
+    ``strptime``, which take any script's digits (``int("٥")`` is 5).
+    """
+    for number, code, fields in _raw_records(lines):
+        if code == "16":
+            # Type code, amount, funds type and its availability; then references and free text.
+            fields = fields[: 3 + _availability_fields(fields)]
+        for index, field in enumerate(fields, start=1):
+            check_ascii_digits(field, line=number, what=f"{code} record's field {index}")
+
+
+def _raw_records(lines):
+    """Yield ``(line number, record code, fields)``, each record joined with its 88 continuations.
+
+    Joined as the library joins them: a row ending in ``/`` ends a field, any
+    other row continues a text on the next.
+    """
+    start, code, text = None, "", ""
+    for number, line in enumerate(lines, start=1):
+        record_code, _, rest = line.partition(",")
+        if record_code != "88" or start is None:
+            if start is not None:
+                yield start, code, text[:-1].split(",")
+            start, code, text = number, record_code, ""
+        text += rest[:-1] + "," if rest.endswith("/") else rest + " "
+    if start is not None:
+        yield start, code, text[:-1].split(",")
+
+
+def _availability_fields(fields):
+    """Return how many availability fields follow a 16 record's funds type."""
+    funds_type = fields[2].strip().upper() if len(fields) > 2 else ""
+    if funds_type == "S":
+        return 3
+    if funds_type == "V":
+        return 2
+    if funds_type == "D":
+        count = fields[3].strip() if len(fields) > 3 else ""
+        return 1 + 2 * int(count) if count.isascii() and count.isdigit() else 1
+    return 0
 
 
 def _statement(file_id, group, account):

@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR
+
 # What a streaming parser yields (``camt.stream``, ``banking.importers.stream_statements``).
 LINES = "lines"
 STATEMENT = "statement"
@@ -89,7 +91,25 @@ class ParsedStatement:
             self.to_date = self.to_date or max(dates)
 
 
-_AMOUNT = re.compile(r"^[+-]?(\d+)(?:[.,](\d*))?$")
+# [0-9], not \d: \d matches every script's digits ("٥.٠٠", "５"), which
+# Decimal() reads as numbers, though no bank format writes them.
+_AMOUNT = re.compile(r"^[+-]?([0-9]+)(?:[.,]([0-9]*))?$")
+_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
+
+
+def check_ascii_digits(text, *, line=None, what):
+    """Refuse ``text`` when it holds a digit other than 0-9.
+
+    For the fields read by a library or ``strptime``, which take any script's
+    digits for numbers (``int("٥")`` is 5) where our own parsing would not.
+    """
+    found = _NON_ASCII_DIGIT.search(text or "")
+    if found:
+        raise StatementParseError(
+            f'The {what} "{text.strip()[:40]}" holds the digit "{found.group()}" '
+            f"(U+{ord(found.group()):04X}); statement files write numbers and dates in the digits 0-9.",
+            line,
+        )
 
 
 def money(text, *, line=None, what="amount"):
@@ -99,6 +119,7 @@ def money(text, *, line=None, what="amount"):
     rounded on save; it is refused instead so no cent is invented or lost.
     """
     raw = (text or "").strip()
+    check_ascii_digits(raw, line=line, what=what)
     match = _AMOUNT.match(raw)
     if not match:
         raise StatementParseError(f'The {what} "{raw[:40]}" is not a number.', line)
@@ -142,3 +163,35 @@ def decode_utf8(content):
             line,
         ) from None
     return text
+
+
+def _in_books(day):
+    return day is None or FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR
+
+
+def check_line_dates(lines, *, first, where):
+    """Refuse a line booked or valued outside the years the books hold.
+
+    ``lines`` are numbered from ``first`` as they are stored (``line_number``)
+    within the statement ``where`` names. A line of year 1 or 9999 is a
+    placeholder or a typing error, not a booking: the books hold no period for
+    it (``accounting.models.FIRST_BOOK_YEAR`` to ``LAST_BOOK_YEAR``), so it
+    could never be reconciled or posted.
+    """
+    for number, line in enumerate(lines, start=first):
+        for what, day in (("booking date", line.booking_date), ("value date", line.value_date)):
+            if not _in_books(day):
+                raise StatementParseError(
+                    f"Line {number} of {where} (amount {line.amount}) has the {what} {day.isoformat()}, "
+                    f"outside the years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR} that the books hold."
+                )
+
+
+def check_statement_dates(parsed, *, where):
+    """Refuse a statement whose period starts or ends outside the years the books hold."""
+    for what, day in (("start date", parsed.from_date), ("end date", parsed.to_date)):
+        if not _in_books(day):
+            raise StatementParseError(
+                f"The {what} {day.isoformat()} of {where} is outside the years {FIRST_BOOK_YEAR} to "
+                f"{LAST_BOOK_YEAR} that the books hold."
+            )

@@ -16,7 +16,8 @@ and carry licences we cannot ship. What it keeps, per statement (``Stmt``,
 - the sign from ``CdtDbtInd`` (``DBIT`` is money out). ISO 20022 states the
   direction of the entry itself, also for a reversal (``RvslInd``): a reversed
   credit is a ``DBIT`` entry, so the reversal flag is kept but never flips the
-  sign again.
+  sign again. Amounts themselves are never negative in camt: one written with
+  a minus sign (an entry's, a transaction's or a balance's) is refused.
 - only booked entries (``Sts`` ``BOOK``, as text or as ``<Cd>``): pending and
   information-only entries are not yet on the account and would be counted
   twice once booked.
@@ -177,6 +178,23 @@ def _check_encoding(content):
         decode_utf8(content)
 
 
+def _unsigned_money(text, *, what):
+    """Return a camt amount, refusing one written with a minus sign.
+
+    camt amounts (``ActiveOrHistoricCurrencyAndAmount``) are never negative:
+    the direction is ``CdtDbtInd``'s alone. A signed one would be counted with
+    both signs, its own and the indicator's (``-5.00`` ``CRDT`` stored as money
+    out though the bank says credit), so which the bank meant is unknown.
+    """
+    raw = (text or "").strip()
+    if raw.startswith("-"):
+        raise StatementParseError(
+            f'The {what} "{raw[:40]}" has a minus sign: camt amounts carry no sign, the direction '
+            "comes from <CdtDbtInd> (CRDT or DBIT) alone."
+        )
+    return money(raw, what=what)
+
+
 class _Reader:
     """Collect statements from the stream of closed elements: each entry, then its statement."""
 
@@ -242,7 +260,7 @@ class _Reader:
             amount_element = self._find(balance, "Amt")
             if amount_element is None:
                 continue
-            amount = money(amount_element.text, what=f"{code} balance")
+            amount = _unsigned_money(amount_element.text, what=f"{code} balance")
             if self._text(balance, "CdtDbtInd") == "DBIT":
                 amount = -amount
             balances.setdefault(code.upper(), amount)
@@ -282,7 +300,7 @@ class _Reader:
         if amount_element is None:
             raise StatementParseError(f"The {where} has no amount (<Amt>).")
         currency = amount_element.get("Ccy", "").upper()
-        amount = self._signed(money(amount_element.text, what=f"amount of {where}"), get, where)
+        amount = self._signed(_unsigned_money(amount_element.text, what=f"amount of {where}"), get, where)
         value_text = get("ValDt/Dt") or get("ValDt/DtTm", "")
         booking_text = get("BookgDt/Dt") or get("BookgDt/DtTm") or value_text
         if not booking_text:
@@ -318,7 +336,7 @@ class _Reader:
                 element = self._find(detail, "AmtDtls/TxAmt/Amt")
             if element is None or element.get("Ccy", currency).upper() != currency:
                 return None
-            value = money(element.text, what=f"transaction amount in {where}")
+            value = _unsigned_money(element.text, what=f"transaction amount in {where}")
             indicator = self._text(detail, "CdtDbtInd")
             if indicator == "DBIT" or (not indicator and entry_amount < 0):
                 value = -value

@@ -24,7 +24,7 @@ import io
 import re
 
 from banking.choices import AmountMode
-from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, money
+from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, check_ascii_digits, money
 from banking.statement_encodings import statement_codec, unsupported_message
 
 COLUMNS = (
@@ -150,7 +150,7 @@ def _column_positions(profile, header):
             continue
         if names is not None and column.lower() in names:
             positions[key] = names.index(column.lower())
-        elif column.isdigit():
+        elif column.isascii() and column.isdigit():
             positions[key] = int(column)
         else:
             raise StatementParseError(
@@ -226,6 +226,8 @@ def _line(row, number, columns, profile):
 
 
 def _date(text, number, profile, what):
+    # strptime's %Y and %d read any script's digits ("٢٠٢٥").
+    check_ascii_digits(text, line=number, what=what)
     try:
         return datetime.datetime.strptime(text, profile.date_format).date()
     except ValueError:

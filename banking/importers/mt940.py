@@ -32,6 +32,7 @@ from banking.importers.base import (
     ParsedLine,
     ParsedStatement,
     StatementParseError,
+    check_ascii_digits,
     decode_utf8,
     money,
 )
@@ -48,6 +49,10 @@ logging.getLogger("mt940").setLevel(logging.CRITICAL)
 _OPTIONS = mt940_library.Options(reversal_sign=True, case_insensitive_marks=True)
 # Keep :86: as the bank wrote it; the German subfields are split below.
 _PROCESSORS = {"post_transaction_details": []}
+# The fields holding dates, amounts and counts. The library reads them with
+# \d and int(), which take any script's digits ("C251015EUR٥,00" as 5.00).
+_NUMERIC_TAGS = {"13", "13D", "28C", "34F", "60F", "60M", "61", "62F", "62M", "64", "65", "90C", "90D"}
+_TAG = re.compile(r"^:([0-9]{2}[A-Z]?):", re.I)
 
 
 def parse(content):
@@ -73,6 +78,7 @@ def _statement(chunk, first_line):
             "The MT940 statement lacks its opening (:60F:) or closing (:62F:) balance; is it truncated?",
             first_line,
         )
+    _check_digits(chunk, first_line)
     transactions = mt940_library.models.Transactions(processors=_PROCESSORS, options=_OPTIONS)
     try:
         transactions.parse(chunk)
@@ -123,6 +129,23 @@ def _statement(chunk, first_line):
             statement.from_date = _plain_date(min(dates))
             statement.to_date = _plain_date(max(dates))
     return statement
+
+
+def _check_digits(chunk, first_line):
+    """Refuse a digit other than 0-9 in the fields that hold dates, amounts and counts.
+
+    The ``:86:`` details and the second line of a ``:61:`` (supplementary
+    details) are free text and are left as the bank wrote them.
+    """
+    tag = ""
+    for offset, text in enumerate(chunk.split("\n")):
+        start = _TAG.match(text)
+        if start:
+            tag = start.group(1).upper()
+        elif tag == "61":
+            continue
+        if tag in _NUMERIC_TAGS:
+            check_ascii_digits(text, line=first_line + offset, what=f":{tag}: field")
 
 
 def _balance(balance, line):

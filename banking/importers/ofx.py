@@ -31,7 +31,14 @@ import datetime
 import html
 import re
 
-from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, decode_utf8, money
+from banking.importers.base import (
+    ParsedLine,
+    ParsedStatement,
+    StatementParseError,
+    check_ascii_digits,
+    decode_utf8,
+    money,
+)
 
 _TOKEN = re.compile(r"<(/?)([A-Za-z0-9.:_-]+)\s*(/?)>|([^<]+)")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
@@ -230,6 +237,8 @@ def _transaction(element, currency):
 
 def _date(text, element):
     """Return the date of an OFX date-time (``20110331120000.000[-5:EST]``)."""
+    # strptime's %Y reads any script's digits ("٢٠٢٥").
+    check_ascii_digits(text, line=element.line, what="OFX date")
     try:
         return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
     except ValueError:

@@ -156,3 +156,44 @@ def test_statements_and_their_lines_are_listed(admin_api, six_account):
     assert first["line_number"] == 1
     assert first["amount"] == "-24.00"
     assert admin_api.get("/api/v1/banking/statements/st-missing").status_code == 404
+
+
+def test_camt_amount_with_a_minus_sign_answers_400_on_file_and_imports_nothing(admin_api):
+    # camt amounts carry no sign: "-5.00" CRDT was stored as money out though the bank says credit
+    BankAccountFactory(id="ba-six", iban="DE89370400440532013000", account_number="", currency="EUR")
+    content = camt_file([camt_statement([camt_entry("-5.00", sign="CRDT")])])
+
+    response = upload(admin_api, content)
+
+    assert response.status_code == 400, response.data
+    [message] = response.json()["file"]
+    assert 'entry 1 of the statement "-5.00" has a minus sign' in message
+    assert "camt amounts carry no sign" in message
+    assert counts() == (0, 0)
+
+
+def test_statements_are_filtered_by_statement_format(admin_api, six_account):
+    # given a camt.053 and a CSV statement of one account
+    upload(admin_api, sample(SIX))
+    StatementCsvProfileFactory(name="Plain CSV")
+    upload(
+        admin_api,
+        b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n",
+        name="oct.csv",
+        profile="Plain CSV",
+    )
+    url = "/api/v1/banking/statements"
+
+    camt = admin_api.get(url, {"statement_format": "camt053"})
+    csv = admin_api.get(url, {"statement_format": "csv"})
+    # ?format= still chooses the renderer
+    rendered = admin_api.get(url, {"statement_format": "csv", "format": "json"})
+    unknown = admin_api.get(url, {"statement_format": "qif"})
+
+    assert camt.status_code == 200, camt.content
+    assert [row["format"] for row in camt.json()["results"]] == ["camt053"]
+    assert [row["file_name"] for row in csv.json()["results"]] == ["oct.csv"]
+    assert rendered.status_code == 200
+    assert rendered.json()["count"] == 1
+    assert unknown.status_code == 400
+    assert "statement_format" in unknown.json()

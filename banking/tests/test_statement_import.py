@@ -553,3 +553,224 @@ def test_a_line_repeated_by_a_later_statement_of_the_same_file_is_stored_once():
 
     assert [(o.new_lines, o.duplicate_lines) for o in result.statements] == [(1, 0), (1, 1)]
     assert StatementLine.objects.filter(bank_account=bank_account).count() == 2
+
+
+def refused(bank_account, content, **kwargs):
+    """Import ``content`` after a good file; return the error's message, checking that nothing changed."""
+    # A CSV names no account: it is taken for any, whatever the account identifies itself by.
+    keep = b"Date,Amount,Description\n2025-09-30,3.00,Keep\n"
+    run(bank_account, keep, file_name="keep.csv", format="csv", profile=StatementCsvProfileFactory())
+    before = counts()
+
+    with pytest.raises(DomainError) as raised:
+        run(bank_account, content, **kwargs)
+
+    assert raised.value.field == "file"
+    assert raised.value.code == "unreadable"
+    assert counts() == before
+    return raised.value.message
+
+
+CAMT_OPENING = b'<Amt Ccy="EUR">1000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            camt_file([camt_statement([camt_entry("-5.00", sign="CRDT")])]),
+            'amount of entry 1 of the statement "-5.00"',
+        ),
+        (
+            camt_file([camt_statement([camt_entry("-5.00", sign="DBIT")])]),
+            'amount of entry 1 of the statement "-5.00"',
+        ),
+        (
+            camt_file([camt_statement([camt_entry("1.00")])]).replace(
+                CAMT_OPENING, CAMT_OPENING.replace(b">1000.00<", b">-1000.00<")
+            ),
+            'OPBD balance "-1000.00"',
+        ),
+        (
+            camt_file(
+                [
+                    camt_statement(
+                        [camt_entry("30.00", details=[("-10.00", "CRDT", "E1"), ("40.00", "CRDT", "E2")])]
+                    )
+                ]
+            ),
+            'transaction amount in entry 1 of the statement "-10.00"',
+        ),
+    ],
+    ids=["entry-credit", "entry-debit", "balance", "batch-detail"],
+)
+def test_a_camt_amount_with_a_minus_sign_is_refused_naming_the_entry(content, message):
+    # camt amounts are never negative: -5.00 CRDT was stored as money out though the bank says credit
+    text = refused(account(), content)
+
+    assert message in text
+    assert "camt amounts carry no sign" in text
+
+
+def _csv(text):
+    return text.encode(), {"format": "csv", "profile": StatementCsvProfileFactory()}
+
+
+def _sample_with(name, old, new):
+    content = sample(name)
+    assert old.encode() in content
+    return content.replace(old.encode(), new.encode(), 1), {}
+
+
+MT940_CLOSING = "C251002EUR987,50"
+OFX_ACCOUNT = {"iban": "", "account_number": "1452687~7", "currency": "USD"}
+SUNCORP_ACCOUNT = {"iban": "", "account_number": "123456789", "currency": "AUD"}
+SVB_ACCOUNT = {"iban": "", "account_number": "1234567890", "currency": "USD"}
+# (account fields, a function returning (content, keyword arguments), what the message names)
+NON_ASCII_DIGIT_CASES = {
+    "camt-arabic-indic-amount": (
+        {},
+        lambda: (camt_file([camt_statement([camt_entry("\u0665.\u0660\u0660")])]), {}),
+        'amount of entry 1 of the statement "\u0665.\u0660\u0660"',
+    ),
+    "camt-full-width-balance": (
+        {},
+        lambda: (camt_file([camt_statement([camt_entry("1.00")], opening="\uff11000.00")]), {}),
+        "OPBD balance",
+    ),
+    # The UTF-8 sample: the other is in code page 1252, which has no such digits.
+    "ofx-amount": (
+        SUNCORP_ACCOUNT,
+        lambda: _sample_with("ofx/suncorp_ofx2_xml.ofx", "<TRNAMT>-16.85", "<TRNAMT>-\uff116.85"),
+        'amount "-\uff116.85"',
+    ),
+    "ofx-date": (
+        SUNCORP_ACCOUNT,
+        lambda: _sample_with(
+            "ofx/suncorp_ofx2_xml.ofx", "<DTPOSTED>20131215", "<DTPOSTED>\u0662\u0660\u0661\u06631215"
+        ),
+        "OFX date",
+    ),
+    "csv-amount": (
+        {},
+        lambda: _csv("Date,Amount,Description\n2025-10-01,\u0661\u0660.00,Deposit\n"),
+        "amount",
+    ),
+    "csv-date": (
+        {},
+        lambda: _csv("Date,Amount,Description\n\u0662\u06602\u0665-10-01,10.00,Deposit\n"),
+        "date",
+    ),
+    "mt940-amount": (
+        {},
+        lambda: (
+            mt940_file(
+                [("2510021002D1\u0662,50NCHGNONREF//BANK-1", "Fee")], account=IBAN, closing=MT940_CLOSING
+            ),
+            {},
+        ),
+        ":61: field",
+    ),
+    "mt940-balance-date": (
+        {},
+        lambda: (mt940_file([], account=IBAN, opening="C25100\uff11EUR1000,00", closing=MT940_CLOSING), {}),
+        ":60F: field",
+    ),
+    "bai2-amount": (
+        SVB_ACCOUNT,
+        lambda: _sample_with("bai2/svb_us_example.bai2", "16,142,490196,", "16,142,\u0664\u0669\u0660196,"),
+        "16 record's field 2",
+    ),
+    "bai2-as-of-date": (
+        SVB_ACCOUNT,
+        lambda: _sample_with("bai2/svb_us_example.bai2", ",1,220201,", ",1,2202\u0660\u0661,"),
+        "02 record's field 4",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NON_ASCII_DIGIT_CASES))
+def test_digits_other_than_0_to_9_are_refused_in_every_format(case):
+    # Python reads "٥" and "５" as 5 (Decimal, int, strptime); no bank format writes them
+    fields, build, where = NON_ASCII_DIGIT_CASES[case]
+    bank_account = account(**fields)
+    content, kwargs = build()
+
+    text = refused(bank_account, content, **kwargs)
+
+    assert where in text
+    assert "digits 0-9" in text
+
+
+def _camt_dated(booking="2025-10-15", value="2025-10-15", start="2025-10-01"):
+    content = camt_file([camt_statement([camt_entry("1.00"), camt_entry("2.00", date=booking)])])
+    content = content.replace(b"<ValDt><Dt>2025-10-15</Dt>", f"<ValDt><Dt>{value}</Dt>".encode())
+    return content.replace(b"<FrDtTm>2025-10-01", f"<FrDtTm>{start}".encode())
+
+
+@pytest.mark.parametrize(
+    ("fields", "build", "message"),
+    [
+        (
+            {},
+            lambda: (_camt_dated(booking="0001-01-01"), {}),
+            "Line 2 of statement 1 of the file (amount 2.00) has the booking date 0001-01-01",
+        ),
+        (
+            {},
+            lambda: (_camt_dated(value="9999-12-31"), {}),
+            "Line 1 of statement 1 of the file (amount 1.00) has the value date 9999-12-31",
+        ),
+        (
+            {},
+            lambda: (_camt_dated(start="1899-12-31"), {}),
+            "The start date 1899-12-31 of statement 1 of the file (STMT-1)",
+        ),
+        (
+            {},
+            lambda: _csv("Date,Amount,Description\n2025-10-01,1.00,A\n9999-12-31,2.00,B\n"),
+            "Line 2 of statement 1 of the file (amount 2.00) has the booking date 9999-12-31",
+        ),
+        (
+            OFX_ACCOUNT,
+            lambda: _sample_with("ofx/checking_ofx102_sgml.ofx", "<DTPOSTED>20110405", "<DTPOSTED>00010405"),
+            "Line 2 of statement 1 of the file (amount -34.51) has the booking date 0001-04-05",
+        ),
+    ],
+    ids=[
+        "camt-booking-year-1",
+        "camt-value-year-9999",
+        "camt-statement-start-1899",
+        "csv-9999",
+        "ofx-year-1",
+    ],
+)
+def test_dates_outside_the_years_the_books_hold_are_refused_naming_the_line(fields, build, message):
+    bank_account = account(**fields)
+    content, kwargs = build()
+
+    text = refused(bank_account, content, **kwargs)
+
+    assert message in text
+    assert "outside the years 1900 to 2999" in text
+
+
+def test_a_date_out_of_the_books_deep_in_a_streamed_camt_statement_is_refused_naming_its_line():
+    # given more lines than one streamed batch (2,000), the bad one in the second batch
+    entries = [camt_entry("1.00", reference=f"R{n}") for n in range(1, 2501)]
+    entries[2299] = camt_entry("1.00", reference="R2300", date="9999-12-31")
+
+    text = refused(account(), camt_file([camt_statement(entries)]))
+
+    assert "Line 2300 of statement 1 of the file" in text
+    assert "9999-12-31" in text
+
+
+def test_the_first_and_last_days_the_books_hold_are_imported():
+    entries = [camt_entry("1.00", date="1900-01-01"), camt_entry("2.00", date="2999-12-31")]
+
+    result = run(account(), camt_file([camt_statement(entries)]))
+
+    assert result.new_lines == 2
+    days = sorted(StatementLine.objects.values_list("booking_date", flat=True))
+    assert [str(day) for day in days] == ["1900-01-01", "2999-12-31"]
