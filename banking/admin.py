@@ -52,6 +52,7 @@ from banking.models import (
     StatementLine,
 )
 from banking.services import (
+    bank_account_update,
     bank_transaction_create,
     bank_transaction_delete,
     bank_transaction_update,
@@ -99,7 +100,7 @@ def gl_posting_link(obj, reference=None):
 
 
 @admin.register(BankAccount)
-class BankAccountAdmin(BankAccountWorkbenchMixin, ActiveChoicesMixin, TrackedAdmin):
+class BankAccountAdmin(BankAccountWorkbenchMixin, ActiveChoicesMixin, RefusalAdmin, TrackedAdmin):
     list_display = ("id", "name", "bank_name", "account_number", "iban", "currency", "gl_account", "branch")
     list_display_links = ("id", "name")
     list_filter = ("is_active", "currency", "bank_name", "branch")
@@ -112,6 +113,19 @@ class BankAccountAdmin(BankAccountWorkbenchMixin, ActiveChoicesMixin, TrackedAdm
         ("Ledger and branch", {"fields": ("gl_account", "branch")}),
         AUDIT_FIELDSET,
     )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The form showed the model's refusal already; the service repeats it under the
+        # row lock, so a document posted meanwhile still keeps the GL account and currency.
+        data = {name: getattr(obj, name) for name in form.changed_data if name in form.cleaned_data}
+        try:
+            saved = bank_account_update(bank_account_id=obj.pk, user=request.user, **data)
+        except REFUSALS as exc:
+            raise ServiceRefused(exc) from exc
+        copy_saved(saved, obj)
 
 
 # --- Bank transactions -------------------------------------------------------
@@ -683,6 +697,13 @@ class PostingRuleAdmin(TrackedAdmin):
 @admin.register(StatementCsvProfile)
 class StatementCsvProfileAdmin(TrackedAdmin):
     list_display = ("name", "delimiter", "decimal_mark", "date_format", "amount_mode", "has_header")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in StatementCsvProfile.SEPARATOR_FIELDS:
+            # A space, no-break space or tab is a separator banks use; stripping would save it as empty.
+            kwargs["strip"] = False
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     list_filter = ("amount_mode", "has_header")
     search_fields = ("name",)
     fieldsets = (

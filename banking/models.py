@@ -18,7 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from accounting.models import AccountingPeriod, GLAccount
+from accounting.choices import SourceType
+from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, JournalEntry
 from banking.choices import (
     TYPE_DIRECTION,
     AmountMode,
@@ -42,6 +43,40 @@ from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
 from dimensions.models import Branch, CostCenter, Department, Project
 
 POSITIVE = Q(amount__gt=0)
+
+
+def validate_book_date(value):
+    """Refuse a document date outside the books' years.
+
+    Posting files a document in the period of its date, and periods exist only
+    for the years 1900 to 2999 (``accounting.models``): a date outside them
+    could be saved but never posted, so it is refused where it is typed.
+    """
+    if value is not None and not FIRST_BOOK_YEAR <= value.year <= LAST_BOOK_YEAR:
+        raise ValidationError(
+            f"Give a date in the years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}; {value.isoformat()} "
+            "lies outside the books.",
+            code="date_out_of_books",
+        )
+
+
+def _book_date(**kwargs):
+    return models.DateField(validators=[validate_book_date], **kwargs)
+
+
+# What a CSV profile's amounts may be written with: the importer strips the
+# thousands separator and then reads the decimal mark (banking.importers.csv_profile),
+# so anything else (a digit, a letter) would silently change the amounts.
+CSV_DECIMAL_MARKS = (".", ",")
+CSV_THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'", "\u00a0", "\u202f")
+# Characters an amount is written with; a delimiter or quote among them would split or swallow amounts.
+CSV_AMOUNT_CHARACTERS = frozenset("0123456789+-")
+
+
+def _shown(character):
+    """Name a separator so that a space or a no-break space can be told apart in a message."""
+    names = {" ": "space", "\u00a0": "no-break space (U+00A0)", "\u202f": "narrow no-break space (U+202F)"}
+    return names.get(character, f'"{character}"')
 
 
 def _dimension(model, **kwargs):
@@ -110,6 +145,60 @@ class BankAccount(TrackedModel):
             self.currency = self.currency.upper()
         if not self.account_number and not self.iban:
             raise ValidationError({"account_number": "Give an account number or an IBAN."})
+        refusal = self.ledger_change_refusal()
+        if refusal:
+            field, message = refusal
+            raise ValidationError({field: message}, code="bank_account_in_use")
+
+    # The reports find an account's history through its GL account and show it in
+    # its currency: changing either once there is history would make the history
+    # vanish from the account's reports (or show it in the wrong currency).
+    LEDGER_FIELDS = (("gl_account_id", "gl_account", "GL account"), ("currency", "currency", "currency"))
+
+    def ledger_change_refusal(self):
+        """Return ``(field, message)`` when this unsaved change moves the GL account or the
+        currency of an account that already has history; ``None`` when the change may be saved."""
+        if self._state.adding or self.pk is None:
+            return None
+        saved = BankAccount.objects.filter(pk=self.pk).values("gl_account_id", "currency").first()
+        if saved is None:
+            return None
+        changed = [
+            (field, label)
+            for attribute, field, label in self.LEDGER_FIELDS
+            if (getattr(self, attribute) or "").upper() != (saved[attribute] or "").upper()
+        ]
+        if not changed:
+            return None
+        history = self.history(saved["gl_account_id"])
+        if not history:
+            return None
+        field, label = changed[0]
+        return field, (
+            f"The {label} of bank account {self.pk} cannot change: the account already has "
+            f"{' and '.join(history)}, which would disappear from its reports. "
+            "Open a new bank account instead."
+        )
+
+    def history(self, gl_account_id):
+        """Name what ties this account to its GL account and currency (empty: nothing yet)."""
+        found = []
+        documents = {
+            SourceType.BANK_TRANSACTION: BankTransaction.objects.filter(bank_account_id=self.pk),
+            SourceType.CASH_SUBMISSION: CashSubmission.objects.filter(bank_account_id=self.pk),
+            SourceType.FLOAT_ALLOCATION: FloatAllocation.objects.filter(bank_account_id=self.pk),
+            SourceType.FLOAT_RETURN: FloatAllocation.objects.filter(bank_account_id=self.pk),
+        }
+        posted = Q()
+        for source_type, queryset in documents.items():
+            posted |= Q(source_type=source_type, source_id__in=queryset.values("pk"))
+        if JournalEntry.objects.filter(posted, account_id=gl_account_id).exists():
+            found.append("posted GL lines")
+        if BankTransaction.objects.filter(bank_account_id=self.pk).exists():
+            found.append("bank transactions")
+        if BankStatement.objects.filter(bank_account_id=self.pk).exists():
+            found.append("statements")
+        return found
 
 
 class BankTransfer(TrackedModel):
@@ -120,8 +209,8 @@ class BankTransfer(TrackedModel):
     to_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transfers_in")
     amount = MoneyField()
     received_amount = MoneyField(null=True, blank=True)
-    initiated_date = models.DateField()
-    received_date = models.DateField(null=True, blank=True)
+    initiated_date = _book_date()
+    received_date = _book_date(null=True, blank=True)
     status = models.CharField(max_length=12, choices=TransferStatus.choices, default=TransferStatus.INITIATED)
     reference = models.CharField(max_length=100, blank=True)
     description = models.CharField(max_length=255, blank=True)
@@ -186,8 +275,8 @@ class BankTransaction(PostedDocument):
         help_text="Filled from the type when left empty; transfers and adjustments must say it.",
     )
     amount = MoneyField()
-    transaction_date = models.DateField()
-    value_date = models.DateField(null=True, blank=True)
+    transaction_date = _book_date()
+    value_date = _book_date(null=True, blank=True)
     reference = models.CharField(max_length=100, blank=True)
     end_to_end_id = models.CharField("end-to-end id", max_length=100, blank=True)
     description = models.CharField(max_length=255, blank=True)
@@ -306,10 +395,10 @@ class CashSubmission(PostedDocument):
     id = key_field("cs")
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="cash_submissions")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="cash_submissions")
-    submission_date = models.DateField()
+    submission_date = _book_date()
     expected_amount = MoneyField()
     deposited_amount = MoneyField(null=True, blank=True)
-    deposit_date = models.DateField(null=True, blank=True)
+    deposit_date = _book_date(null=True, blank=True)
     deposit_transaction = models.ForeignKey(
         BankTransaction,
         on_delete=models.PROTECT,
@@ -357,12 +446,12 @@ class FloatAllocation(PostedDocument):
     id = key_field("fa")
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="float_allocations")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="float_allocations")
-    allocation_date = models.DateField()
+    allocation_date = _book_date()
     amount = MoneyField()
     purpose = models.CharField(max_length=255, blank=True)
     custodian = models.CharField(max_length=200, blank=True)
     returned_amount = MoneyField(default=0)
-    return_date = models.DateField(null=True, blank=True)
+    return_date = _book_date(null=True, blank=True)
     return_gl_reference = models.CharField(max_length=100, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=FloatStatus.choices, default=FloatStatus.ALLOCATED)
     cost_center = _dimension(CostCenter)
@@ -464,6 +553,9 @@ class StatementCsvProfile(TrackedModel):
     counterparty_iban_column = models.CharField(max_length=64, blank=True)
     balance_column = models.CharField(max_length=64, blank=True)
 
+    # Single characters that may be white space (a tab, a no-break space): never trimmed.
+    SEPARATOR_FIELDS = ("delimiter", "quote_char", "decimal_mark", "thousands_separator")
+
     class Meta:
         db_table = "statement_csv_profiles"
         ordering = ["name"]
@@ -477,8 +569,25 @@ class StatementCsvProfile(TrackedModel):
             raise ValidationError({"amount_column": "A signed-amount profile needs the amount column."})
         if self.amount_mode == AmountMode.SPLIT and not (self.debit_column and self.credit_column):
             raise ValidationError({"debit_column": "A split profile needs both debit and credit columns."})
-        if self.decimal_mark == self.thousands_separator:
-            raise ValidationError({"thousands_separator": "It must differ from the decimal mark."})
+        errors = {}
+        # An empty mark or delimiter is already refused as a required field.
+        if self.decimal_mark and self.decimal_mark not in CSV_DECIMAL_MARKS:
+            errors["decimal_mark"] = 'Use "." or ",".'
+        if self.thousands_separator not in CSV_THOUSANDS_SEPARATORS:
+            allowed = ", ".join(_shown(c) for c in CSV_THOUSANDS_SEPARATORS if c)
+            errors["thousands_separator"] = f"Leave it empty or use one of: {allowed}."
+        elif self.thousands_separator and self.thousands_separator == self.decimal_mark:
+            errors["thousands_separator"] = "It must differ from the decimal mark."
+        for field, label in (("delimiter", "delimiter"), ("quote_char", "quote character")):
+            character = getattr(self, field)
+            if character in CSV_AMOUNT_CHARACTERS:
+                errors[field] = f"The {label} cannot be a digit or a sign: amounts are written with them."
+            elif character and character == self.decimal_mark:
+                errors[field] = f"The {label} cannot be the decimal mark."
+        if "quote_char" not in errors and self.delimiter and self.delimiter == self.quote_char:
+            errors["quote_char"] = "The quote character must differ from the delimiter."
+        if errors:
+            raise ValidationError(errors)
 
 
 class BankStatement(TrackedModel):

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from banking.choices import TYPE_DIRECTION, Direction, PostingStatus, TransactionType, TransferStatus
 from banking.models import (
+    BankAccount,
     BankTransaction,
     BankTransfer,
     BankTransferAllocation,
@@ -78,6 +79,27 @@ def _apply(document, data):
     for name, value in data.items():
         setattr(document, name, value)
     return document
+
+
+@transaction.atomic
+def bank_account_update(*, bank_account_id, user, **data):
+    """Change a bank account; its GL account and currency are fixed once it has history.
+
+    The reports find an account's history through its GL account: moving it (or
+    the currency) would make posted lines, transactions and statements vanish
+    from them. Name, bank and the other fields stay editable.
+    """
+    account = BankAccount.objects.select_for_update().get(pk=bank_account_id)
+    _apply(account, data)
+    refusal = account.ledger_change_refusal()
+    if refusal:
+        field, message = refusal
+        raise ConflictError(message, field=field, code="bank_account_in_use")
+    if user is not None:
+        account.updated_by = user
+    account.full_clean()
+    account.save()
+    return account
 
 
 @transaction.atomic
@@ -289,6 +311,11 @@ def bank_transfer_fail(*, transfer_id, user, reason):
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
     if transfer.status == TransferStatus.RECEIVED:
         raise ConflictError("This transfer has been received; it cannot fail any more.")
+    if transfer.status == TransferStatus.FAILED:
+        # The recorded reason is the audit trail of the failure; a second call must not rewrite it.
+        raise ConflictError(
+            f"This transfer has already failed ({transfer.failure_reason}); its reason stays as recorded."
+        )
     if not reason:
         raise ValidationError({"failure_reason": "Say why the transfer failed."})
     transfer.status = TransferStatus.FAILED

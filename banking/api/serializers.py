@@ -9,6 +9,7 @@ create may say ``"draft"`` (the guide's smoke object does) and nothing else.
 from rest_framework import serializers
 
 from accounting.models import GLAccount
+from banking.api.posting_serializers import StrictCharField
 from banking.choices import PostingStatus
 from banking.models import (
     BankAccount,
@@ -20,6 +21,7 @@ from banking.models import (
     FloatAllocation,
     PostingRule,
     StatementCsvProfile,
+    validate_book_date,
 )
 from cnperp.api import StrictModelSerializer, key_field, money_field, money_out, ref_field, user_field
 from dimensions.models import Branch, CostCenter, Department, Project
@@ -352,7 +354,7 @@ class TransferSerializer(serializers.ModelSerializer):
 class TransferReceiveSerializer(StrictModelSerializer):
     """The arrival of a transfer."""
 
-    received_date = serializers.DateField()
+    received_date = serializers.DateField(validators=[validate_book_date])
     received_amount = money_field(
         required=False, help_text="What arrived; the transfer amount when left out."
     )
@@ -365,9 +367,8 @@ class TransferReceiveSerializer(StrictModelSerializer):
 class TransferFailSerializer(StrictModelSerializer):
     """Why a transfer will not arrive."""
 
-    reason = serializers.CharField(
-        source="failure_reason", max_length=255, help_text="Why it will not arrive."
-    )
+    # A string only: ``5`` or ``true`` is a client's mistake, not a reason to record.
+    reason = StrictCharField(source="failure_reason", max_length=255, help_text="Why it will not arrive.")
 
     class Meta:
         model = BankTransfer
@@ -436,6 +437,8 @@ class StatementCsvProfileSerializer(TrackedSerializer):
             *TRACKING_FIELDS,
         )
         read_only_fields = TRACKING_READ_ONLY
+        # A space, no-break space or tab is a separator banks use; trimming would save it as empty.
+        extra_kwargs = {name: {"trim_whitespace": False} for name in StatementCsvProfile.SEPARATOR_FIELDS}
 
 
 class BankReconciliationSerializer(serializers.ModelSerializer):

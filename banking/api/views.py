@@ -45,7 +45,15 @@ from banking.models import (
     PostingRule,
     StatementCsvProfile,
 )
-from cnperp.api import KEY_LOOKUP_REGEX, ReadOnlyRecordViewSet, RecordViewSet, key_conflicts, service_errors
+from cnperp.api import (
+    KEY_LOOKUP_REGEX,
+    ReadOnlyRecordViewSet,
+    RecordViewSet,
+    client_field_names,
+    key_conflicts,
+    service_errors,
+)
+from cnperp.exceptions import DomainError
 
 TRACKED = ("created_by", "updated_by")
 
@@ -58,6 +66,18 @@ class BankAccountViewSet(RecordViewSet):
     filterset_class = BankAccountFilterSet
     ordering_fields = ["id", "name", "bank_name", "currency"]
     search_fields = ["id", "name", "bank_name", "account_number", "iban"]
+
+    def update_record(self, instance, data):
+        # Through the service: the GL account and currency are fixed once the account has history (409).
+        return services.bank_account_update(bank_account_id=instance.pk, user=self._user(), **data)
+
+    def perform_update(self, serializer):
+        try:
+            super().perform_update(serializer)
+        except DomainError as exc:
+            # The service names the model's field (gl_account); the client sent gl_account_id.
+            exc.field = client_field_names(serializer).get(exc.field, exc.field)
+            raise
 
 
 class DocumentViewSet(RecordViewSet):
