@@ -33,7 +33,14 @@ from django.utils import timezone
 
 from accounting import ledger_chain, locks
 from accounting.choices import PeriodStatus, PostingPurpose, SourceType
-from accounting.models import AccountingPeriod, DimensionAssignment, JournalEntry, JournalPosting
+from accounting.models import (
+    FIRST_BOOK_YEAR,
+    LAST_BOOK_YEAR,
+    AccountingPeriod,
+    DimensionAssignment,
+    JournalEntry,
+    JournalPosting,
+)
 from cnperp import audit
 from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
@@ -163,6 +170,15 @@ def periods_open(days):
     A period that two postings create at once is created by one of them; the
     other finds it through the unique key and locks it like any other.
     """
+    outside = sorted(day for day in set(days) if not FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR)
+    if outside:
+        # Dates are refused where they are typed; one saved before that rule, or written by hand,
+        # would otherwise surface as the period pattern's message, naming no date.
+        raise DomainError(
+            f"{outside[0].isoformat()} lies outside the books' years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}: "
+            "there is no period to post it in. Correct the document's date.",
+            field="date",
+        )
     codes = sorted({AccountingPeriod.code_for(day) for day in days})
     statuses = locks.periods_lock_shared(codes)
     for code in codes:

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from banking.choices import Direction
-from banking.models import BankAccount, BankTransaction
+from banking.models import BankAccount, BankTransaction, validate_book_date
 from cnperp.api import FORM_FIELDS, key_field, money_field, money_out, ref_field
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -47,7 +47,8 @@ class PostRequestSerializer(StrictSerializer):
 
 class ReverseRequestSerializer(StrictSerializer):
     reversal_date = serializers.DateField(
-        help_text="In an open period, on or after the original posting's date."
+        validators=[validate_book_date],
+        help_text="In an open period, on or after the original posting's date.",
     )
     reason = StrictCharField(max_length=255, help_text="Why the posting is reversed.")
 
@@ -56,20 +57,24 @@ class FloatReturnRequestSerializer(StrictSerializer):
     returned_amount = money_field(
         required=False, help_text="What came back; defaults to the recorded amount."
     )
-    return_date = serializers.DateField(required=False, help_text="Defaults to the recorded return date.")
+    return_date = serializers.DateField(
+        required=False, validators=[validate_book_date], help_text="Defaults to the recorded return date."
+    )
 
 
 class CorrectRequestSerializer(StrictSerializer):
     """The reversal (for a posted transaction) and the fields of the corrected draft that change."""
 
     reversal_date = serializers.DateField(
-        required=False, help_text="Needed when the transaction is still posted: it is reversed first."
+        required=False,
+        validators=[validate_book_date],
+        help_text="Needed when the transaction is still posted: it is reversed first.",
     )
     reason = StrictCharField(required=False, max_length=255, default="", help_text="Why it is corrected.")
     id = key_field(BankTransaction)
     amount = money_field(required=False)
-    transaction_date = serializers.DateField(required=False)
-    value_date = serializers.DateField(required=False, allow_null=True)
+    transaction_date = serializers.DateField(required=False, validators=[validate_book_date])
+    value_date = serializers.DateField(required=False, allow_null=True, validators=[validate_book_date])
     direction = serializers.ChoiceField(choices=Direction.choices, required=False)
     reference = StrictCharField(required=False, allow_blank=True, max_length=100)
     description = StrictCharField(required=False, allow_blank=True, max_length=255)

@@ -182,6 +182,8 @@ def test_reverse_then_post_again_is_a_409(admin_api, ledger):
         ({"reversal_date": "2025-10-20", "reason": "   "}, "reason"),
         ({"reversal_date": "2025-10-01", "reason": "Before the posting"}, "reversal_date"),
         ({"reversal_date": "2025-10-20", "reason": "x", "extra": 1}, "extra"),
+        # Outside the books' years: it used to reach the period pattern and name no field.
+        ({"reversal_date": "9999-12-31", "reason": "Far future"}, "reversal_date"),
     ],
 )
 def test_a_bad_reversal_is_a_400_naming_the_field(admin_api, ledger, body, field):
@@ -328,3 +330,16 @@ def test_the_transfer_type_answers_with_its_in_transit_lines(admin_api, ledger):
         (contra(PostingDocument.TRANSFER), "100.00", "0.00"),
         ("gl-bank-ba-op", "0.00", "100.00"),
     ]
+
+
+def test_posting_a_draft_dated_outside_the_books_names_the_date(admin_api, ledger):
+    # Dates are refused where they are typed; a draft written before that rule (or by hand) is
+    # refused when posted, with its date in the message, and nothing is posted.
+    BankTransactionFactory(id="bt-far", bank_account=ledger["op"])
+    BankTransaction.objects.filter(pk="bt-far").update(transaction_date=datetime.date(9999, 12, 31))
+
+    response = _post(admin_api, "bt-far")
+
+    assert response.status_code == 400, response.content
+    assert "9999-12-31 lies outside the books' years 1900 to 2999" in str(response.json())
+    assert not JournalPosting.objects.exists()
