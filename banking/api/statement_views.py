@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from banking.api import statement_serializers as s
 from banking.api.posting_serializers import ErrorSerializer
-from banking.choices import StatementFormat
+from banking.choices import LineMatchStatus, StatementFormat
 from banking.models import BankAccount, BankStatement, StatementCsvProfile, StatementLine
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.api import ReadOnlyRecordViewSet
@@ -150,7 +150,7 @@ class BankStatementViewSet(ReadOnlyRecordViewSet):
     @extend_schema(
         summary="Lines of a statement",
         parameters=[
-            OpenApiParameter("match_status", str, enum=["unmatched", "suggested", "matched"], required=False),
+            OpenApiParameter("match_status", str, enum=LineMatchStatus.values, required=False),
             OpenApiParameter("page", int, required=False),
             OpenApiParameter("page_size", int, required=False),
         ],
@@ -163,6 +163,9 @@ class BankStatementViewSet(ReadOnlyRecordViewSet):
         rows = StatementLine.objects.filter(statement=statement).order_by("line_number")
         wanted = request.query_params.get("match_status")
         if wanted:
+            if wanted not in LineMatchStatus.values:
+                # An unknown status used to answer an empty page, as if the statement had no such lines.
+                raise ValidationError({"match_status": [f"Use one of: {', '.join(LineMatchStatus.values)}."]})
             rows = rows.filter(match_status=wanted)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(s.StatementLineSerializer(page, many=True).data)

@@ -158,6 +158,19 @@ def test_statements_and_their_lines_are_listed(admin_api, six_account):
     assert admin_api.get("/api/v1/banking/statements/st-missing").status_code == 404
 
 
+def test_a_statements_lines_filter_by_match_status_and_refuse_an_unknown_one(admin_api, six_account):
+    upload(admin_api, sample(SIX))
+    url = f"/api/v1/banking/statements/{BankStatement.objects.get().pk}/lines"
+
+    unmatched = admin_api.get(url, {"match_status": "unmatched", "page_size": 100})
+    bogus = admin_api.get(url, {"match_status": "bogus"})
+
+    assert unmatched.json()["count"] == 32
+    # An unknown status used to answer 200 with no lines, as if none had it.
+    assert bogus.status_code == 400
+    assert list(bogus.json()) == ["match_status"]
+
+
 def test_camt_amount_with_a_minus_sign_answers_400_on_file_and_imports_nothing(admin_api):
     # camt amounts carry no sign: "-5.00" CRDT was stored as money out though the bank says credit
     BankAccountFactory(id="ba-six", iban="DE89370400440532013000", account_number="", currency="EUR")
