@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from banking import matching, reconciliation
@@ -28,7 +29,10 @@ FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 
 
 def _query(serializer_class, request):
-    serializer = serializer_class(data=query_parameters(request))
+    data = query_parameters(request)
+    # ?format= picks the renderer (json, api), as on every endpoint; it is not the query's.
+    data.pop(api_settings.URL_FORMAT_OVERRIDE, None)
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

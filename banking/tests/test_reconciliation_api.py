@@ -76,6 +76,14 @@ def test_a_missing_or_bad_parameter_is_a_400_naming_it(month, viewer, query, fie
     assert list(response.json()) == [field]
 
 
+def test_format_json_picks_the_renderer_as_on_every_endpoint(month, viewer):
+    # It was refused as an unknown query field, though the reports and lists take it.
+    response = viewer.get(URL, {"bank_account_id": "ba-op", "period": "2025-10", "format": "json"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["bank_account_id"] == "ba-op"
+
+
 def test_an_unknown_account_is_a_404(month, viewer):
     response = viewer.get(URL, {"bank_account_id": "ba-nope", "period": "2025-10"})
     assert response.status_code == 404
