@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from accounting.choices import SourceType
 from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, JournalEntry
 from banking.choices import (
     TYPE_DIRECTION,
@@ -68,15 +67,13 @@ def _book_date(**kwargs):
 # thousands separator and then reads the decimal mark (banking.importers.csv_profile),
 # so anything else (a digit, a letter) would silently change the amounts.
 CSV_DECIMAL_MARKS = (".", ",")
-CSV_THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'", "\u00a0", "\u202f")
-# Characters an amount is written with; a delimiter or quote among them would split or swallow amounts.
-CSV_AMOUNT_CHARACTERS = frozenset("0123456789+-")
+# Characters an amount is written with; a delimiter, quote or thousands separator among them would
+# split, swallow or change amounts (a separator "1" read 12.50 as 2.50).
+CSV_AMOUNT_CHARACTERS = frozenset("0123456789+-()")
 
 
-def _shown(character):
-    """Name a separator so that a space or a no-break space can be told apart in a message."""
-    names = {" ": "space", "\u00a0": "no-break space (U+00A0)", "\u202f": "narrow no-break space (U+202F)"}
-    return names.get(character, f'"{character}"')
+def _amount_character(character):
+    return character in CSV_AMOUNT_CHARACTERS or character.isalnum()
 
 
 def _dimension(model, **kwargs):
@@ -163,10 +160,14 @@ class BankAccount(TrackedModel):
         saved = BankAccount.objects.filter(pk=self.pk).values("gl_account_id", "currency").first()
         if saved is None:
             return None
+        # Keys are case-sensitive (GL-1010 is not gl-1010); a currency code is not.
         changed = [
             (field, label)
             for attribute, field, label in self.LEDGER_FIELDS
-            if (getattr(self, attribute) or "").upper() != (saved[attribute] or "").upper()
+            if (getattr(self, attribute) or "") != (saved[attribute] or "")
+            and not (
+                attribute == "currency" and (self.currency or "").upper() == (saved["currency"] or "").upper()
+            )
         ]
         if not changed:
             return None
@@ -181,24 +182,28 @@ class BankAccount(TrackedModel):
         )
 
     def history(self, gl_account_id):
-        """Name what ties this account to its GL account and currency (empty: nothing yet)."""
-        found = []
-        documents = {
-            SourceType.BANK_TRANSACTION: BankTransaction.objects.filter(bank_account_id=self.pk),
-            SourceType.CASH_SUBMISSION: CashSubmission.objects.filter(bank_account_id=self.pk),
-            SourceType.FLOAT_ALLOCATION: FloatAllocation.objects.filter(bank_account_id=self.pk),
-            SourceType.FLOAT_RETURN: FloatAllocation.objects.filter(bank_account_id=self.pk),
-        }
-        posted = Q()
-        for source_type, queryset in documents.items():
-            posted |= Q(source_type=source_type, source_id__in=queryset.values("pk"))
-        if JournalEntry.objects.filter(posted, account_id=gl_account_id).exists():
-            found.append("posted GL lines")
-        if BankTransaction.objects.filter(bank_account_id=self.pk).exists():
-            found.append("bank transactions")
-        if BankStatement.objects.filter(bank_account_id=self.pk).exists():
-            found.append("statements")
-        return found
+        """Name what ties this account to its GL account and currency (empty: nothing yet).
+
+        Whatever its reports show: any line on its GL account (the reports read the books by
+        GL account, so a manual opening balance counts), its documents, transfers, statements
+        and reconciliations. The cheap look-ups first; the first found is enough to refuse.
+        """
+        tied = (
+            ("bank transactions", BankTransaction.objects.filter(bank_account_id=self.pk)),
+            ("statements", BankStatement.objects.filter(bank_account_id=self.pk)),
+            (
+                "transfers",
+                BankTransfer.objects.filter(Q(from_bank_account_id=self.pk) | Q(to_bank_account_id=self.pk)),
+            ),
+            ("cash submissions", CashSubmission.objects.filter(bank_account_id=self.pk)),
+            ("float allocations", FloatAllocation.objects.filter(bank_account_id=self.pk)),
+            ("reconciliations", BankReconciliation.objects.filter(bank_account_id=self.pk)),
+            ("lines on its GL account", JournalEntry.objects.filter(account_id=gl_account_id)),
+        )
+        for name, queryset in tied:
+            if queryset.exists():
+                return [name]
+        return []
 
 
 class BankTransfer(TrackedModel):
@@ -573,17 +578,24 @@ class StatementCsvProfile(TrackedModel):
         # An empty mark or delimiter is already refused as a required field.
         if self.decimal_mark and self.decimal_mark not in CSV_DECIMAL_MARKS:
             errors["decimal_mark"] = 'Use "." or ",".'
-        if self.thousands_separator not in CSV_THOUSANDS_SEPARATORS:
-            allowed = ", ".join(_shown(c) for c in CSV_THOUSANDS_SEPARATORS if c)
-            errors["thousands_separator"] = f"Leave it empty or use one of: {allowed}."
+        # The importer strips the thousands separator, then reads the decimal mark: any other
+        # punctuation or space works (",", ".", "'", "’", a no-break space), a digit or letter does not.
+        if self.thousands_separator and _amount_character(self.thousands_separator):
+            errors["thousands_separator"] = (
+                "Leave it empty or use a punctuation mark or a space: not a digit, letter, sign or bracket."
+            )
         elif self.thousands_separator and self.thousands_separator == self.decimal_mark:
             errors["thousands_separator"] = "It must differ from the decimal mark."
         for field, label in (("delimiter", "delimiter"), ("quote_char", "quote character")):
             character = getattr(self, field)
-            if character in CSV_AMOUNT_CHARACTERS:
-                errors[field] = f"The {label} cannot be a digit or a sign: amounts are written with them."
-            elif character and character == self.decimal_mark:
-                errors[field] = f"The {label} cannot be the decimal mark."
+            if character and _amount_character(character):
+                errors[field] = (
+                    f"The {label} cannot be a digit, letter, sign or bracket: amounts are written with them."
+                )
+        # A comma may both delimit and mark decimals when amounts are quoted ("1234,56"); a quote
+        # character that is the decimal mark would swallow amounts.
+        if "quote_char" not in errors and self.quote_char and self.quote_char == self.decimal_mark:
+            errors["quote_char"] = "The quote character cannot be the decimal mark."
         if "quote_char" not in errors and self.delimiter and self.delimiter == self.quote_char:
             errors["quote_char"] = "The quote character must differ from the delimiter."
         if errors:

@@ -12,13 +12,14 @@
 """
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from accounting.models import JournalEntry
-from accounting.tests.factories import GLAccountFactory
+from accounting.tests.factories import GLAccountFactory, JournalEntryFactory
 from banking import services
 from banking.choices import TransferStatus
 from banking.models import (
@@ -33,6 +34,7 @@ from banking.posting import float_allocation_post
 from banking.tests.factories import (
     BankStatementFactory,
     BankTransactionFactory,
+    BankTransferFactory,
     FloatAllocationFactory,
     StatementCsvProfileFactory,
 )
@@ -76,7 +78,13 @@ def _posted_float(books):
 
 
 HISTORY = {
-    "posted GL lines": _posted_float,
+    "float allocations": _posted_float,
+    "lines on its GL account": lambda books: JournalEntryFactory(
+        account_id="gl-bank-ba-op", debit=Decimal("1000.00")
+    ),
+    "transfers": lambda books: BankTransferFactory(
+        from_bank_account=books["op"], to_bank_account=books["sav"]
+    ),
     "bank transactions": lambda books: BankTransactionFactory(bank_account=books["op"]),
     "statements": lambda books: BankStatementFactory(bank_account=books["op"]),
 }
@@ -115,19 +123,29 @@ def test_the_reviewers_patch_is_refused_while_name_and_bank_stay_editable(admin_
     assert _state() == {**before, "name": "Main account"}
 
 
-def test_the_gl_account_and_currency_move_until_the_first_posting(admin_api, ledger):
-    # A draft float has written no GL line yet: it will post to the new account.
-    allocation = FloatAllocationFactory(bank_account=ledger["op"], branch=ledger["branch"])
-
+def test_the_gl_account_and_currency_move_until_the_account_is_used(admin_api, ledger):
+    # Nothing refers to the account yet: a set-up mistake can still be put right.
     moved = admin_api.patch(ACCOUNT, {"gl_account_id": "gl-x1", "currency": "eur"}, format="json")
-    float_allocation_post(allocation_id=allocation.pk, user=ledger["user"])
+    # A draft float already counts: its amount is in the account's currency.
+    FloatAllocationFactory(bank_account=ledger["op"], branch=ledger["branch"])
     back = admin_api.patch(ACCOUNT, {"gl_account_id": "gl-bank-ba-op"}, format="json")
 
     assert moved.status_code == 200, moved.content
     assert back.status_code == 409, back.content
-    assert "posted GL lines" in back.json()["gl_account_id"][0]
+    assert "float allocations" in back.json()["gl_account_id"][0]
     assert _state()["gl_account_id"] == "gl-x1"
     assert _state()["currency"] == "EUR"
+
+
+def test_a_gl_account_whose_key_differs_only_in_case_is_another_account(admin_api, ledger):
+    # Keys are case-sensitive: the guard compared them upper-cased and let this move through.
+    GLAccountFactory(id="GL-BANK-BA-OP", code="1102", name="Look-alike")
+    BankTransactionFactory(bank_account=ledger["op"])
+
+    response = admin_api.patch(ACCOUNT, {"gl_account_id": "GL-BANK-BA-OP"}, format="json")
+
+    assert response.status_code == 409, response.content
+    assert _state()["gl_account_id"] == "gl-bank-ba-op"
 
 
 def test_the_service_refuses_the_gl_account_of_an_account_with_transactions(ledger):
@@ -186,7 +204,8 @@ def _profile(**change):
         ({"quote_char": ";"}, "quote_char"),
         ({"delimiter": "1"}, "delimiter"),
         ({"delimiter": "-"}, "delimiter"),
-        ({"delimiter": ","}, "delimiter"),
+        ({"delimiter": "a"}, "delimiter"),
+        ({"thousands_separator": "("}, "thousands_separator"),
         ({"quote_char": "+"}, "quote_char"),
         ({"quote_char": ","}, "quote_char"),
     ],
@@ -205,6 +224,23 @@ def test_a_csv_profile_keeps_the_space_separators_banks_write(admin_api, separat
 
     assert response.status_code == 201, response.content
     assert StatementCsvProfile.objects.get().thousands_separator == separator
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # Comma-delimited with quoted comma decimals ("1234,56"): a European spreadsheet's export.
+        {"delimiter": ",", "decimal_mark": ",", "thousands_separator": ""},
+        {"thousands_separator": "\u2019"},  # the typographic apostrophe some Swiss banks write
+        {"delimiter": "\t"},
+    ],
+)
+def test_a_csv_profile_with_layouts_banks_write_is_accepted(admin_api, change):
+    response = admin_api.post(PROFILES, _profile(**change), format="json")
+
+    assert response.status_code == 201, response.content
+    saved = StatementCsvProfile.objects.get()
+    assert {field: getattr(saved, field) for field in change} == change
 
 
 def test_changing_a_profiles_thousands_separator_to_a_digit_changes_nothing(admin_api):
