@@ -67,13 +67,14 @@ class GLAccount(TrackedModel):
     def clean(self):
         # A parent chain that loops back would make roll-ups of the chart never end. Here,
         # not in a serializer, so the API (record_update's full_clean) and the admin both refuse.
+        # By id, so that a parent that does not exist (refused by its own field check) ends the walk.
         seen = {self.pk}
-        node = self.parent
+        node = self.parent_id
         while node is not None:
-            if node.pk in seen:
+            if node in seen:
                 raise ValidationError({"parent": "A GL account cannot be its own ancestor."})
-            seen.add(node.pk)
-            node = node.parent
+            seen.add(node)
+            node = GLAccount.objects.filter(pk=node).values_list("parent_id", flat=True).first()
 
 
 class AccountingPeriodQuerySet(models.QuerySet):

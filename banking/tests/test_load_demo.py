@@ -355,6 +355,8 @@ def test_guide_smoke_object_can_be_created_as_written_after_load_demo():
     [
         (["--with-postings"], "--with-postings"),
         (["--end-month", "2025-13"], "--end-month"),
+        # Twelve months back from June 1900 start in 1899, before the books: it was a traceback.
+        (["--end-month", "1900-06"], "before the books' first year"),
         (["--size", "-1"], "--size"),
         (["--size", "10", "--accounts", "5"], "--accounts"),
     ],

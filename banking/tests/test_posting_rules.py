@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from accounting.choices import AccountType
-from accounting.models import JournalEntry
+from accounting.models import AccountingPeriod, JournalEntry
 from accounting.selectors import gl_unbalanced_references
 from accounting.tests.factories import GLAccountFactory
 from banking import posting
@@ -362,3 +362,18 @@ def test_batch_posting_posts_drafts_and_reports_what_it_left(ledger):
     assert JournalEntry.objects.filter(reference="BT-bt-a", cost_center_id="cc-hq").count() == 2
     assert JournalEntry.objects.filter(reference="BT-bt-e").count() == 2
     assert gl_unbalanced_references() == []
+
+
+def test_a_draft_dated_outside_the_books_is_left_and_listed_not_stopping_the_batch(ledger):
+    # Dates are refused where they are typed; a draft saved before that rule (or written by hand)
+    # used to stop the whole batch at the period look-up.
+    BankTransactionFactory(id="bt-good", bank_account=ledger["op"])
+    BankTransactionFactory(id="bt-old", bank_account=ledger["op"])
+    BankTransaction.objects.filter(pk="bt-old").update(transaction_date=datetime.date(1899, 12, 31))
+
+    result = posting.bank_transactions_post_batch(transaction_ids=["bt-good", "bt-old"], user=ledger["user"])
+
+    assert result.posted == ["bt-good"]
+    assert "1899-12-31 lies outside the books' years 1900 to 2999" in result.skipped["bt-old"]
+    assert BankTransaction.objects.get(pk="bt-old").posting_status == "draft"
+    assert not AccountingPeriod.objects.filter(pk="1899-12").exists()

@@ -128,6 +128,14 @@ class Command(BaseCommand):
             raise CommandError(
                 f'--end-month "{end_month}" is not a month; use YYYY-MM, such as 2025-12.'
             ) from exc
+        first = demo.month_codes(end_month, months)[0]
+        try:
+            AccountingPeriod.bounds(first)
+        except ValidationError as exc:
+            raise CommandError(
+                f"--months {months} back from --end-month {end_month} starts in {first}, before the "
+                "books' first year (1900): choose a later end month or fewer months."
+            ) from exc
         if not 1 <= accounts <= len(demo.BANK_ACCOUNTS):
             raise CommandError(f"--accounts must be between 1 and {len(demo.BANK_ACCOUNTS)}.")
         if batch_size < 1:
