@@ -31,6 +31,13 @@ from dimensions.models import CostCenter, Department, DimensionType, Project
 # digits, which int() reads but the database keys would keep as typed. The bounds keep every
 # month's arithmetic (90 days back for ageing, the day after its end) inside Python's dates.
 FIRST_BOOK_YEAR, LAST_BOOK_YEAR = 1900, 2999
+
+
+def in_books(day):
+    """Return whether ``day`` falls in one of the books' years (a period can hold it)."""
+    return FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR
+
+
 period_code_validator = RegexValidator(
     r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
     message=f"Use the form YYYY-MM, for example 2025-10 (years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}).",

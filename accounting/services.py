@@ -40,6 +40,7 @@ from accounting.models import (
     DimensionAssignment,
     JournalEntry,
     JournalPosting,
+    in_books,
 )
 from cnperp import audit
 from cnperp.bulk_sql import rows_insert
@@ -170,7 +171,7 @@ def periods_open(days):
     A period that two postings create at once is created by one of them; the
     other finds it through the unique key and locks it like any other.
     """
-    outside = sorted(day for day in set(days) if not FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR)
+    outside = sorted(day for day in set(days) if not in_books(day))
     if outside:
         # Dates are refused where they are typed; one saved before that rule, or written by hand,
         # would otherwise surface as the period pattern's message, naming no date.

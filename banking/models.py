@@ -18,7 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, JournalEntry
+from accounting.models import (
+    FIRST_BOOK_YEAR,
+    LAST_BOOK_YEAR,
+    AccountingPeriod,
+    GLAccount,
+    JournalEntry,
+    in_books,
+)
 from banking.choices import (
     TYPE_DIRECTION,
     AmountMode,
@@ -51,7 +58,7 @@ def validate_book_date(value):
     for the years 1900 to 2999 (``accounting.models``): a date outside them
     could be saved but never posted, so it is refused where it is typed.
     """
-    if value is not None and not FIRST_BOOK_YEAR <= value.year <= LAST_BOOK_YEAR:
+    if value is not None and not in_books(value):
         raise ValidationError(
             f"Give a date in the years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}; {value.isoformat()} "
             "lies outside the books.",

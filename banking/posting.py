@@ -47,7 +47,7 @@ from django.db.models.functions import Concat
 
 from accounting import locks
 from accounting.choices import PeriodStatus, SourceType
-from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount
+from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, in_books
 from accounting.services import (
     Line,
     PostingRequest,
@@ -605,10 +605,6 @@ class BatchDraft(collections.namedtuple("BatchDraft", BATCH_FIELDS)):
         return self.id
 
 
-def _in_books(day):
-    return FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR
-
-
 @cyclic_gc_paused
 @locks.atomic_with_retry
 def bank_transactions_post_batch(*, transaction_ids, user):
@@ -624,7 +620,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     days = set(drafts.values_list("transaction_date", flat=True).distinct())
     # A draft dated outside the books (saved before dates were checked, or by hand) has no period:
     # it stays a draft and is listed below, rather than stopping the batch.
-    statuses = periods_open({day for day in days if _in_books(day)})
+    statuses = periods_open({day for day in days if in_books(day)})
     rules = RuleBook.load()
     locks.accounts_lock_shared(rules.account_ids())
     txns = [BatchDraft(*row) for row in locks.documents_lock(drafts.values_list(*BATCH_FIELDS))]
@@ -632,7 +628,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         return result
     late = {AccountingPeriod.code_for(t.transaction_date) for t in txns} - set(statuses)
     if late:  # a draft's date changed between the read and the lock
-        statuses.update(periods_open({t.transaction_date for t in txns if _in_books(t.transaction_date)}))
+        statuses.update(periods_open({t.transaction_date for t in txns if in_books(t.transaction_date)}))
     context = TransactionContext.load(txns)
     context.rules = rules
     active = _active_accounts(rules, context)
@@ -642,7 +638,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         if refusal := segregation_refusal(user=user, maker_id=txn.created_by_id, action=SOD_POST):
             result.skipped[txn.pk] = refusal
             continue
-        if not _in_books(txn.transaction_date):
+        if not in_books(txn.transaction_date):
             result.skipped[txn.pk] = (
                 f"its date {txn.transaction_date.isoformat()} lies outside the books' years "
                 f"{FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}"

@@ -159,8 +159,8 @@ class LedgerCollector:
                 for name, column in IMPORT_COLUMNS.items():
                     families[name].add_metric([row[0]], int(row[column]))
             for account, period, status, variance in results["reconciliations"]:
-                # The exposition format carries floats only; the books keep the Decimal.
-                families["variance"].add_metric([account, period], float(Decimal(variance)))
+                # The Decimal as the books keep it; the exposition writes it out as a number.
+                families["variance"].add_metric([account, period], Decimal(variance))
                 families["finalized"].add_metric([account, period], 1 if status == "finalized" else 0)
         yield from families.values()
 

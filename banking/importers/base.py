@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR
+from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, in_books
 
 # What a streaming parser yields (``camt.stream``, ``banking.importers.stream_statements``).
 LINES = "lines"
@@ -166,7 +166,7 @@ def decode_utf8(content):
 
 
 def _in_books(day):
-    return day is None or FIRST_BOOK_YEAR <= day.year <= LAST_BOOK_YEAR
+    return day is None or in_books(day)
 
 
 def check_line_dates(lines, *, first, where):
