@@ -36,6 +36,7 @@ from decimal import Decimal
 from queue import Full, Queue
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 
@@ -146,6 +147,27 @@ def statement_max_bytes():
     return int(getattr(settings, "BANKING_STATEMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
+def _check_profile(profile):
+    """Refuse a CSV profile saved before today's rules (a digit as thousands separator, say).
+
+    Such a profile reads amounts wrongly without any error (a separator "1" read
+    12.50 as 2.50), so it is refused until corrected in the admin.
+    """
+    try:
+        # The encoding is checked by the reader, with the list of encodings to choose from.
+        profile.full_clean(exclude=["encoding"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{field.replace('_', ' ')}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+        )
+        raise DomainError(
+            f'The CSV profile "{profile.name}" cannot read statements as saved ({problems}). '
+            "Correct it in the admin first.",
+            field="profile",
+            code="invalid_profile",
+        ) from None
+
+
 @transaction.atomic
 def statement_import(*, bank_account, content: bytes, file_name, format="auto", profile=None, user):
     """Import a statement file into ``bank_account``; return an :class:`ImportResult`."""
@@ -155,6 +177,8 @@ def statement_import(*, bank_account, content: bytes, file_name, format="auto", 
         )
     if format == "csv" and profile is None:
         raise DomainError("A CSV statement needs the bank's CSV profile.", field="profile", code="required")
+    if profile is not None:
+        _check_profile(profile)
     if not content:
         raise DomainError(f"{file_name}: the file is empty.", field="file", code="empty")
     limit = statement_max_bytes()

@@ -6,9 +6,10 @@ can act on and, where one field is at fault, the field's name. The API answers
 ``{"detail": "...", "code": "..."}`` otherwise.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -59,6 +60,11 @@ def api_exception_handler(exc, context):
         exc.auth_header = "Token"
     if isinstance(exc, DomainError):
         return Response(exc.as_data(), status=exc.status_code)
+    # Django's own two, as DRF converts them, so that the answer below can name its code.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, (ProtectedError, RestrictedError)):
@@ -73,7 +79,17 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
         # A bare list names no field; the answer is always an object (the schema's 400).
         exc = exceptions.ValidationError({"non_field_errors": exc.detail})
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        # DRF's own answers (an unknown record's 404, 403, 405, 415, 429) carry only
+        # ``detail``; clients branch on ``code``, as they do for the domain errors.
+        response.data["code"] = _code(exc)
+    return response
+
+
+def _code(exc):
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
 
 
 def _is_api(request):

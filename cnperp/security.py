@@ -24,6 +24,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cnperp.api import StrictCharField
 from cnperp.throttles import AnonRateThrottle
 
 LOCKOUT_PREFIX = "cnperp:login-failures:"
@@ -90,7 +91,7 @@ class LockoutModelBackend(ModelBackend):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = StrictCharField(max_length=150)
     password = serializers.CharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
 
 

@@ -13,17 +13,8 @@ from rest_framework import serializers
 
 from banking.choices import Direction
 from banking.models import BankAccount, BankTransaction, validate_book_date
-from cnperp.api import FORM_FIELDS, key_field, money_field, money_out, ref_field
+from cnperp.api import FORM_FIELDS, StrictCharField, key_field, money_field, money_out, ref_field
 from dimensions.models import Branch, CostCenter, Department, Project
-
-
-class StrictCharField(serializers.CharField):
-    """A string, and only a string: ``5`` or ``true`` is refused rather than turned into text."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -171,6 +162,6 @@ class CorrectionSerializer(serializers.ModelSerializer):
 
 class ErrorSerializer(serializers.Serializer):
     # {"detail", "code"}, or {"<field>": ["message"]} when one field is at fault;
-    # DRF's own refusals (403, 404) carry no code.
+    # DRF's own refusals (403, 404, 405) carry a code too (cnperp.exceptions).
     detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False)

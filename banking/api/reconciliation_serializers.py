@@ -6,10 +6,10 @@ amounts as strings with two places, as everywhere in this API.
 
 from rest_framework import serializers
 
-from banking.api.posting_serializers import StrictCharField, StrictSerializer
+from banking.api.posting_serializers import StrictSerializer
 from banking.choices import MatchStatus, TransactionType
 from banking.models import ReconciliationMatch
-from cnperp.api import money_out, ref_field
+from cnperp.api import StrictCharField, money_out, ref_field
 from dimensions.models import Branch, CostCenter, Department, Project
 
 

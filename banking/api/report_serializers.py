@@ -10,9 +10,9 @@ exactly what the endpoints answer.
 from rest_framework import serializers
 
 from banking import reports
-from banking.api.posting_serializers import StrictCharField
 from banking.choices import TransferStatus
 from banking.matching import period_bounds
+from cnperp.api import StrictCharField
 from cnperp.exceptions import DomainError
 
 # DRF's URL_FORMAT_OVERRIDE: ``?format=csv`` picks the renderer, it is not a report option.

@@ -9,7 +9,6 @@ create may say ``"draft"`` (the guide's smoke object does) and nothing else.
 from rest_framework import serializers
 
 from accounting.models import GLAccount
-from banking.api.posting_serializers import StrictCharField
 from banking.choices import PostingStatus
 from banking.models import (
     BankAccount,
@@ -23,7 +22,15 @@ from banking.models import (
     StatementCsvProfile,
     validate_book_date,
 )
-from cnperp.api import StrictModelSerializer, key_field, money_field, money_out, ref_field, user_field
+from cnperp.api import (
+    StrictCharField,
+    StrictModelSerializer,
+    key_field,
+    money_field,
+    money_out,
+    ref_field,
+    user_field,
+)
 from dimensions.models import Branch, CostCenter, Department, Project
 
 TRACKING_FIELDS = ("created_at", "created_by", "updated_at", "updated_by")

@@ -127,7 +127,9 @@ def test_a_draft_transaction_is_changed_with_patch_and_put(admin_api, company):
 def test_the_id_cannot_be_changed_by_an_update(admin_api, company):
     admin_api.post(TRANSACTIONS, SMOKE_TEST, format="json")
     response = admin_api.patch(f"{TRANSACTIONS}/smoke-test-1", {"id": "other"}, format="json")
-    assert response.status_code == 200
+    # Refused, not dropped: the client must not believe the record was renamed.
+    assert response.status_code == 400
+    assert "cannot be changed" in response.json()["id"][0]
     assert BankTransaction.objects.filter(pk="smoke-test-1").exists()
     assert not BankTransaction.objects.filter(pk="other").exists()
 

@@ -130,6 +130,23 @@ def test_csv_with_profile_by_name(admin_api):
     assert response.json()["new_lines"] == 1
 
 
+def test_a_profile_saved_before_the_separator_rules_is_refused_naming_it(admin_api):
+    # A thousands separator "1" was accepted once and read 12.50 as 2.50; such a
+    # row may still be in the table, written before the profile's checks existed.
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    profile = StatementCsvProfileFactory(name="Old CSV")
+    type(profile).objects.filter(pk=profile.pk).update(thousands_separator="1")
+    content = b"Date,Amount,Description\n2025-10-01,12.50,Deposit\n"
+
+    response = upload(admin_api, content, name="oct.csv", profile="Old CSV")
+
+    assert response.status_code == 400, response.content
+    message = response.json()["profile"][0]
+    assert 'The CSV profile "Old CSV" cannot read statements as saved' in message
+    assert "thousands separator" in message
+    assert counts() == (0, 0)
+
+
 def test_signed_out_is_401_and_without_permission_is_403(six_account):
     assert upload(APIClient(), sample(SIX)).status_code == 401
     clerk = get_user_model().objects.create_user("clerk", password="pw-123-456")

@@ -66,6 +66,19 @@ def test_csv_with_profile(tmp_path):
     assert "1 new" in out
 
 
+def test_a_profile_saved_before_the_separator_rules_is_refused(tmp_path):
+    BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
+    profile = StatementCsvProfileFactory(name="Old")
+    type(profile).objects.filter(pk=profile.pk).update(delimiter="5")
+    path = tmp_path / "oct.csv"
+    path.write_bytes(b"Date5Amount5Description\n2025-10-0155.005Deposit\n")
+
+    with pytest.raises(CommandError, match=r'CSV profile "Old" cannot read statements as saved.*delimiter'):
+        run(str(path), "--account", "ba-csv", "--format", "csv", "--profile", "Old")
+
+    assert counts() == (0, 0)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

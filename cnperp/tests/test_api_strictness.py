@@ -1,0 +1,168 @@
+"""What the API does with a body that is almost right, and how every refusal is shaped.
+
+- Text fields take JSON strings only: ``"reference": 5`` used to be stored as
+  ``"5"``, hiding a client that had lost the leading zeros of ``"005"``.
+- An ``id`` in an update that differs from the record's is refused; it used to
+  be dropped silently, so the client believed it had renamed the record.
+- Every refusal that names no field carries a ``code``, DRF's own (an unknown
+  record's 404, 405) as well as the project's.
+"""
+
+import pytest
+
+from banking.models import BankAccount, BankTransaction, BankTransfer
+from banking.tests.posting_setup import ledger_setup
+from dimensions.models import CostCenter
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/banking"
+
+
+@pytest.fixture
+def ledger():
+    return ledger_setup()
+
+
+def _transaction(**change):
+    body = {"bank_account_id": "ba-op", "transaction_type": "deposit", "amount": "10.00"}
+    return {**body, "transaction_date": "2025-10-10", **change}
+
+
+# --- Text fields take strings ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [5, 5.5, True, ["005"], {"n": 5}])
+@pytest.mark.parametrize("field", ["reference", "description", "counterparty_name"])
+def test_a_transaction_text_field_given_a_non_string_answers_400_naming_it(admin_api, ledger, field, value):
+    response = admin_api.post(f"{BASE}/transactions", _transaction(**{field: value}), format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()[field] == ["Not a valid string."]
+    assert not BankTransaction.objects.exists()
+
+
+def test_a_string_reference_with_leading_zeros_is_kept_as_sent(admin_api, ledger):
+    response = admin_api.post(f"{BASE}/transactions", _transaction(reference="005"), format="json")
+
+    assert response.status_code == 201, response.content
+    assert BankTransaction.objects.get().reference == "005"
+
+
+def test_a_chosen_id_that_is_a_number_answers_400(admin_api, ledger):
+    response = admin_api.post(f"{BASE}/transactions", _transaction(id=12345), format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["id"] == ["Not a valid string."]
+    assert not BankTransaction.objects.exists()
+
+
+def test_a_text_change_given_a_number_changes_nothing(admin_api, ledger):
+    response = admin_api.patch(f"{BASE}/bank-accounts/ba-op", {"name": 7}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "name" in response.json()
+    assert BankAccount.objects.get(pk="ba-op").name != "7"
+
+
+def test_a_dimension_code_given_a_number_answers_400(admin_api):
+    response = admin_api.post(
+        "/api/v1/dimensions/cost-centers", {"id": "cc-x", "code": 101, "name": "Sales"}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert "code" in response.json()
+    assert not CostCenter.objects.filter(pk="cc-x").exists()
+
+
+def test_a_token_request_with_a_numeric_username_answers_400(api_client):
+    response = api_client.post("/api/v1/auth/token", {"username": 5, "password": "x"}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "username" in response.json()
+
+
+# --- The id is fixed once created --------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_an_update_with_another_id_answers_400_and_changes_nothing(admin_api, ledger, method):
+    record = admin_api.get(f"{BASE}/bank-accounts/ba-op").json()
+    body = {**record, "id": "ba-renamed", "name": "Renamed"} if method == "put" else {"id": "ba-renamed"}
+    body = {key: value for key, value in body.items() if key not in ("created_at", "created_by")}
+    body = {key: value for key, value in body.items() if key not in ("updated_at", "updated_by")}
+
+    response = getattr(admin_api, method)(f"{BASE}/bank-accounts/ba-op", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "cannot be changed" in response.json()["id"][0]
+    assert "ba-op" in response.json()["id"][0]
+    assert not BankAccount.objects.filter(pk="ba-renamed").exists()
+    assert BankAccount.objects.get(pk="ba-op").name == record["name"]
+
+
+def test_an_update_that_sends_the_records_own_id_back_is_accepted(admin_api, ledger):
+    body = {"id": "ba-op", "name": "Operating"}
+
+    response = admin_api.patch(f"{BASE}/bank-accounts/ba-op", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert BankAccount.objects.get(pk="ba-op").name == "Operating"
+
+
+def test_a_transaction_update_with_another_id_changes_nothing(admin_api, ledger):
+    created = admin_api.post(f"{BASE}/transactions", _transaction(id="tx-a"), format="json")
+    assert created.status_code == 201, created.content
+
+    response = admin_api.patch(f"{BASE}/transactions/tx-a", {"id": "tx-b", "amount": "20.00"}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "id" in response.json()
+    assert list(BankTransaction.objects.values_list("id", "amount")) == [("tx-a", 10)]
+
+
+# --- Every refusal without a field names its code ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", f"{BASE}/transactions/nosuch"),
+        ("post", f"{BASE}/transfers/nosuch/receive"),
+        ("post", f"{BASE}/transfers/nosuch/fail"),
+        ("patch", f"{BASE}/bank-accounts/nosuch"),
+        ("delete", f"{BASE}/csv-profiles/nosuch"),
+    ],
+)
+def test_an_unknown_record_answers_404_with_the_not_found_code(admin_api, ledger, method, url):
+    response = getattr(admin_api, method)(url, {}, format="json")
+
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+    assert response.json()["detail"]
+    assert not BankTransfer.objects.exists()
+
+
+def test_a_method_the_endpoint_does_not_offer_answers_405_with_its_code(admin_api, ledger):
+    response = admin_api.delete(f"{BASE}/transfers")
+
+    assert response.status_code == 405, response.content
+    assert response.json() == {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}
+
+
+def test_a_refusal_for_lack_of_permission_names_its_code(api_client, django_user_model, ledger):
+    viewer = django_user_model.objects.create_user("nobody", password="x" * 16)
+    api_client.force_authenticate(viewer)
+
+    response = api_client.post(f"{BASE}/transactions", _transaction(), format="json")
+
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "permission_denied"
+    assert not BankTransaction.objects.exists()
+
+
+def test_an_unauthenticated_request_answers_401_with_its_code(api_client):
+    response = api_client.get(f"{BASE}/transactions")
+
+    assert response.status_code == 401, response.content
+    assert response.json()["code"] == "not_authenticated"
