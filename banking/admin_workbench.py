@@ -527,12 +527,18 @@ class Workbench:
 
     def _own_lines(self, ids):
         """Refuse statement lines of another account: this page changes its own account only."""
+        self._own(StatementLine, ids, "Statement line", "statement_line_ids")
+
+    def _own_transactions(self, ids):
+        self._own(BankTransaction, ids, "Bank transaction", "transaction_ids")
+
+    def _own(self, model, ids, label, field):
         if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-            other = StatementLine.objects.filter(pk__in=ids).exclude(bank_account_id=self.account.pk).first()
+            other = model.objects.filter(pk__in=ids).exclude(bank_account_id=self.account.pk).first()
             if other is not None:
                 raise BadRequest(
-                    f"Statement line {other.pk} belongs to {other.bank_account_id}, not {self.account.pk}.",
-                    field="statement_line_ids",
+                    f"{label} {other.pk} belongs to {other.bank_account_id}, not {self.account.pk}.",
+                    field=field,
                 )
 
     def run_matcher(self):
@@ -605,6 +611,7 @@ class Workbench:
         _require(self.request, MATCH_PERMISSION, "unmatch statement lines")
         data = _body(self.request)
         self._own_lines(data.get("statement_line_ids"))
+        self._own_transactions(data.get("transaction_ids"))
         freed = matching.match_undo(
             user=self.request.user,
             statement_line_ids=data.get("statement_line_ids") or (),

@@ -1143,14 +1143,7 @@ def match_manual(*, statement_line_ids, transaction_ids, user, note=""):
         _check_book_open(book)
     for line in lines:
         _check_line_open(line)
-    line_total = sum((line.amount for line in lines), Decimal(0))
-    book_total = sum((_signed(book) for book in books), Decimal(0))
-    if line_total != book_total:
-        raise DomainError(
-            f"The transactions add up to {_money(book_total)} and the statement lines to "
-            f"{_money(line_total)}; a match must add up exactly (money in positive, out negative).",
-            field="transaction_ids",
-        )
+    _check_totals(lines, books)
     touched = _drop_suggestions(line_ids=line_ids, transaction_ids=transaction_ids)
     # A pair someone rejected earlier is now matched on purpose; the unique pair allows one row.
     ReconciliationMatch.objects.filter(
@@ -1208,6 +1201,18 @@ def _lock_group(match_id):
     return rows, lines, books
 
 
+def _check_totals(lines, books, *, hint=""):
+    """A match explains the statement lines to the cent: their total equals the transactions' total."""
+    line_total = sum((line.amount for line in lines), Decimal(0))
+    book_total = sum((_signed(book) for book in books), Decimal(0))
+    if line_total != book_total:
+        raise DomainError(
+            f"The transactions add up to {_money(book_total)} and the statement lines to "
+            f"{_money(line_total)}; a match must add up exactly (money in positive, out negative).{hint}",
+            field="transaction_ids",
+        )
+
+
 @locks.atomic_with_retry
 def match_accept(*, match_id, user):
     """Confirm a suggestion (with the rest of its group); return the group's rows."""
@@ -1219,6 +1224,17 @@ def match_accept(*, match_id, user):
         _check_line_open(line)
     for book in books:
         _check_book_open(book)
+    # A suggestion may pair amounts that differ (same end-to-end id, a fee taken on the way):
+    # it points at the right transaction, but confirming it would hide the difference.
+    try:
+        _check_totals(
+            lines,
+            books,
+            hint=" Record the difference in the books (a bank fee, say) and match the line with both "
+            "transactions by hand, or correct the transaction.",
+        )
+    except DomainError as exc:
+        raise ConflictError(exc.message, code="amounts_differ") from None
     line_ids = [line.pk for line in lines]
     book_ids = [book.pk for book in books]
     now = timezone.now()

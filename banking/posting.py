@@ -63,10 +63,8 @@ from banking.choices import (
     CashSubmissionStatus,
     Direction,
     FloatStatus,
-    MatchStatus,
     PostingDocument,
     PostingStatus,
-    ReconciliationStatus,
     TransactionType,
 )
 from banking.models import (
@@ -76,8 +74,8 @@ from banking.models import (
     CashSubmission,
     FloatAllocation,
     PostingRule,
-    ReconciliationMatch,
 )
+from banking.services import refuse_matched
 from cnperp import audit
 from cnperp.duties import SOD_POST, check_segregation, segregation_refusal
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
@@ -439,7 +437,7 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
             f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
         )
     if model is BankTransaction:
-        _refuse_matched(document)
+        refuse_matched(document, "reverse it")
     reversal = journal_posting_reverse(
         posting=_existing(source_type, document.pk),
         reversal_date=reversal_date,
@@ -459,33 +457,6 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
         details={"reversal": reversal.reference, "reason": reason},
     )
     return reversal
-
-
-def _refuse_matched(txn):
-    """Refuse to reverse a transaction that explains a statement line: unmatch it first.
-
-    A reversal would leave the bank's line paired with a transaction that no
-    longer counts in the books, and the reconciliation would look complete
-    while it is not. The caller holds the transaction's row lock, and the
-    matcher locks a transaction before it changes its status, so what is read
-    here cannot change before the reversal commits.
-    """
-    matched = ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk, status=MatchStatus.CONFIRMED)
-    line = matched.order_by("statement_line_id").select_related("statement_line").first()
-    if line is None and txn.reconciliation_status == ReconciliationStatus.UNRECONCILED:
-        return
-    if line is not None:
-        statement_line = line.statement_line
-        what = (
-            f'statement line "{statement_line.pk}" ({statement_line.booking_date}, {statement_line.amount})'
-        )
-    else:
-        what = "a statement line"
-    raise ConflictError(
-        f'Bank transaction "{txn.pk}" is {txn.get_reconciliation_status_display().lower()} with {what}: '
-        "unmatch it first (reconciliation, Unmatch), then reverse it.",
-        code="transaction_matched",
-    )
 
 
 @locks.atomic_with_retry

@@ -10,7 +10,15 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from banking.choices import TYPE_DIRECTION, Direction, PostingStatus, TransactionType, TransferStatus
+from banking.choices import (
+    TYPE_DIRECTION,
+    Direction,
+    MatchStatus,
+    PostingStatus,
+    ReconciliationStatus,
+    TransactionType,
+    TransferStatus,
+)
 from banking.models import (
     BankAccount,
     BankTransaction,
@@ -18,6 +26,7 @@ from banking.models import (
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
+    ReconciliationMatch,
 )
 from cnperp.exceptions import ConflictError
 from dimensions.validation import check_active_dimensions
@@ -108,24 +117,64 @@ def bank_transaction_create(*, user, **data):
     return _save(BankTransaction(**data), user=user, validate=_check_bank_transaction)
 
 
+def refuse_matched(txn, then):
+    """Refuse to change a transaction that explains a statement line: unmatch it first.
+
+    A changed amount or date (or a reversal, or a deletion) would leave the
+    bank's line paired with a transaction that no longer says what the line
+    says, and the reconciliation would look complete while it is not; in a
+    finalized month it would rewrite what the controller signed off. The caller
+    holds the transaction's row lock, and the matcher locks a transaction before
+    it changes its status, so what is read here cannot change before the caller
+    commits. ``then`` ends the message: "reverse it", "change it", ...
+    """
+    matched = ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk, status=MatchStatus.CONFIRMED)
+    line = matched.order_by("statement_line_id").select_related("statement_line").first()
+    if line is None and txn.reconciliation_status == ReconciliationStatus.UNRECONCILED:
+        return
+    if line is not None:
+        statement_line = line.statement_line
+        what = (
+            f'statement line "{statement_line.pk}" ({statement_line.booking_date}, {statement_line.amount})'
+        )
+    else:
+        what = "a statement line"
+    raise ConflictError(
+        f'Bank transaction "{txn.pk}" is {txn.get_reconciliation_status_display().lower()} with {what}: '
+        f"unmatch it first (reconciliation, Unmatch), then {then}.",
+        code="transaction_matched",
+    )
+
+
 @transaction.atomic
 def bank_transaction_update(*, transaction_id, user, **data):
-    """Change a draft bank transaction; posted ones are final."""
+    """Change a draft bank transaction; posted ones are final, matched ones wait for an unmatch."""
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
         raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
+    if any(getattr(txn, name) != value for name, value in data.items()):
+        refuse_matched(txn, "change it")
     return _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
 
 
 @transaction.atomic
 def bank_transaction_delete(*, transaction_id, user):
-    """Delete a draft bank transaction that nothing refers to."""
+    """Delete a draft bank transaction that nothing refers to.
+
+    The matcher's suggestions for it, and the ones staff rejected or unmatched,
+    are working notes about the draft and go with it; a confirmed match stops
+    the deletion (unmatch first).
+    """
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     if txn.transfer_id:
         raise ConflictError("This transaction is a leg of a transfer; cancel the transfer instead.")
+    refuse_matched(txn, "delete it")
+    ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk).exclude(
+        status=MatchStatus.CONFIRMED
+    ).delete()
     txn.delete()
 
 
