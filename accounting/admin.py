@@ -19,7 +19,7 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounting.choices import SourceType
+from accounting.choices import PeriodStatus, SourceType
 from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, JournalEntry, JournalPosting
 from accounting.services import accounting_period_close, accounting_period_reopen
 from cnperp.admin import (
@@ -188,8 +188,10 @@ class AccountingPeriodAdmin(KeyedAdmin):
         self._change_status(request, queryset, accounting_period_reopen, "reopened")
 
     def has_delete_permission(self, request, obj=None):
-        # A period with postings is referred to by the ledger for ever.
-        if obj is not None and obj.postings.exists():
+        # A period with postings is referred to by the ledger for ever. A closed one stays:
+        # the next posting would recreate the month open, a reopen without reopen_period's
+        # permission and audit entry. (Django asks per object for the bulk delete too.)
+        if obj is not None and (obj.status == PeriodStatus.CLOSED or obj.postings.exists()):
             return False
         return super().has_delete_permission(request, obj)
 

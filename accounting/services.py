@@ -211,10 +211,12 @@ def _check_accounts(account_ids):
         if account_id not in found:
             raise DomainError(f'GL account "{account_id}" does not exist.', field="lines")
         if not found[account_id][1]:
-            raise DomainError(
+            # The account's state refuses the posting, not the request: a 409 naming the
+            # account (a posting rule's contra account is no field the client sent).
+            raise ConflictError(
                 f'GL account "{account_id}" ({found[account_id][0]}) is inactive; '
-                "nothing can be posted to it.",
-                field="lines",
+                "nothing can be posted to it. Reactivate it or change the posting rule.",
+                code="account_inactive",
             )
 
 

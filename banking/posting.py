@@ -39,7 +39,7 @@ timeouts are retried.
 import collections
 import dataclasses
 from collections import defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -147,13 +147,28 @@ def _pair(*, debit_account, credit_account, amount, description, dims):
     ]
 
 
+def _largest_remainder(amount, weights, total):
+    """Split ``amount`` (positive) in proportion to ``weights`` (positive, adding up to ``total``)."""
+    exact = [weight * amount / total for weight in weights]
+    shares = [share.quantize(CENT, ROUND_DOWN) for share in exact]
+    left = int((amount - sum(shares, ZERO)) / CENT)
+    # Ties go to the earlier allocation: sorted() is stable.
+    for index in sorted(range(len(shares)), key=lambda i: shares[i] - exact[i])[:left]:
+        shares[index] += CENT
+    return shares
+
+
 def transfer_splits(amount, allocations):
     """Split a leg's ``amount`` across the transfer's allocations.
 
     The sending leg carries the allocated amounts as they are. A receiving leg
     for less (bank charges) or more takes the allocations' received amounts when
-    they add up to it, else a proportional share, the rounding remainder going
-    to the last allocation so the split always adds up to the cent.
+    they add up to it, else a proportional share by the largest remainder: each
+    share rounded down to the cent, the cents left over going one each to the
+    shares that lost most, so the split adds up to the cent and no share is
+    negative. (Giving the whole remainder to the last allocation made it
+    negative when every other share rounded up, and the leg then posted more
+    than its amount.)
     """
     if not allocations:
         return []
@@ -165,8 +180,7 @@ def transfer_splits(amount, allocations):
         if all(r is not None for r in received) and sum(received, ZERO) == amount:
             shares = received
         else:
-            shares = [(a.amount * amount / allocated).quantize(CENT, ROUND_HALF_EVEN) for a in allocations]
-            shares[-1] = amount - sum(shares[:-1], ZERO)
+            shares = _largest_remainder(amount, [a.amount for a in allocations], allocated)
     return [
         Split(share, a.cost_center_id, a.project_id, a.department_id)
         for share, a in zip(shares, allocations, strict=True)

@@ -181,14 +181,69 @@ def bank_transaction_delete(*, transaction_id, user):
 @transaction.atomic
 def cash_submission_create(*, user, **data):
     """Record cash a branch has sent to the bank."""
-    return _save(CashSubmission(**data), user=user)
+    return _save(CashSubmission(**data), user=user, validate=_submission_check(None))
 
 
 @transaction.atomic
 def cash_submission_update(*, submission_id, user, **data):
     submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
     _check_draft(submission)
-    return _save(_apply(submission, data), user=user)
+    check = _submission_check(submission.deposit_transaction_id)
+    return _save(_apply(submission, data), user=user, validate=check)
+
+
+def _submission_check(previous_deposit_id):
+    """Check a cash submission's dates and, when it changes, the deposit it names.
+
+    The named deposit posts through cash in transit instead of its deposit rule
+    (``banking.posting``), so that is what clears the cash the submission put
+    in transit. It must therefore be a deposit into the submission's account,
+    not reversed, and not already posted through its deposit rule: a deposit
+    posted before any submission named it went to the deposit's contra account
+    (sales, say), and the cash would stay in transit for good. A deposit
+    another submission already names (one deposit of several submissions) was
+    posted through cash in transit and may be named again.
+    """
+
+    def check(submission):
+        if (
+            submission.deposit_date
+            and submission.submission_date
+            and submission.deposit_date < submission.submission_date
+        ):
+            raise ValidationError(
+                {
+                    "deposit_date": f"Cash submitted on {submission.submission_date} cannot be deposited "
+                    f"before, on {submission.deposit_date}."
+                }
+            )
+        deposit_id = submission.deposit_transaction_id
+        if deposit_id is None or deposit_id == previous_deposit_id:
+            return
+        deposit = submission.deposit_transaction
+        problem = None
+        if deposit.transaction_type != TransactionType.DEPOSIT:
+            problem = f"it is a {deposit.get_transaction_type_display().lower()}, not a deposit"
+        elif deposit.bank_account_id != submission.bank_account_id:
+            problem = f"it went into {deposit.bank_account_id}, not {submission.bank_account_id}"
+        elif deposit.posting_status == PostingStatus.REVERSED:
+            problem = "it has been reversed"
+        elif (
+            deposit.posting_status == PostingStatus.POSTED
+            and not CashSubmission.objects.filter(deposit_transaction_id=deposit_id)
+            .exclude(pk=submission.pk)
+            .exists()
+        ):
+            problem = (
+                "it was posted through its deposit rule before any submission named it, so it cannot "
+                "clear cash in transit; reverse it, correct it, and name the correction"
+            )
+        if problem:
+            raise ValidationError(
+                {"deposit_transaction": f'Bank transaction "{deposit_id}" cannot carry this cash: {problem}.'}
+            )
+
+    return check
 
 
 @transaction.atomic

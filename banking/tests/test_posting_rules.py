@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accounting.choices import AccountType
 from accounting.models import AccountingPeriod, JournalEntry
@@ -190,6 +192,45 @@ def test_transfer_splits_use_received_amounts_when_they_add_up():
 
     splits = posting.transfer_splits(_d("95.00"), [A("50.00", "50.00"), A("50.00", "45.00")])
     assert [s.amount for s in splits] == [_d("50.00"), _d("45.00")]
+
+
+class _Allocation:
+    def __init__(self, amount, key=None):
+        self.amount, self.received_amount = amount, None
+        self.cost_center_id, self.project_id, self.department_id = key, None, None
+
+
+def test_a_proportional_split_never_gives_a_share_below_zero():
+    # Each of the four 100.00 shares is 99.9975... and rounds up: the old "rest to the last
+    # allocation" gave the 0.01 one -0.01, dropped it, and the leg posted 400.00 for 399.99.
+    allocations = [_Allocation(_d("100.00")) for _ in range(4)] + [_Allocation(_d("0.01"))]
+
+    splits = posting.transfer_splits(_d("399.99"), allocations)
+
+    assert sum(s.amount for s in splits) == _d("399.99")
+    # 99.995 x 4 and 0.0099995, rounded down to 399.96: the three cents left go to the
+    # shares that lost most, the small one first.
+    assert [s.amount for s in splits] == [_d("100.00"), _d("100.00"), _d("99.99"), _d("99.99"), _d("0.01")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cents=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=12),
+    received=st.integers(min_value=1, max_value=10**10),
+)
+def test_a_proportional_split_adds_up_to_the_cent_and_stays_within_a_cent(cents, received):
+    allocations = [_Allocation(Decimal(c) / 100, key=f"a{i}") for i, c in enumerate(cents)]
+    amount = Decimal(received) / 100
+    total = sum(a.amount for a in allocations)
+
+    splits = posting.transfer_splits(amount, allocations)
+
+    assert sum((s.amount for s in splits), Decimal(0)) == amount
+    shares = {s.cost_center_id: s.amount for s in splits}
+    for allocation in allocations:
+        share = shares.get(allocation.cost_center_id, Decimal(0))
+        assert share >= 0 and share == share.quantize(Decimal("0.01"))
+        assert abs(share - allocation.amount * amount / total) < Decimal("0.01")
 
 
 def test_a_deposit_of_branch_cash_clears_cash_in_transit(ledger):
