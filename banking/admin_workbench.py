@@ -75,6 +75,7 @@ from banking.models import (
     StatementLine,
 )
 from banking.posting import bank_transaction_post
+from cnperp.duties import segregation_enforced
 from cnperp.exceptions import DomainError, NotFoundError
 from cnperp.parsers import unencodable_path
 from cnperp.roles import REPORT_PERMISSIONS
@@ -663,6 +664,8 @@ class Workbench:
 
         txn = record()
         state = "recorded and posted" if post else "recorded as a draft"
+        if not post and segregation_enforced():
+            state += " (someone else posts it: segregation of duties)"
         return {
             "message": f"Bank transaction {txn.pk} {state} and matched to {line_id}.",
             "transaction_id": txn.pk,
@@ -812,7 +815,9 @@ class BankAccountWorkbenchMixin:
             "period": period,
             "account": account.pk,
             "can_match": user.has_perm(MATCH_PERMISSION),
-            "can_post": user.has_perm(POST_PERMISSION),
+            # Under segregation of duties the one who records a transaction never posts it,
+            # so "post it now" would always be refused: not offered.
+            "can_post": user.has_perm(POST_PERMISSION) and not segregation_enforced(),
             "can_finalize": user.has_perm(FINALIZE_PERMISSION),
             "transaction_types": types,
             "cost_centers": options(CostCenter),

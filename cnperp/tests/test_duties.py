@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from accounting.models import JournalEntry, JournalPosting
@@ -174,3 +174,20 @@ def test_matching_and_signing_off_in_one_command_is_refused(ledger):
             "--user", "ada", stdout=StringIO(),
         )  # fmt: skip
     assert not BankReconciliation.objects.filter(status="finalized").exists()
+
+
+@pytest.mark.parametrize(("enforced", "offered"), [(True, False), (False, True)])
+def test_the_workbench_offers_post_it_now_only_without_segregation(ledger, enforced, offered):
+    # Whoever records a transaction from a statement line made it, so under segregation of
+    # duties "post it to the ledger now" would always be refused: it is not offered.
+    user, _client = person("carla", superuser=True)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(user)
+
+    with override_settings(BANKING_SEGREGATION_OF_DUTIES=enforced):
+        page = client.get("/admin/banking/bankaccount/ba-op/reconcile/2025-10/")
+
+    assert page.status_code == 200
+    assert page.context["workbench_config"]["can_post"] is offered
