@@ -66,10 +66,12 @@ from banking.choices import (
     PostingDocument,
     PostingStatus,
     TransactionType,
+    TransferStatus,
 )
 from banking.models import (
     BankAccount,
     BankTransaction,
+    BankTransfer,
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
@@ -199,16 +201,23 @@ class TransactionContext:
     bank_gl: dict
     allocations: dict
     cash_deposits: set
+    failed_transfers: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def load(cls, transactions):
         transfer_ids = {t.transfer_id for t in transactions if t.transfer_id}
         allocations = defaultdict(list)
+        failed_transfers = {}
         if transfer_ids:
             for allocation in BankTransferAllocation.objects.filter(transfer_id__in=transfer_ids).order_by(
                 "transfer_id", "line_number", "id"
             ):
                 allocations[allocation.transfer_id].append(allocation)
+            failed_transfers = dict(
+                BankTransfer.objects.filter(pk__in=transfer_ids, status=TransferStatus.FAILED).values_list(
+                    "pk", "failure_reason"
+                )
+            )
         deposit_ids = [t.pk for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
         cash_deposits = set()
         if deposit_ids:
@@ -223,6 +232,7 @@ class TransactionContext:
             bank_gl=dict(BankAccount.objects.filter(pk__in=bank_ids).values_list("id", "gl_account_id")),
             allocations=allocations,
             cash_deposits=cash_deposits,
+            failed_transfers=failed_transfers,
         )
 
 
@@ -239,6 +249,13 @@ def transaction_lines(txn, context):
     bank = context.bank_gl[txn.bank_account_id]
     money_in = txn.direction == Direction.IN
     description = transaction_description(txn)
+    if txn.transfer_id in context.failed_transfers:
+        # The money never left (or came back): posting the leg would put it in transit for good.
+        raise ConflictError(
+            f'Transfer "{txn.transfer_id}" failed ({context.failed_transfers[txn.transfer_id]}); '
+            "its leg is not posted.",
+            code="transfer_failed",
+        )
     if txn.transaction_type == TransactionType.TRANSFER:
         in_transit = context.rules.contra(
             PostingDocument.TRANSFER, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id

@@ -264,3 +264,45 @@ def test_an_open_period_without_postings_can_still_be_deleted(client, superuser,
     client.post("/admin/accounting/accountingperiod/2026-03/delete/", {"post": "yes"})
 
     assert not AccountingPeriod.objects.filter(pk="2026-03").exists()
+
+
+# --- The leg of a failed transfer is not posted ------------------------------------------
+
+
+@pytest.fixture
+def failed_transfer(admin_api, ledger):
+    body = {
+        "id": "tr-bounced",
+        "from_bank_account_id": "ba-op",
+        "to_bank_account_id": "ba-sav",
+        "amount": "300.00",
+        "initiated_date": "2025-10-10",
+    }
+    assert admin_api.post(f"{BASE}/transfers", body, format="json").status_code == 201
+    failed = admin_api.post(f"{BASE}/transfers/tr-bounced/fail", {"reason": "Account closed"}, format="json")
+    assert failed.status_code == 200, failed.content
+    return BankTransaction.objects.get(transfer_id="tr-bounced")
+
+
+def test_the_sending_leg_of_a_failed_transfer_is_not_posted(admin_api, failed_transfer):
+    # Posting it would put 300.00 in transit that nothing will ever receive.
+    response = _post(admin_api, failed_transfer.pk)
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "transfer_failed"
+    assert "Account closed" in response.json()["detail"]
+    assert not JournalPosting.objects.exists()
+    failed_transfer.refresh_from_db()
+    assert failed_transfer.posting_status == PostingStatus.DRAFT
+
+
+def test_batch_posting_lists_the_leg_of_a_failed_transfer_and_posts_the_rest(ledger, failed_transfer):
+    other = BankTransactionFactory(bank_account=ledger["op"])
+
+    result = posting.bank_transactions_post_batch(
+        transaction_ids=[failed_transfer.pk, other.pk], user=ledger["user"]
+    )
+
+    assert result.posted == [other.pk]
+    assert 'Transfer "tr-bounced" failed' in result.skipped[failed_transfer.pk]
+    assert BankTransaction.objects.get(pk=failed_transfer.pk).posting_status == PostingStatus.DRAFT
