@@ -1,7 +1,8 @@
 """The audit trail in the admin: a read-only list of every entry, and each record's own history.
 
 The "History" link on a record's page shows its audit trail (who, when, what
-changed, and for a service's change the event), newest first. Entries can be
+changed, and for a service's change the event), newest first, to those who may
+read the trail (``auditlog.view_logentry``) and view the record. Entries can be
 read by anyone allowed to view them (the auditor role) and changed or deleted
 by nobody, superusers included: no add, change or delete permission is ever
 granted here, and there is no delete action.
@@ -17,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 
 HISTORY_PER_PAGE = 50
+AUDIT_VIEW_PERMISSION = "auditlog.view_logentry"
 
 
 class AuditEntryAdmin(LogEntryAdmin):
@@ -52,7 +54,11 @@ class AuditHistoryMixin:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_or_change_permission(request, obj):
+        # The trail is the audit log's to show: a clerk who may see the record may not read who
+        # changed what in it (the roles' read_audit_trail, docs/security.md).
+        if not self.has_view_or_change_permission(request, obj) or not request.user.has_perm(
+            AUDIT_VIEW_PERMISSION
+        ):
             raise PermissionDenied
         entries = (
             get_logentry_model()

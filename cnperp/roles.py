@@ -70,6 +70,9 @@ REPORT_PERMISSIONS = {
         "banking.view_bankaccount",
         "banking.view_bankreconciliation",
         "banking.view_cashsubmission",
+        # Its unreconciled items are bank transactions; its statement balance, statements'.
+        "banking.view_banktransaction",
+        "banking.view_bankstatement",
     ),
     "transfer-tracking": ("banking.view_banktransfer", "banking.view_banktransaction"),
 }
@@ -188,8 +191,12 @@ ACTIONS = (
     ),
     _action(
         "close_periods",
-        "Close and reopen accounting periods (close_period, reopen_period --user)",
-        {"accounting.close_accountingperiod"},
+        "Add, close, reopen and delete unused accounting periods (close_period, reopen_period --user)",
+        {
+            "accounting.close_accountingperiod",
+            "accounting.add_accountingperiod",
+            "accounting.delete_accountingperiod",
+        },
         {CONTROLLER, ADMIN},
     ),
     _action(
@@ -208,7 +215,8 @@ ACTIONS = (
         "manage_users",
         "Add, change and delete users, their groups and API tokens",
         _perms(["add", "change", "delete"], "auth", USERS)
-        | _perms(["view", "add", "change", "delete"], "authtoken", ("token",)),
+        # The admin's token screen is DRF's proxy model, with permissions of its own.
+        | _perms(["view", "add", "change", "delete"], "authtoken", ("token", "tokenproxy")),
         {ADMIN},
     ),
 )

@@ -12,6 +12,7 @@ Rate limits: ``cnperp.throttles`` (DRF's anonymous and per-user throttles).
 """
 
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -30,10 +31,31 @@ from cnperp.throttles import AnonRateThrottle
 LOCKOUT_PREFIX = "cnperp:login-failures:"
 
 
+def _account(username):
+    """Return what the failures are counted against: the account the database finds for ``username``.
+
+    MariaDB compares usernames under its collation, so "MARY", "märy" and "mary"
+    sign in to the same account; counting them apart gave each spelling its own
+    allowance of guesses. The database's own match is used when it finds one
+    account; otherwise (no such user, or a database that compares exactly) the
+    name without case or accents.
+    """
+    from django.contrib.auth import get_user_model
+
+    username = username or ""
+    if isinstance(username, str) and username:
+        model = get_user_model()
+        found = list(model._default_manager.filter(**{model.USERNAME_FIELD: username}).values_list("pk")[:2])
+        if len(found) == 1:
+            return f"user:{found[0][0]}"
+    plain = unicodedata.normalize("NFKD", str(username))
+    return "name:" + "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
 def _lockout_key(username, request):
     address = (request.META.get("REMOTE_ADDR", "") if request is not None else "") or "-"
     # Hashed so any username (spaces, unicode, very long) makes a valid cache key.
-    digest = hashlib.sha256(f"{(username or '').lower()}|{address}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{_account(username)}|{address}".encode()).hexdigest()
     return LOCKOUT_PREFIX + digest
 
 
