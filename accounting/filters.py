@@ -20,6 +20,7 @@ from accounting.models import (
     JournalEntry,
     period_code_validator,
 )
+from cnperp.filters import StrictBooleanFilter
 
 
 class PeriodFilter(django_filters.CharFilter):
@@ -75,7 +76,7 @@ class YearFilter(django_filters.NumberFilter):
 
 class GLAccountFilterSet(django_filters.FilterSet):
     account_type = django_filters.ChoiceFilter(choices=AccountType.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     parent_id = django_filters.CharFilter(field_name="parent_id")
     code = django_filters.CharFilter()
 

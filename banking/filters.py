@@ -35,6 +35,7 @@ from banking.models import (
     PostingRule,
     StatementCsvProfile,
 )
+from cnperp.filters import StrictBooleanFilter
 
 
 def _ref(name):
@@ -65,7 +66,7 @@ BankAccountFilterSet = _filterset(
         "branch_id": _ref("branch"),
         "gl_account_id": _ref("gl_account"),
         "currency": django_filters.CharFilter(),
-        "is_active": django_filters.BooleanFilter(),
+        "is_active": StrictBooleanFilter(),
     },
 )
 
@@ -156,7 +157,7 @@ PostingRuleFilterSet = _filterset(
         "bank_account_id": _ref("bank_account"),
         "branch_id": _ref("branch"),
         "contra_account_id": _ref("contra_account"),
-        "is_active": django_filters.BooleanFilter(),
+        "is_active": StrictBooleanFilter(),
     },
 )
 

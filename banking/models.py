@@ -149,6 +149,12 @@ class BankAccount(TrackedModel):
             self.currency = self.currency.upper()
         if not self.account_number and not self.iban:
             raise ValidationError({"account_number": "Give an account number or an IBAN."})
+        if self.gl_account_id and not _gl_account_active(self.gl_account_id):
+            stored = BankAccount.objects.filter(pk=self.pk).values_list("gl_account_id", flat=True).first()
+            if self._state.adding or stored != self.gl_account_id:
+                raise ValidationError(
+                    {"gl_account": f"GL account {self.gl_account_id} is inactive; choose an active one."}
+                )
         refusal = self.ledger_change_refusal()
         if refusal:
             field, message = refusal
@@ -531,6 +537,15 @@ class PostingRule(TrackedModel):
             raise ValidationError(
                 {"document_type": "A rule for this document type and scope already exists."}
             )
+        # An active rule on an inactive account would refuse every posting it scopes.
+        if self.is_active and self.contra_account_id and not _gl_account_active(self.contra_account_id):
+            raise ValidationError(
+                {"contra_account": f"GL account {self.contra_account_id} is inactive; choose an active one."}
+            )
+
+
+def _gl_account_active(account_id):
+    return GLAccount.objects.filter(pk=account_id, is_active=True).exists()
 
 
 class StatementCsvProfile(TrackedModel):

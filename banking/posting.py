@@ -81,6 +81,7 @@ from banking.services import refuse_matched
 from cnperp import audit
 from cnperp.duties import SOD_POST, check_segregation, segregation_refusal
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
+from dimensions.models import Branch, CostCenter, Department, Project
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -368,8 +369,46 @@ def _refuse_reversed(document, label):
         )
 
 
+# What a document posts to must still be in use: a value deactivated after the draft was
+# recorded would otherwise reach the GL although no edit of the draft may choose it.
+INACTIVE_CHECKS = (
+    (BankAccount, "bank account", lambda document, lines: {getattr(document, "bank_account_id", None)}),
+    (Branch, "branch", lambda document, lines: {getattr(document, "branch_id", None)}),
+    (CostCenter, "cost centre", lambda document, lines: {line.cost_center_id for line in lines}),
+    (Project, "project", lambda document, lines: {line.project_id for line in lines}),
+    (Department, "department", lambda document, lines: {line.department_id for line in lines}),
+)
+
+
+def inactive_values(pairs):
+    """Return ``{(model, id)}`` of the values among ``pairs`` of ``(document, lines)`` that are inactive."""
+    found = set()
+    for model, _label, used in INACTIVE_CHECKS:
+        ids = set().union(*(used(document, lines) for document, lines in pairs)) - {None}
+        if ids:
+            inactive = model.objects.filter(pk__in=ids, is_active=False).values_list("pk", flat=True)
+            found.update((model, pk) for pk in inactive)
+    return found
+
+
+def inactive_refusal(document, lines, inactive):
+    """Return why ``document`` cannot post with ``lines`` given the ``inactive`` values, or ``""``."""
+    for model, label, used in INACTIVE_CHECKS:
+        for pk in sorted(used(document, lines) - {None}):
+            if (model, pk) in inactive:
+                return f'{label} "{pk}" is inactive; reactivate it or change the draft first'
+    return ""
+
+
+def _refuse_inactive(document, lines):
+    refusal = inactive_refusal(document, lines, inactive_values([(document, lines)]))
+    if refusal:
+        raise ConflictError(refusal[0].upper() + refusal[1:] + ".", code="inactive_value")
+
+
 def _post_once(*, source_type, document, entry_date, lines, user, description):
     """Write the posting, or return the one a concurrent request wrote first: ``(posting, created)``."""
+    _refuse_inactive(document, lines)
     try:
         with transaction.atomic():
             posting = journal_posting_create(
@@ -634,6 +673,14 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     context = TransactionContext.load(txns)
     context.rules = rules
     active = _active_accounts(rules, context)
+    # Lines carry the document's dimensions, or a transfer's allocations': both are asked for.
+    inactive = inactive_values(
+        [
+            (txn, [Line(account_id="", **_dims(a)) for a in context.allocations.get(txn.transfer_id, [])])
+            for txn in txns
+        ]
+        + [(txn, [Line(account_id="", **_dims(txn))]) for txn in txns]
+    )
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
@@ -654,9 +701,12 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         except ConflictError as exc:
             result.skipped[txn.pk] = exc.message
             continue
-        inactive = sorted({line.account_id for line in lines} - active)
-        if inactive:
-            result.skipped[txn.pk] = f'GL account "{inactive[0]}" is missing or inactive'
+        unused = sorted({line.account_id for line in lines} - active)
+        if unused:
+            result.skipped[txn.pk] = f'GL account "{unused[0]}" is missing or inactive'
+            continue
+        if refusal := inactive_refusal(txn, lines, inactive):
+            result.skipped[txn.pk] = refusal
             continue
         requests.append(
             PostingRequest(

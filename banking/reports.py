@@ -191,19 +191,21 @@ def dimension_table(groups, name, metrics, nodes):
         parent = nodes.get(key, (None,))[0]
         children[parent if parent in totals else None].append(key)
 
-    rows = []
+    def by_code(keys):
+        return sorted(keys, key=lambda k: nodes.get(k, (None, k))[1])
 
-    def visit(key, level):
+    rows = []
+    # Depth first, parents before children, with a stack of its own: a hierarchy deeper than
+    # Python's recursion limit (written before the depth cap, or by hand) still reports.
+    stack = [(root, 0) for root in reversed(by_code(children[None]))]
+    while stack:
+        key, level = stack.pop()
         parent, code, label = nodes.get(key, (None, key, key))
         row = {"key": key, "code": code, "name": label, "parent": parent, "level": level}
         row.update(own.get(key, _zeros(metrics)))
         row.update({f"total_{metric}": value for metric, value in totals[key].items()})
         rows.append(_derive(row, metrics))
-        for child in sorted(children[key], key=lambda k: nodes.get(k, (None, k))[1]):
-            visit(child, level + 1)
-
-    for root in sorted(children[None], key=lambda k: nodes.get(k, (None, k))[1]):
-        visit(root, 0)
+        stack.extend((child, level + 1) for child in reversed(by_code(children[key])))
     if UNASSIGNED in own:
         row = {"key": UNASSIGNED, "code": "", "name": "Unassigned", "parent": None, "level": 0}
         row.update(own[UNASSIGNED])
@@ -703,7 +705,7 @@ def _cash_submissions(accounts, start, end, threshold, cache):
             bank_account_id__in=[a.pk for a in accounts], submission_date__gte=start, submission_date__lte=end
         )
         .exclude(status=CashSubmissionStatus.CANCELLED)
-        .values("branch_id", *DIMENSION_COLUMNS)
+        .values("bank_account_id", "branch_id", *DIMENSION_COLUMNS)
         .order_by()
         .annotate(
             count=Count("pk"),
@@ -715,13 +717,25 @@ def _cash_submissions(accounts, start, end, threshold, cache):
         )
     )
     groups = _money_groups(queryset, SUBMISSION_METRICS)
+    # Per account and branch: a branch short on one account and over on another has two
+    # variances to explain, not one that nets to nothing.
     branches = defaultdict(lambda: _zeros(SUBMISSION_METRICS))
     for group in groups:
-        _add(branches[group["branch_id"]], group, SUBMISSION_METRICS)
-    names = dict(Branch.objects.filter(pk__in=list(branches)).values_list("pk", "name"))
+        _add(branches[group["bank_account_id"], group["branch_id"]], group, SUBMISSION_METRICS)
+    names = dict(
+        Branch.objects.filter(pk__in={branch for _account, branch in branches}).values_list("pk", "name")
+    )
     by_branch = [
-        _submission_row({"branch_id": key, "branch_name": names.get(key, key), **branches[key]}, threshold)
-        for key in sorted(branches)
+        _submission_row(
+            {
+                "bank_account_id": account,
+                "branch_id": branch,
+                "branch_name": names.get(branch, branch),
+                **branches[account, branch],
+            },
+            threshold,
+        )
+        for account, branch in sorted(branches)
     ]
     total = _zeros(SUBMISSION_METRICS)
     for group in groups:
@@ -788,7 +802,7 @@ def variance_report_get(*, period, bank_account_id=None):
             alerts.append(
                 {
                     "kind": "cash_submission",
-                    "bank_account_id": bank_account_id,
+                    "bank_account_id": row["bank_account_id"],
                     "branch_id": row["branch_id"],
                     "variance": row["variance"],
                 }

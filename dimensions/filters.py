@@ -2,12 +2,13 @@
 
 import django_filters
 
+from cnperp.filters import StrictBooleanFilter
 from dimensions.models import Branch, CostCenter, Department, Project
 
 
 class DimensionFilterSet(django_filters.FilterSet):
     parent_id = django_filters.CharFilter(field_name="parent_id", help_text="Direct children of this value.")
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     code = django_filters.CharFilter()
 
 
@@ -30,7 +31,7 @@ class DepartmentFilterSet(DimensionFilterSet):
 
 
 class BranchFilterSet(django_filters.FilterSet):
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     code = django_filters.CharFilter()
     default_cost_center_id = django_filters.CharFilter(field_name="default_cost_center_id")
 

@@ -18,6 +18,11 @@ class DimensionType(models.TextChoices):
     DEPARTMENT = "department", "Department"
 
 
+# Levels of a hierarchy, the root counted: deep enough for any chart of cost centres, and a
+# bound on the walks of the roll-ups and these checks.
+MAX_DEPTH = 20
+
+
 class Dimension(TrackedModel):
     """A value of one dimension: code, name, optional parent, active flag."""
 
@@ -44,7 +49,28 @@ class Dimension(TrackedModel):
             if node.pk in seen:
                 raise ValidationError({"parent": "A dimension cannot be its own ancestor."})
             seen.add(node.pk)
+            if len(seen) > MAX_DEPTH:
+                raise ValidationError(
+                    {"parent": f"A hierarchy has at most {MAX_DEPTH} levels; this parent is deeper."}
+                )
             node = node.parent
+        if self.pk is not None and not self._state.adding:
+            self._check_subtree_depth(len(seen))
+
+    def _check_subtree_depth(self, depth):
+        """Refuse a move that would push this value's descendants below the depth limit."""
+        model = type(self)
+        level, below = [self.pk], 0
+        while level:
+            level = list(model._default_manager.filter(parent_id__in=level).values_list("pk", flat=True))
+            below += bool(level)
+            if depth + below > MAX_DEPTH:
+                raise ValidationError(
+                    {
+                        "parent": f"A hierarchy has at most {MAX_DEPTH} levels; "
+                        "moved here, its children would not fit."
+                    }
+                )
 
     def ancestors(self):
         """Return the parents of this value, nearest first."""

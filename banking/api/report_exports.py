@@ -136,6 +136,7 @@ class XLSXRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         # Imported here so that the JSON API starts without the spreadsheet library loaded.
         from openpyxl import Workbook
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         workbook = Workbook()
         workbook.remove(workbook.active)
@@ -149,6 +150,10 @@ class XLSXRenderer(renderers.BaseRenderer):
                     value = row.get(header)
                     if isinstance(value, datetime.datetime):
                         value = value.isoformat()  # Excel has no time zones; keep the exact instant as text.
+                    elif isinstance(value, str):
+                        # A control character (a vertical tab pasted into a name) cannot be stored
+                        # in a worksheet, and openpyxl refuses the whole file: it becomes U+FFFD (�).
+                        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
                     values.append(value)
                 sheet.append(values)
                 for cell in sheet[sheet.max_row]:

@@ -223,6 +223,9 @@ class SubmissionTotalsSerializer(serializers.Serializer):
 
 
 class SubmissionBranchSerializer(SubmissionTotalsSerializer):
+    bank_account_id = serializers.CharField(
+        help_text="The account the cash went to: one row per account and branch."
+    )
     branch_id = serializers.CharField()
     branch_name = serializers.CharField()
 
