@@ -39,7 +39,7 @@ def in_books(day):
 
 
 period_code_validator = RegexValidator(
-    r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$",
+    r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])\Z",
     message=f"Use the form YYYY-MM, for example 2025-10 (years {FIRST_BOOK_YEAR} to {LAST_BOOK_YEAR}).",
     code="invalid_period",
 )

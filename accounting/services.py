@@ -567,6 +567,15 @@ def accounting_period_close(*, period_id, user):
         except IntegrityError:
             pass
         period = locks.period_lock(code)
+        if period is None:
+            # Not a concurrent close: another row holds the month's dates under another id
+            # (written by hand, or before period ids were checked to the end).
+            other = AccountingPeriod.objects.filter(start_date=start).values_list("pk", flat=True).first()
+            raise ConflictError(
+                f"Period {code} cannot be created: the row {other!r} already holds its dates. "
+                "Correct or remove that row first.",
+                code="period_conflict",
+            )
     if period.status == PeriodStatus.CLOSED:
         raise ConflictError(f"Period {code} is already closed.", code="period_closed")
     period.status = PeriodStatus.CLOSED
@@ -620,7 +629,11 @@ def command_user_get(*, username=None):
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects
-    if username:
+    if username is not None:
+        # An empty --user (a shell variable that was not set) must not fall back to the
+        # service account, which skips the caller's permission check.
+        if not username.strip():
+            raise DomainError("--user is empty; give a username, or leave the option out.", field="user")
         user = users.filter(username=username).first()
         if user is None:
             raise NotFoundError(f'No user is called "{username}".')

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.deconstruct import deconstructible
 
 KEY_MAX_LENGTH = 64
-KEY_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+KEY_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 
 key_validator = RegexValidator(
     KEY_PATTERN,

@@ -26,7 +26,8 @@ from cnperp.jsonlog import current_request_id
 logger = logging.getLogger("cnperp.request")
 
 # A client's id is echoed into logs and headers: keep it to safe characters.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
@@ -104,8 +105,10 @@ class RequestObservabilityMiddleware:
     def _record(self, request, response, elapsed):
         match = getattr(request, "resolver_match", None)
         route = match.route if match is not None and match.route else "unmatched"
-        metrics.HTTP_REQUESTS.labels(method=request.method, status=str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(method=request.method, route=route).observe(elapsed)
+        # A client may send any method name; each would be a new series for ever.
+        method = request.method if request.method in HTTP_METHODS else "other"
+        metrics.HTTP_REQUESTS.labels(method=method, status=str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
         logger.info(
             "%s %s %s",
             request.method,

@@ -5,6 +5,7 @@ production, ``sqlite:///path`` (the default) for a first run on a laptop.
 """
 
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,57 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Strict readers: a value the reader does not understand stops the start with the variable
+# named. environ's own read "maybe" as off (segregation of duties silently switched off by a
+# typo) and failed on "abc" with a traceback that named no variable.
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def _raw(name):
+    value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def _bool(name, default):
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use true or false (1/0, yes/no, on/off).")
+
+
+def _int(name, default, *, minimum=0):
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a whole number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number of at least {minimum}.")
+    return number
+
+
+def _decimal(name, default):
+    """A non-negative, finite amount or score, as ``Decimal`` (``1000.00``; no thousands separators)."""
+    value = _raw(name)
+    if value is None or value == "":
+        value = default
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number such as {default}.") from None
+    if not number.is_finite() or number < 0:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number of 0 or more, such as {default}.")
+    return number
+
+
+DEBUG = _bool("DJANGO_DEBUG", default=False)
 
 # A development key is allowed only when DEBUG is on; production must set its own.
 _DEV_SECRET_KEY = "django-insecure-cnperp-development-only-key-change-me"
@@ -107,7 +158,7 @@ def database_from_url(url):
             "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
         )
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-        config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+        config.setdefault("CONN_MAX_AGE", _int("DATABASE_CONN_MAX_AGE", 60))
         config["CONN_HEALTH_CHECKS"] = True
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {})
@@ -136,7 +187,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": env.int("DJANGO_PASSWORD_MIN_LENGTH", default=12)},
+        "OPTIONS": {"min_length": _int("DJANGO_PASSWORD_MIN_LENGTH", 12, minimum=1)},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -148,8 +199,8 @@ LOGIN_URL = "/admin/login/"
 # goes through the lockout: LOGIN_LOCKOUT_FAILURES failures for one username from
 # one address within LOGIN_LOCKOUT_MINUTES lock that pair until the window ends.
 AUTHENTICATION_BACKENDS = ["cnperp.security.LockoutModelBackend"]
-LOGIN_LOCKOUT_FAILURES = env.int("DJANGO_LOGIN_LOCKOUT_FAILURES", default=5)
-LOGIN_LOCKOUT_MINUTES = env.int("DJANGO_LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_LOCKOUT_FAILURES = _int("DJANGO_LOGIN_LOCKOUT_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = _int("DJANGO_LOGIN_LOCKOUT_MINUTES", 15)
 
 # Lockout counters and API rate limits live here; with several gunicorn workers
 # use a shared cache (redis://..., or dbcache://cnperp_cache after createcachetable).
@@ -157,7 +208,7 @@ CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")
 
 # Maker-checker: nobody posts a transaction they created or signs off a
 # reconciliation they prepared (cnperp.duties).
-BANKING_SEGREGATION_OF_DUTIES = env.bool("BANKING_SEGREGATION_OF_DUTIES", default=True)
+BANKING_SEGREGATION_OF_DUTIES = _bool("BANKING_SEGREGATION_OF_DUTIES", default=True)
 
 # The audit trail (cnperp.audit): an entry's correlation id is the request id of the log lines.
 AUDITLOG_CID_GETTER = "cnperp.audit.request_id"
@@ -189,7 +240,14 @@ WHITENOISE_USE_FINDERS = True
 def _throttle_rate(name, default):
     """A DRF rate such as ``1200/minute``; empty or ``none`` means no limit."""
     rate = env.str(name, default=default).strip()
-    return None if rate.lower() in ("", "none", "off", "0") else rate
+    if rate.lower() in ("", "none", "off", "0"):
+        return None
+    # DRF reads "N/period" only when the first request comes: a bad rate was a 500 on every call.
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(
+            f"{name}={rate!r}: use a rate such as 1200/minute (per s, m, h or d), or none."
+        )
+    return rate
 
 
 REST_FRAMEWORK = {
@@ -242,16 +300,16 @@ SPECTACULAR_SETTINGS = {
 MONEY_MAX_DIGITS = 18
 MONEY_DECIMAL_PLACES = 2
 
-BANKING_RECONCILIATION_THRESHOLD = Decimal(env.str("BANKING_RECONCILIATION_THRESHOLD", default="1000.00"))
-BANKING_VARIANCE_ALERT_THRESHOLD = Decimal(env.str("BANKING_VARIANCE_ALERT_THRESHOLD", default="5000.00"))
+BANKING_RECONCILIATION_THRESHOLD = _decimal("BANKING_RECONCILIATION_THRESHOLD", "1000.00")
+BANKING_VARIANCE_ALERT_THRESHOLD = _decimal("BANKING_VARIANCE_ALERT_THRESHOLD", "5000.00")
 # The largest statement file accepted by the API, the admin and import_statement.
-BANKING_STATEMENT_MAX_BYTES = env.int("BANKING_STATEMENT_MAX_BYTES", default=20 * 1024 * 1024)
+BANKING_STATEMENT_MAX_BYTES = _int("BANKING_STATEMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 # Days after which a transfer still in transit is flagged in transfer tracking.
-BANKING_TRANSFER_ATTENTION_DAYS = env.int("BANKING_TRANSFER_ATTENTION_DAYS", default=3)
+BANKING_TRANSFER_ATTENTION_DAYS = _int("BANKING_TRANSFER_ATTENTION_DAYS", 3)
 # The matcher (docs/reconciliation.md): days between the bank's date and ours for an amount
 # match, and the score (0-100) from which a certain match is confirmed without a person.
-BANKING_MATCH_DATE_WINDOW_DAYS = env.int("BANKING_MATCH_DATE_WINDOW_DAYS", default=5)
-BANKING_MATCH_AUTO_CONFIRM_SCORE = Decimal(env.str("BANKING_MATCH_AUTO_CONFIRM_SCORE", default="90"))
+BANKING_MATCH_DATE_WINDOW_DAYS = _int("BANKING_MATCH_DATE_WINDOW_DAYS", 5)
+BANKING_MATCH_AUTO_CONFIRM_SCORE = _decimal("BANKING_MATCH_AUTO_CONFIRM_SCORE", "90")
 
 # --- Security (production) ----------------------------------------------------
 #
@@ -261,31 +319,31 @@ BANKING_MATCH_AUTO_CONFIRM_SCORE = Decimal(env.str("BANKING_MATCH_AUTO_CONFIRM_S
 # that already redirects. The test suite turns the redirect off in cnperp.settings_test.
 
 _SECURE_DEFAULT = not DEBUG
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
+SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE_DEFAULT)
 # Load balancers and Prometheus probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE_DEFAULT else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE_DEFAULT)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_SECURE_DEFAULT)
+SECURE_HSTS_SECONDS = _int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if _SECURE_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE_DEFAULT)
+SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", default=_SECURE_DEFAULT)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
-CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
+SESSION_COOKIE_SECURE = _bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE_DEFAULT)
+CSRF_COOKIE_SECURE = _bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Admin sessions end after DJANGO_SESSION_COOKIE_AGE seconds (default 8 hours, a working day).
-SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_COOKIE_AGE = _int("DJANGO_SESSION_COOKIE_AGE", 8 * 60 * 60)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 # Behind nginx (or any proxy ending TLS) that sets X-Forwarded-Proto.
-if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+if _bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Operations: backups, metrics -------------------------------------------------
 
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
-BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+BACKUP_KEEP = _int("BACKUP_KEEP", 14)
 
 # --- Logging ----------------------------------------------------------------
 #

@@ -166,3 +166,16 @@ def test_an_unauthenticated_request_answers_401_with_its_code(api_client):
 
     assert response.status_code == 401, response.content
     assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("key", ["tx-a\n", "tx-a\r\n"])
+def test_a_key_ending_in_a_line_break_is_not_a_key(key):
+    # The pattern's "$" also matched before a final newline; the API trims text, the
+    # services and commands do not.
+    from django.core.exceptions import ValidationError
+
+    from cnperp.fields import key_validator
+
+    with pytest.raises(ValidationError):
+        key_validator(key)
+    key_validator("tx-a")

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -66,9 +67,23 @@ class Command(BaseCommand):
         username = username.strip()
         if not username:
             raise CommandError("Give a username.")
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=username).exists():
+            # The checks the admin's user form makes: a name too long for its column was a
+            # database error, and a space or a NUL made a user nobody could type.
+            try:
+                user_model._meta.get_field("username").run_validators(username)
+            except ValidationError as exc:
+                raise CommandError(f"username {username!r}: " + " ".join(exc.messages)) from exc
+        if email is not None:
+            try:
+                user_model._meta.get_field("email").run_validators(email)
+                if email:
+                    validate_email(email)
+            except ValidationError as exc:
+                raise CommandError("--email: " + " ".join(exc.messages)) from exc
         with transaction.atomic():
             group_objects = self._groups(groups, create=create_groups)
-            user_model = get_user_model()
             user, created = user_model.objects.get_or_create(username=username)
             new_password = password
             if new_password is None and (created or reset_password):

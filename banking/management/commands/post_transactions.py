@@ -43,6 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", default=None, help="Post as this username; default: system-posting.")
 
     def handle(self, *args, account, period, all_drafts, dry_run, batch_size, user, **options):
+        # "--account $ACCOUNT" with the variable unset is a mistake, not "every account".
+        for option, value in (("--account", account), ("--period", period)):
+            if value is not None and not value.strip():
+                raise CommandError(f"{option} is empty; give a value, or leave the option out.")
         if not (account or period or all_drafts):
             raise CommandError("Say which drafts to post: --account ID, --period YYYY-MM, or --all-drafts.")
         if batch_size < 1:

@@ -47,6 +47,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, period=None, **options):
+        if period is not None and not period.strip():
+            raise CommandError("--period is empty; give YYYY-MM, or leave it out for the previous month.")
         period = period or previous_month(timezone.localdate())
         try:
             period_bounds(period)
