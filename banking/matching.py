@@ -1372,7 +1372,8 @@ def statement_line_create_transaction(*, statement_line_id, user, transaction_ty
     scope_lock(bank_account_id=line.bank_account_id, periods=[AccountingPeriod.code_for(line.booking_date)])
     line = _lock_lines([statement_line_id], field="statement_line_id")[0]
     _check_line_open(line)
-    description = data.pop("description", "") or (line.narrative or "")[:255]
+    # Trimmed as a form or the API would trim it, so that the draft sent back as read is unchanged.
+    description = data.pop("description", "") or (line.narrative or "")[:255].strip()
     txn = bank_transaction_create(
         user=user,
         bank_account_id=line.bank_account_id,

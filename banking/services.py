@@ -154,9 +154,42 @@ def bank_transaction_update(*, transaction_id, user, **data):
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
         raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
-    if any(getattr(txn, name) != value for name, value in data.items()):
+    if any(name in MATCHED_FIELDS and getattr(txn, name) != value for name, value in data.items()):
         refuse_matched(txn, "change it")
+    if any(name in DEPOSIT_FIELDS and getattr(txn, name) != value for name, value in data.items()):
+        _refuse_named_deposit(txn)
     return _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
+
+
+# What a match (and the month's reconciliation by dimension) rests on; the narrative and
+# references may still be corrected while the transaction is matched.
+MATCHED_FIELDS = frozenset(
+    {
+        "bank_account",
+        "transaction_type",
+        "direction",
+        "amount",
+        "transaction_date",
+        "value_date",
+        "branch",
+        "cost_center",
+        "project",
+        "department",
+    }
+)
+# What makes a transaction a cash submission's deposit (see _submission_check).
+DEPOSIT_FIELDS = frozenset({"bank_account", "transaction_type", "direction"})
+
+
+def _refuse_named_deposit(txn):
+    named = CashSubmission.objects.filter(deposit_transaction_id=txn.pk).values_list("pk", flat=True)
+    first = named.order_by("pk").first()
+    if first is not None:
+        raise ConflictError(
+            f'Bank transaction "{txn.pk}" is the deposit of cash submission "{first}": its account, type '
+            "and direction stay as they are while a submission names it.",
+            code="deposit_named",
+        )
 
 
 @transaction.atomic
@@ -193,7 +226,7 @@ def cash_submission_update(*, submission_id, user, **data):
 
 
 def _submission_check(previous_deposit_id):
-    """Check a cash submission's dates and, when it changes, the deposit it names.
+    """Check a cash submission's dates and the deposit it names.
 
     The named deposit posts through cash in transit instead of its deposit rule
     (``banking.posting``), so that is what clears the cash the submission put
@@ -202,7 +235,10 @@ def _submission_check(previous_deposit_id):
     posted before any submission named it went to the deposit's contra account
     (sales, say), and the cash would stay in transit for good. A deposit
     another submission already names (one deposit of several submissions) was
-    posted through cash in transit and may be named again.
+    posted through cash in transit and may be named again, and a deposit the
+    submission named while it was a draft may have been posted since. The
+    type and account are checked on every change (the submission may move to
+    another account); the transaction side keeps them while it is named.
     """
 
     def check(submission):
@@ -218,7 +254,7 @@ def _submission_check(previous_deposit_id):
                 }
             )
         deposit_id = submission.deposit_transaction_id
-        if deposit_id is None or deposit_id == previous_deposit_id:
+        if deposit_id is None:
             return
         deposit = submission.deposit_transaction
         problem = None
@@ -226,6 +262,8 @@ def _submission_check(previous_deposit_id):
             problem = f"it is a {deposit.get_transaction_type_display().lower()}, not a deposit"
         elif deposit.bank_account_id != submission.bank_account_id:
             problem = f"it went into {deposit.bank_account_id}, not {submission.bank_account_id}"
+        elif deposit_id == previous_deposit_id:
+            pass  # named while it was a draft: posted since, through cash in transit
         elif deposit.posting_status == PostingStatus.REVERSED:
             problem = "it has been reversed"
         elif (

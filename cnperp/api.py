@@ -150,7 +150,8 @@ class StrictModelSerializer(serializers.ModelSerializer):
         instance = self.instance
         if instance is None or "id" not in data or not isinstance(instance, models.Model):
             return
-        if data["id"] != instance.pk:
+        sent = data["id"].strip() if isinstance(data["id"], str) else data["id"]  # as the field trims it
+        if sent != instance.pk:
             raise ValidationError({"id": [f'The id cannot be changed; this record stays "{instance.pk}".']})
 
 
