@@ -378,7 +378,9 @@ def book_candidates(*, bank_account_id, start, end, lock=False):
         bank_account_id=bank_account_id,
         reconciliation_status=ReconciliationStatus.UNRECONCILED,
         posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED],
-        transaction_date__gte=start - datetime.timedelta(days=window),
+        # The reference stage reaches three windows either way: a cheque booked on 20 September
+        # and cashed on 3 October is found from October's side too.
+        transaction_date__gte=start - datetime.timedelta(days=3 * window),
         transaction_date__lte=end + datetime.timedelta(days=3 * window),
     )
     if lock:
@@ -386,11 +388,18 @@ def book_candidates(*, bank_account_id, start, end, lock=False):
     return [_book_item(row) for row in rows.order_by("pk").values_list(*BOOK_FIELDS)]
 
 
-def line_candidates(*, bank_account_id, start, end, lock=False):
-    """Return the statement lines of ``start``..``end`` that are not matched yet."""
+def line_candidates(*, bank_account_id, start, end, lock=False, currency=None):
+    """Return the statement lines of ``start``..``end`` that are not matched yet.
+
+    With ``currency`` (the account's), a line the bank booked in another one (an EUR
+    entry on a CHF account) is left out: its amount is not the account's money, so
+    an equal number is no match; staff match it by hand.
+    """
     rows = StatementLine.objects.filter(
         bank_account_id=bank_account_id, booking_date__gte=start, booking_date__lte=end
     ).exclude(match_status=LineMatchStatus.MATCHED)
+    if currency:
+        rows = rows.filter(Q(currency="") | Q(currency__iexact=currency))
     if lock:
         rows = rows.select_for_update()
     return [_line_item(row) for row in rows.order_by("pk").values_list(*LINE_FIELDS)]
@@ -929,7 +938,9 @@ def match_run(*, bank_account_id, period, user=None):
     """
     start, end = period_bounds(period)
     account, _snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
-    lines = line_candidates(bank_account_id=account.pk, start=start, end=end, lock=True)
+    lines = line_candidates(
+        bank_account_id=account.pk, start=start, end=end, lock=True, currency=account.currency
+    )
     books = book_candidates(bank_account_id=account.pk, start=start, end=end, lock=True)
     rejected = set()
     if lines:

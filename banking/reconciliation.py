@@ -94,34 +94,49 @@ def _statement_balances(account_id, start, end):
 
     The opening comes from the earliest statement starting in the period (or,
     failing that, the earliest overlapping it); the closing from the latest
-    ending in it (or the latest overlapping it).
+    ending in it (or the latest overlapping it). Statements of one day (the
+    pages of an MT940 statement) are put in order by their balances: the first
+    is the one whose opening no other closes at, the last the one whose closing
+    no other opens from; then by statement number.
     """
-    covering = BankStatement.objects.filter(
-        bank_account_id=account_id, from_date__lte=end, to_date__gte=start
+    covering = list(
+        BankStatement.objects.filter(bank_account_id=account_id, from_date__lte=end, to_date__gte=start)
+        .order_by("pk")
+        .values("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
     )
-    with_opening = covering.exclude(opening_balance=None)
-    opening = (
-        with_opening.filter(from_date__gte=start)
-        .order_by("from_date", "pk")
-        .values_list("opening_balance", flat=True)
-        .first()
+    with_opening = [row for row in covering if row["opening_balance"] is not None]
+    opening = _first(
+        [row for row in with_opening if row["from_date"] >= start] or with_opening,
+        day="from_date",
+        own="opening_balance",
+        other="closing_balance",
     )
-    if opening is None:
-        opening = with_opening.order_by("from_date", "pk").values_list("opening_balance", flat=True).first()
-    with_closing = covering.exclude(closing_balance=None)
-    closing = (
-        with_closing.filter(to_date__lte=end)
-        .order_by("-to_date", "-pk")
-        .values_list("closing_balance", flat=True)
-        .first()
+    with_closing = [row for row in covering if row["closing_balance"] is not None]
+    closing = _first(
+        [row for row in with_closing if row["to_date"] <= end] or with_closing,
+        day="to_date",
+        own="closing_balance",
+        other="opening_balance",
+        last=True,
     )
-    if closing is None:
-        closing = with_closing.order_by("-to_date", "-pk").values_list("closing_balance", flat=True).first()
     return (
         None if opening is None else _cents(opening),
         None if closing is None else _cents(closing),
-        covering.count(),
+        len(covering),
     )
+
+
+def _first(rows, *, day, own, other, last=False):
+    """Return the ``own`` balance of the first (or ``last``) of ``rows`` by ``day``; ties by balance chain."""
+    if not rows:
+        return None
+    edge = (max if last else min)(row[day] for row in rows)
+    tied = [row for row in rows if row[day] == edge]
+    linked = {row[other] for row in tied}
+    # The first page opens at a balance no other page closes at (the last closes at one none opens from).
+    ends = [row for row in tied if row[own] not in linked] or tied
+    ends.sort(key=lambda row: row["statement_number"], reverse=last)
+    return ends[0][own]
 
 
 def _bucket():

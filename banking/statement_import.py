@@ -15,9 +15,13 @@ Repeatable, in two ways:
   date and amount, or when the line has no reference a hash of its content
   (dates, amount, counterparty, narrative, code). Two lines can be genuinely
   identical (two 5.00 card payments at the same shop on one day), so the key
-  ends with an occurrence counter within the statement: the first is ``:1``,
-  the second ``:2``, and both survive, while the same two lines in a later,
-  overlapping statement are ``:1`` and ``:2`` again and are skipped.
+  ends with an occurrence counter: the first is ``:1``, the second ``:2``,
+  and both survive, while the same two lines in a later, overlapping file are
+  ``:1`` and ``:2`` again and are skipped. Lines with a reference count per
+  statement (repeated by a later statement of the file, they are the same
+  payment); lines without one count on across the file's statements for the
+  account, so the pages of one MT940 statement (``:28C: 5/1``, ``5/2``) each
+  keep their identical card payments.
 
 A file may hold statements for several accounts (one MT940 download for all
 of a customer's accounts): the statements for this account are imported and
@@ -29,7 +33,9 @@ two uploads of the same file at once cannot both insert.
 """
 
 import hashlib
+import re
 import threading
+from collections import ChainMap
 from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -293,6 +299,10 @@ class _Importer:
         self.file_name = file_name
         self.user = user
         self.seen_keys = set()  # keys of this file's statements already kept
+        # Occurrence counts of the statements kept so far: an MT940 statement comes in pages
+        # (:28C: 5/1, 5/2), and two identical card payments on two pages are two payments.
+        # Counting per page gave both ":1", and the second page's was dropped as a repeat.
+        self.occurrences = {}
         # A line can only repeat a stored one booked on the same day (every key
         # holds the booking date), so only lines on these days are looked up:
         # importing a new month looks up nothing.
@@ -323,6 +333,11 @@ class _StatementWriter:
         self.written = 0  # lines of the statement written or recognised as duplicates
         self.new = 0
         self.occurrences = {}
+        # Lines without a reference count on from the file's kept statements, which this one
+        # joins only if it is kept (a ChainMap writes to its first map; the first statement,
+        # the usual one, needs none). A bank's reference names one payment: repeated by a
+        # later statement of the file, it is the same payment, counted per statement.
+        self.content_occurrences = ChainMap({}, importer.occurrences) if importer.occurrences else {}
         self.keys = []
 
     def write(self, lines):
@@ -340,7 +355,7 @@ class _StatementWriter:
             # The placeholder number is the row's own id: unique until the real number is known.
             self.row.statement_number = self.row.pk
             BankStatement.objects.bulk_create([self.row])
-        keys = dedupe_keys(lines, self.occurrences)
+        keys = dedupe_keys(lines, self.occurrences, content_occurrences=self.content_occurrences)
         days = importer.booked_days
         candidates = [key for key, line in zip(keys, lines, strict=True) if line.booking_date in days]
         stored = _existing_keys(importer.account, candidates)
@@ -383,6 +398,10 @@ class _StatementWriter:
         elif self.row is None:
             self.write([])
         importer.seen_keys.update(self.keys)
+        if isinstance(self.content_occurrences, ChainMap):
+            importer.occurrences.update(self.content_occurrences.maps[0])
+        else:
+            importer.occurrences = self.content_occurrences
         statement = self.row
         fields = {
             "statement_number": number,
@@ -521,13 +540,15 @@ def _check_totals_fit(parsed, number):
             )
 
 
-def dedupe_keys(lines, occurrences=None):
+def dedupe_keys(lines, occurrences=None, *, content_occurrences=None):
     """Return each line's dedupe key, in order (see the module docstring).
 
     ``occurrences`` carries the counts over from the statement's earlier lines
-    when it is read in batches.
+    when it is read in batches; ``content_occurrences``, when given, those of
+    the lines without a reference (counted on across the file's statements).
     """
     occurrences = {} if occurrences is None else occurrences
+    content_occurrences = occurrences if content_occurrences is None else content_occurrences
     keys = []
     for line in lines:
         amount = format(line.amount, "f")
@@ -553,7 +574,8 @@ def dedupe_keys(lines, occurrences=None):
                 ),
             )
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
-        count = occurrences[digest] = occurrences.get(digest, 0) + 1
+        counts = content_occurrences if kind == "h" else occurrences
+        count = counts[digest] = counts.get(digest, 0) + 1
         keys.append(f"{kind}:{digest}:{count}")
     return keys
 
@@ -579,6 +601,9 @@ def _existing_keys(account, keys):
     return found
 
 
+IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]+\Z")
+
+
 def _normalise(identifier):
     return "".join(ch for ch in (identifier or "").upper() if ch.isalnum())
 
@@ -597,5 +622,29 @@ def _is_this_account(identifier, account):
     number = _normalise(account.account_number)
     if found in (iban, number):
         return True
-    # "50880050/0194774600888" ends with the account number; an IBAN ends with it too.
-    return bool(number) and len(number) >= 4 and found.endswith(number)
+    return _names_number(identifier, found, number)
+
+
+def _names_number(identifier, found, number):
+    """Return whether a file's identification names our bare account ``number``.
+
+    Only at a field's boundary: "37040044/9123456" is another account than 123456,
+    though it ends with it.
+    """
+    digits = number.lstrip("0")
+    if len(digits) < 4:
+        return False
+    if "/" in identifier:
+        # "BLZ/number" or "BIC/number" (MT940 :25:): the number is the last field.
+        return _normalise(identifier.rsplit("/", 1)[1]).lstrip("0") == digits
+    if IBAN_SHAPE.match(found):
+        # An IBAN ends with the account number, padded with zeros to its field's width
+        # (or filling it): "DE89370400440532013000" names 532013000, not 2013000. The
+        # field's width differs by country and is not known here, so a longer number
+        # ending in zeros and ours ("9000123456") still passes for it.
+        tail = found[4:]
+        if not tail.endswith(digits):
+            return False
+        before = tail[: -len(digits)]
+        return before.endswith("0") or len(digits) >= 10
+    return found.lstrip("0") == digits

@@ -42,14 +42,16 @@ def _account(username):
     """
     from django.contrib.auth import get_user_model
 
-    username = username or ""
-    if isinstance(username, str) and username:
+    username = str(username or "")
+    if username:
         model = get_user_model()
-        found = list(model._default_manager.filter(**{model.USERNAME_FIELD: username}).values_list("pk")[:2])
+        field = model.USERNAME_FIELD
+        found = list(model._default_manager.filter(**{field: username}).values_list(field, flat=True)[:2])
         if len(found) == 1:
-            return f"user:{found[0][0]}"
-    plain = unicodedata.normalize("NFKD", str(username))
-    return "name:" + "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+            username = found[0]
+    # The stored name without case or accents: the same count whichever spelling found it.
+    plain = unicodedata.normalize("NFKD", username)
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
 
 
 def _lockout_key(username, request):

@@ -21,6 +21,7 @@ import codecs
 import csv
 import datetime
 import io
+import itertools
 import re
 
 from banking.choices import AmountMode
@@ -66,7 +67,7 @@ def parse(content, profile):
         raise StatementParseError("The CSV file holds no statement rows.")
     opening = closing = None
     if "balance" in columns:
-        descending = lines[0].booking_date > lines[-1].booking_date
+        descending = _newest_first(lines, balances)
         first, last = (len(lines) - 1, 0) if descending else (0, len(lines) - 1)
         if balances[first] is not None and balances[last] is not None:
             opening = balances[first] - lines[first].amount
@@ -84,6 +85,22 @@ def parse(content, profile):
     )
     statement.fill_dates()
     return [statement]
+
+
+def _newest_first(lines, balances):
+    """Return whether the rows run newest first.
+
+    The running balance says it when the dates cannot (every row of one day): each
+    row's balance is the one before it plus its amount, read one way or the other.
+    """
+    if lines[0].booking_date != lines[-1].booking_date:
+        return lines[0].booking_date > lines[-1].booking_date
+    if len(lines) < 2 or any(balance is None for balance in balances):
+        return False
+    pairs = list(zip(lines, balances, strict=True))
+    oldest_first = all(b == a + line.amount for (_l, a), (line, b) in itertools.pairwise(pairs))
+    newest_first = all(a == b + line.amount for (line, a), (_l, b) in itertools.pairwise(pairs))
+    return newest_first and not oldest_first
 
 
 def _decode(content, encoding, profile_name):
