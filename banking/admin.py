@@ -427,6 +427,12 @@ class AllocationFormSet(BaseInlineFormSet):
         amount = self.instance.amount
         if amount is None:
             return  # the transfer form says what is wrong with its amount
+        if not self.live_forms() and any(form.instance.pk for form in self.forms):
+            # Empty means "the transfer's own dimensions" only when the transfer is recorded;
+            # deleting every row afterwards would drop it from the reports by dimension.
+            raise ValidationError(
+                "A transfer keeps at least one allocation; together they add up to its amount."
+            )
         try:
             transfer_allocations_check(amount, self.rows())
         except ValidationError as exc:
@@ -487,7 +493,8 @@ class TransferActionForm(ActionForm):
     on_date = forms.CharField(
         required=False, label="Date", widget=forms.TextInput(attrs={"placeholder": "YYYY-MM-DD, or today"})
     )
-    reason = forms.CharField(required=False, label="Reason", max_length=255)
+    # No max_length either: too long a reason is the service's to refuse, with a message.
+    reason = forms.CharField(required=False, label="Reason")
 
 
 TRANSFER_CREATE_FIELDS = (
@@ -640,13 +647,19 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
 
     @admin.action(description="Mark failed (give the reason)", permissions=["change"])
     def mark_failed(self, request, queryset):
-        reason = request.POST.get("reason", "")
+        reason = request.POST.get("reason", "").strip()
+        limit = BankTransfer._meta.get_field("failure_reason").max_length
+        if len(reason) > limit or "\x00" in reason:
+            self.message_user(
+                request,
+                f"The reason is text of at most {limit} characters; nothing was changed.",
+                messages.ERROR,
+            )
+            return
         self._outcome(
             request,
             queryset,
-            lambda transfer: bank_transfer_fail(
-                transfer_id=transfer.pk, user=request.user, reason=reason.strip()
-            ),
+            lambda transfer: bank_transfer_fail(transfer_id=transfer.pk, user=request.user, reason=reason),
             TransferStatus.FAILED.label.lower(),
         )
 
@@ -953,4 +966,6 @@ class BankReconciliationAdmin(ReconciliationWorkbenchLinkMixin, TrackedAdmin):
         return super().has_change_permission(request, obj) and not (obj is not None and obj.is_finalized)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_finalized)
+        # A snapshot is the reconciliation service's record of a month: refreshed by
+        # running it again, never deleted here (no service or API deletes one either).
+        return False

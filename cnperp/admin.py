@@ -205,7 +205,10 @@ class RefusalAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         try:
-            return super().changelist_view(request, extra_context)
+            # Atomic, so that a refused bulk delete takes back the deletions Django's
+            # action logs before it deletes (nothing was deleted; nothing may say so).
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
         except ServiceRefused as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
