@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -205,19 +205,29 @@ class RefusalAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         try:
-            # Atomic, so that a refused bulk delete takes back the deletions Django's
-            # action logs before it deletes (nothing was deleted; nothing may say so).
-            with transaction.atomic():
-                return super().changelist_view(request, extra_context)
+            return super().changelist_view(request, extra_context)
         except ServiceRefused as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def log_deletions(self, request, queryset):
+        # Django's bulk delete logs before it deletes, outside any transaction: a delete
+        # the services then refuse would leave "deleted" entries for rows still there.
+        # The bulk action's rows are logged once they are gone (delete_queryset); the
+        # single delete page is atomic already.
+        if isinstance(queryset, QuerySet):
+            request._deletions_to_log = list(queryset)
+            return None
+        return super().log_deletions(request, queryset)
 
     def delete_queryset(self, request, queryset):
         # All or nothing: one refused row keeps every selected row.
         with transaction.atomic():
             for obj in queryset:
                 self.delete_model(request, obj)
+            deleted = getattr(request, "_deletions_to_log", None)
+            if deleted:
+                super().log_deletions(request, deleted)
 
 
 class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):

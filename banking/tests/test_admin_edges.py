@@ -69,9 +69,8 @@ def test_deleting_every_allocation_of_a_transfer_on_its_page_is_refused(staff, s
     data["allocations-0-DELETE"] = "on"
     response = staff.post(change_url(transfer), data)
 
-    # then the admin refuses (allocations must add up to the amount) and keeps the allocation;
-    # today it saves (302) and the transfer is left with no allocation at all, so it drops out
-    # of transfer tracking's breakdown by dimension.
+    # then the admin refuses (allocations must add up to the amount) and keeps the allocation,
+    # which transfer tracking's breakdown by dimension reads.
     assert BankTransferAllocation.objects.filter(transfer=transfer).count() == 1, (
         "the transfer's allocations were all deleted: they add up to 0.00, not 1000.00"
     )
@@ -97,8 +96,8 @@ def test_mark_failed_with_a_reason_too_long_says_why_instead_of_no_action_select
         follow=True,
     )
 
-    # then nothing changes, and the message says what is wrong with the reason;
-    # today it says "No action selected." although the action and the row were selected.
+    # then nothing changes, and the message says what is wrong with the reason
+    # (not "No action selected.", Django's answer to an invalid action form).
     transfer.refresh_from_db()
     assert transfer.status != TransferStatus.FAILED
     messages = _messages(response)
@@ -121,12 +120,26 @@ def test_a_refused_bulk_delete_leaves_no_deletion_in_the_admin_log(staff, superu
         follow=True,
     )
 
-    # then nothing is deleted (as today) and nothing is logged as deleted; today the admin's log
-    # (the index page's "Recent actions") says both were deleted.
+    # then nothing is deleted and nothing is logged as deleted (the index page's "Recent actions").
     assert "cancel the transfer instead" in response.content.decode()
     assert BankTransaction.objects.filter(pk__in=["bt-draft", leg.pk]).count() == 2
     logged = list(LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True))
     assert logged == [], f"deletions logged for rows still there: {logged}"
+
+
+def test_a_bulk_delete_that_goes_through_is_logged(staff, accounts):
+    BankTransactionFactory(id="bt-one", bank_account=accounts[0])
+    BankTransactionFactory(id="bt-two", bank_account=accounts[0])
+
+    staff.post(
+        changelist_url(BankTransaction),
+        {"action": "delete_selected", "_selected_action": ["bt-one", "bt-two"], "post": "yes"},
+        follow=True,
+    )
+
+    assert not BankTransaction.objects.filter(pk__in=["bt-one", "bt-two"]).exists()
+    logged = sorted(LogEntry.objects.filter(action_flag=DELETION).values_list("object_id", flat=True))
+    assert logged == ["bt-one", "bt-two"]
 
 
 # --- Reconciliations: draft is "notes only" -----------------------------------------------------
