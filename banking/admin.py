@@ -427,7 +427,7 @@ class AllocationFormSet(BaseInlineFormSet):
         amount = self.instance.amount
         if amount is None:
             return  # the transfer form says what is wrong with its amount
-        if not self.live_forms() and any(form.instance.pk for form in self.forms):
+        if not self.live_forms() and not self.instance._state.adding:
             # Empty means "the transfer's own dimensions" only when the transfer is recorded;
             # deleting every row afterwards would drop it from the reports by dimension.
             raise ValidationError(

@@ -388,6 +388,13 @@ def book_candidates(*, bank_account_id, start, end, lock=False):
     return [_book_item(row) for row in rows.order_by("pk").values_list(*BOOK_FIELDS)]
 
 
+def _in_currency(currency, prefix=""):
+    """Statement lines in the account's ``currency``, or in none named."""
+    if not currency:
+        return Q()
+    return Q(**{f"{prefix}currency": ""}) | Q(**{f"{prefix}currency__iexact": currency})
+
+
 def line_candidates(*, bank_account_id, start, end, lock=False, currency=None):
     """Return the statement lines of ``start``..``end`` that are not matched yet.
 
@@ -399,7 +406,7 @@ def line_candidates(*, bank_account_id, start, end, lock=False, currency=None):
         bank_account_id=bank_account_id, booking_date__gte=start, booking_date__lte=end
     ).exclude(match_status=LineMatchStatus.MATCHED)
     if currency:
-        rows = rows.filter(Q(currency="") | Q(currency__iexact=currency))
+        rows = rows.filter(_in_currency(currency))
     if lock:
         rows = rows.select_for_update()
     return [_line_item(row) for row in rows.order_by("pk").values_list(*LINE_FIELDS)]
@@ -954,7 +961,11 @@ def match_run(*, bank_account_id, period, user=None):
                 "statement_line_id", "bank_transaction_id"
             )
         )
-        period_matches.filter(status=MatchStatus.SUGGESTED).delete()
+        # Only the candidates' old suggestions make way for new ones: a line left out (booked in
+        # another currency) keeps its own, and so the status that says it has one.
+        period_matches.filter(status=MatchStatus.SUGGESTED).filter(
+            _in_currency(account.currency, "statement_line__")
+        ).delete()
     confirmed, suggested = Matcher(lines, books, rejected=frozenset(rejected)).run()
 
     now = timezone.now()

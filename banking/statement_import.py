@@ -17,11 +17,10 @@ Repeatable, in two ways:
   identical (two 5.00 card payments at the same shop on one day), so the key
   ends with an occurrence counter: the first is ``:1``, the second ``:2``,
   and both survive, while the same two lines in a later, overlapping file are
-  ``:1`` and ``:2`` again and are skipped. Lines with a reference count per
-  statement (repeated by a later statement of the file, they are the same
-  payment); lines without one count on across the file's statements for the
-  account, so the pages of one MT940 statement (``:28C: 5/1``, ``5/2``) each
-  keep their identical card payments.
+  ``:1`` and ``:2`` again and are skipped. Counting is per statement, except
+  that a page continuing the one before (MT940 ``:28C: 5/1``, ``5/2``, the
+  second opening where the first closed) counts its lines without a reference
+  on from it, so both pages keep their identical card payments.
 
 A file may hold statements for several accounts (one MT940 download for all
 of a customer's accounts): the statements for this account are imported and
@@ -299,10 +298,13 @@ class _Importer:
         self.file_name = file_name
         self.user = user
         self.seen_keys = set()  # keys of this file's statements already kept
-        # Occurrence counts of the statements kept so far: an MT940 statement comes in pages
-        # (:28C: 5/1, 5/2), and two identical card payments on two pages are two payments.
-        # Counting per page gave both ":1", and the second page's was dropped as a repeat.
-        self.occurrences = {}
+        # An MT940 statement comes in pages (:28C: 5/1, 5/2), and two identical card payments
+        # on two pages are two payments: counting per page gave both ":1", and the second
+        # page's was dropped as a repeat. So a page that continues the last kept one counts
+        # its reference-less lines on from it; any other statement counts afresh (one that
+        # repeats an earlier statement of the file repeats its lines).
+        self.last_kept = None  # the last kept statement, as parsed
+        self.occurrences = {}  # the reference-less counts of its pages so far
         # A line can only repeat a stored one booked on the same day (every key
         # holds the booking date), so only lines on these days are looked up:
         # importing a new month looks up nothing.
@@ -333,11 +335,11 @@ class _StatementWriter:
         self.written = 0  # lines of the statement written or recognised as duplicates
         self.new = 0
         self.occurrences = {}
-        # Lines without a reference count on from the file's kept statements, which this one
-        # joins only if it is kept (a ChainMap writes to its first map; the first statement,
-        # the usual one, needs none). A bank's reference names one payment: repeated by a
-        # later statement of the file, it is the same payment, counted per statement.
-        self.content_occurrences = ChainMap({}, importer.occurrences) if importer.occurrences else {}
+        # Reference-less lines: per statement, unless finish() finds this one continues the
+        # last kept page (then a ChainMap over its counts, which writes to its first map and
+        # so leaves them alone should this page be discarded).
+        self.content_occurrences = {}
+        self.continues = False
         self.keys = []
 
     def write(self, lines):
@@ -393,15 +395,20 @@ class _StatementWriter:
             self._discard()
             return StatementOutcome(existing, True, len(lines), 0, len(lines))
         _check_totals_fit(parsed, number)
+        if self.row is None and _continues(importer.last_kept, parsed):
+            # Parsed whole (not streamed): nothing is written yet, so the page may still count on.
+            self.continues = True
+            self.content_occurrences = ChainMap({}, importer.occurrences)
         if self.written < len(lines):
             self.write(lines[self.written :])
         elif self.row is None:
             self.write([])
         importer.seen_keys.update(self.keys)
-        if isinstance(self.content_occurrences, ChainMap):
+        if self.continues:
             importer.occurrences.update(self.content_occurrences.maps[0])
         else:
             importer.occurrences = self.content_occurrences
+        importer.last_kept = parsed
         statement = self.row
         fields = {
             "statement_number": number,
@@ -450,6 +457,23 @@ class _StatementWriter:
                     f"DELETE FROM {connection.ops.quote_name(table)} WHERE {column} = %s",  # noqa: S608 (names)
                     [self.row.pk],
                 )
+
+
+def _continues(previous, parsed):
+    """Return whether ``parsed`` is the next page of the statement ``previous``.
+
+    MT940 numbers pages ``REF/00005/001``, ``REF/00005/002``: the same reference and
+    statement number, another sequence; and a page opens at the balance the one
+    before it closed at.
+    """
+    if previous is None or previous.account_identifier != parsed.account_identifier:
+        return False
+    before, _, page = previous.statement_id.rpartition("/")
+    after, _, next_page = parsed.statement_id.rpartition("/")
+    if not before or before != after or page == next_page:
+        return False
+    balances = (previous.closing_balance, parsed.opening_balance)
+    return None in balances or balances[0] == balances[1]
 
 
 def _statement_number(parsed, importer):
@@ -601,6 +625,10 @@ def _existing_keys(account, keys):
     return found
 
 
+# Countries whose IBAN ends with the account number in a field of this width (the
+# national BBAN layouts of the IBAN registry); elsewhere the last field is a check
+# digit or the width is not listed here.
+IBAN_ACCOUNT_WIDTH = {"AT": 11, "CH": 12, "DE": 10, "GB": 8, "IE": 8, "LI": 12, "NL": 10}
 IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]+\Z")
 
 
@@ -638,13 +666,15 @@ def _names_number(identifier, found, number):
         # "BLZ/number" or "BIC/number" (MT940 :25:): the number is the last field.
         return _normalise(identifier.rsplit("/", 1)[1]).lstrip("0") == digits
     if IBAN_SHAPE.match(found):
-        # An IBAN ends with the account number, padded with zeros to its field's width
-        # (or filling it): "DE89370400440532013000" names 532013000, not 2013000. The
-        # field's width differs by country and is not known here, so a longer number
-        # ending in zeros and ours ("9000123456") still passes for it.
+        width = IBAN_ACCOUNT_WIDTH.get(found[:2])
+        if width is not None:
+            # The account field's width is known: the number fills it, padded with zeros.
+            return found[-width:].lstrip("0") == digits
+        # Elsewhere an IBAN ends with the account number, padded with zeros to a width not
+        # known here: "…0532013000" names 532013000, not 2013000; a longer number ending in
+        # zeros and ours ("…9000123456" for 123456) still passes for it.
         tail = found[4:]
         if not tail.endswith(digits):
             return False
-        before = tail[: -len(digits)]
-        return before.endswith("0") or len(digits) >= 10
+        return tail[: -len(digits)].endswith("0") or len(digits) >= 10
     return found.lstrip("0") == digits

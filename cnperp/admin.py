@@ -221,13 +221,14 @@ class RefusalAdmin(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
     def delete_queryset(self, request, queryset):
-        # All or nothing: one refused row keeps every selected row.
+        # All or nothing: one refused row keeps every selected row, and its log entries too.
         with transaction.atomic():
-            for obj in queryset:
-                self.delete_model(request, obj)
             deleted = getattr(request, "_deletions_to_log", None)
             if deleted:
+                # Before the deletes: a deleted instance has lost its primary key.
                 super().log_deletions(request, deleted)
+            for obj in queryset:
+                self.delete_model(request, obj)
 
 
 class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):

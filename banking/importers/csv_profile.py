@@ -23,6 +23,7 @@ import datetime
 import io
 import itertools
 import re
+from decimal import Decimal
 
 from banking.choices import AmountMode
 from banking.importers.base import ParsedLine, ParsedStatement, StatementParseError, check_ascii_digits, money
@@ -95,11 +96,18 @@ def _newest_first(lines, balances):
     """
     if lines[0].booking_date != lines[-1].booking_date:
         return lines[0].booking_date > lines[-1].booking_date
-    if len(lines) < 2 or any(balance is None for balance in balances):
+    # Successive rows that show a balance; the rows between them (without one) count too.
+    shown = [index for index, balance in enumerate(balances) if balance is not None]
+    if len(shown) < 2:
         return False
-    pairs = list(zip(lines, balances, strict=True))
-    oldest_first = all(b == a + line.amount for (_l, a), (line, b) in itertools.pairwise(pairs))
-    newest_first = all(a == b + line.amount for (line, a), (_l, b) in itertools.pairwise(pairs))
+    oldest_first = newest_first = True
+    for first, second in itertools.pairwise(shown):
+        # Oldest first, the later row's balance adds the amounts after the earlier row;
+        # newest first, the earlier row's adds those from it down to the later row.
+        after = sum((line.amount for line in lines[first + 1 : second + 1]), Decimal(0))
+        before = sum((line.amount for line in lines[first:second]), Decimal(0))
+        oldest_first = oldest_first and balances[second] == balances[first] + after
+        newest_first = newest_first and balances[first] == balances[second] + before
     return newest_first and not oldest_first
 
 
