@@ -276,6 +276,18 @@ class BankTransfer(TrackedModel):
     def clean(self):
         if self.from_bank_account_id and self.from_bank_account_id == self.to_bank_account_id:
             raise ValidationError({"to_bank_account": "A transfer needs two different accounts."})
+        if self.from_bank_account_id and self.to_bank_account_id:
+            # Nothing here converts money: 1,000 USD would arrive as 1,000 EUR, and the
+            # transit account would still net to zero.
+            sent, kept = self.from_bank_account.currency.upper(), self.to_bank_account.currency.upper()
+            if sent != kept:
+                raise ValidationError(
+                    {
+                        "to_bank_account": f"{self.to_bank_account_id} is kept in {kept} and "
+                        f"{self.from_bank_account_id} in {sent}: a transfer moves one currency. "
+                        "Record the exchange as a withdrawal and a deposit."
+                    }
+                )
         if self.received_date and self.initiated_date and self.received_date < self.initiated_date:
             raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
 

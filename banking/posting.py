@@ -39,7 +39,6 @@ timeouts are retried.
 import collections
 import dataclasses
 from collections import defaultdict
-from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -78,14 +77,11 @@ from banking.models import (
     PostingRule,
 )
 from banking.services import refuse_matched
+from banking.splits import Split, transfer_splits
 from cnperp import audit
 from cnperp.duties import SOD_POST, check_segregation, segregation_refusal
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from dimensions.models import Branch, CostCenter, Department, Project
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
 
 # --- Rules -------------------------------------------------------------------
 
@@ -125,16 +121,6 @@ class RuleBook:
         return set(self._contra.values())
 
 
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """A share of an amount with its own dimensions."""
-
-    amount: Decimal
-    cost_center_id: str | None
-    project_id: str | None
-    department_id: str | None
-
-
 def _dims(document):
     return {
         "cost_center_id": getattr(document, "cost_center_id", None),
@@ -147,47 +133,6 @@ def _pair(*, debit_account, credit_account, amount, description, dims):
     return [
         Line(account_id=debit_account, debit=amount, description=description, **dims),
         Line(account_id=credit_account, credit=amount, description=description, **dims),
-    ]
-
-
-def _largest_remainder(amount, weights, total):
-    """Split ``amount`` (positive) in proportion to ``weights`` (positive, adding up to ``total``)."""
-    exact = [weight * amount / total for weight in weights]
-    shares = [share.quantize(CENT, ROUND_DOWN) for share in exact]
-    left = int((amount - sum(shares, ZERO)) / CENT)
-    # Ties go to the earlier allocation: sorted() is stable.
-    for index in sorted(range(len(shares)), key=lambda i: shares[i] - exact[i])[:left]:
-        shares[index] += CENT
-    return shares
-
-
-def transfer_splits(amount, allocations):
-    """Split a leg's ``amount`` across the transfer's allocations.
-
-    The sending leg carries the allocated amounts as they are. A receiving leg
-    for less (bank charges) or more takes the allocations' received amounts when
-    they add up to it, else a proportional share by the largest remainder: each
-    share rounded down to the cent, the cents left over going one each to the
-    shares that lost most, so the split adds up to the cent and no share is
-    negative. (Giving the whole remainder to the last allocation made it
-    negative when every other share rounded up, and the leg then posted more
-    than its amount.)
-    """
-    if not allocations:
-        return []
-    allocated = sum((a.amount for a in allocations), ZERO)
-    if allocated == amount:
-        shares = [a.amount for a in allocations]
-    else:
-        received = [a.received_amount for a in allocations]
-        if all(r is not None for r in received) and sum(received, ZERO) == amount:
-            shares = received
-        else:
-            shares = _largest_remainder(amount, [a.amount for a in allocations], allocated)
-    return [
-        Split(share, a.cost_center_id, a.project_id, a.department_id)
-        for share, a in zip(shares, allocations, strict=True)
-        if share > 0
     ]
 
 

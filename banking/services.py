@@ -28,6 +28,7 @@ from banking.models import (
     FloatAllocation,
     ReconciliationMatch,
 )
+from banking.splits import allocation_shares
 from cnperp.exceptions import ConflictError
 from dimensions.validation import check_active_dimensions
 
@@ -292,6 +293,17 @@ def cash_submission_delete(*, submission_id, user):
 
 
 def _check_float(allocation):
+    if (
+        allocation.return_date
+        and allocation.allocation_date
+        and allocation.return_date < allocation.allocation_date
+    ):
+        raise ValidationError(
+            {
+                "return_date": f"A float given on {allocation.allocation_date} cannot come back before, "
+                f"on {allocation.return_date}."
+            }
+        )
     if allocation.returned_amount and allocation.returned_amount > allocation.amount:
         raise ValidationError({"returned_amount": "More cannot come back than was allocated."})
     if allocation.returned_amount and not allocation.return_date:
@@ -427,6 +439,7 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
     transfer.received_amount = received_amount
     transfer.status = TransferStatus.RECEIVED
     _save(transfer, user=user)
+    _record_received_shares(transfer, received_amount)
     _save(
         BankTransaction(
             bank_account=transfer.to_bank_account,
@@ -445,6 +458,19 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
         user=user,
     )
     return transfer
+
+
+def _record_received_shares(transfer, received_amount):
+    """Record on each allocation its share of what arrived: the split its receiving leg posts.
+
+    Allocations that already say what reached them are left as they are.
+    """
+    allocations = list(transfer.allocations.order_by("line_number", "id"))
+    if not allocations or any(a.received_amount is not None for a in allocations):
+        return
+    for allocation, share in zip(allocations, allocation_shares(received_amount, allocations), strict=True):
+        allocation.received_amount = share
+    BankTransferAllocation.objects.bulk_update(allocations, ["received_amount"])
 
 
 @transaction.atomic

@@ -259,7 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "cnperp.search.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "cnperp.ordering.OrderingFilter",
     ],
     # JSON that spells a lone surrogate is refused at the door (cnperp/parsers.py).
     "DEFAULT_PARSER_CLASSES": [

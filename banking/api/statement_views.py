@@ -25,6 +25,7 @@ from banking.models import BankAccount, BankStatement, StatementCsvProfile, Stat
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.api import ReadOnlyRecordViewSet
 from cnperp.exceptions import DomainError
+from cnperp.filters import StrictBooleanFilter
 from cnperp.permissions import RequiredPermissions
 
 IMPORT_PERMISSION = "banking.import_bankstatement"
@@ -113,6 +114,9 @@ class BankStatementFilterSet(django_filters.FilterSet):
         choices=StatementFormat.choices,
         help_text="The statement's format as read from the file, such as camt053 or mt940.",
     )
+
+    # Strict: django-filter's own read ?is_consistent=no as no filter at all.
+    is_consistent = StrictBooleanFilter(help_text="true: the balances add up; false: they do not.")
 
     class Meta:
         model = BankStatement

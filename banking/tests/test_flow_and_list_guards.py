@@ -1,0 +1,172 @@
+"""Transfers, float allocations and list parameters, as a review found them wanting.
+
+- A transfer between accounts in different currencies is refused (it was booked 1:1).
+- On receipt each allocation records its share of what arrived (it stayed empty,
+  and transfer tracking showed 0.00 received for every dimension).
+- A float is not recorded as returned before it was given.
+- On the lists, `is_consistent=no`, a `page_size` outside 1 to 1000 and an unknown
+  `ordering` field are 400s naming the parameter, not silently ignored.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from banking.models import BankTransferAllocation
+from banking.tests.factories import BankAccountFactory
+from banking.tests.posting_setup import ledger_setup
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/banking"
+
+
+@pytest.fixture
+def ledger():
+    return ledger_setup()
+
+
+def _split_transfer(client, transfer_id="tr-split"):
+    body = {
+        "id": transfer_id,
+        "from_bank_account_id": "ba-op",
+        "to_bank_account_id": "ba-sav",
+        "amount": "100.00",
+        "initiated_date": "2025-10-10",
+        "allocations": [
+            {"amount": "60.00", "cost_center_id": "cc-hq"},
+            {"amount": "40.00", "cost_center_id": "cc-ops"},
+        ],
+    }
+    created = client.post(f"{BASE}/transfers", body, format="json")
+    assert created.status_code == 201, created.content
+
+
+# --- Transfers -------------------------------------------------------------------------------
+
+
+def test_a_transfer_between_accounts_in_different_currencies_is_refused(admin_api, ledger):
+    """ba-op is kept in USD, ba-eur in EUR. The transfer is accepted and, received without an
+    amount, books 1000.00 into the EUR account: USD moved 1:1 into EUR, and 1190 shows nothing
+    in transit. Nothing converts currencies (docs/posting.md: all amounts in the account's
+    currency), so such a transfer should be a 400 naming the receiving account."""
+    BankAccountFactory(id="ba-eur", name="Euro account", currency="EUR")
+    body = {
+        "id": "tr-fx",
+        "from_bank_account_id": "ba-op",
+        "to_bank_account_id": "ba-eur",
+        "amount": "1000.00",
+        "initiated_date": "2025-10-10",
+    }
+
+    response = admin_api.post(f"{BASE}/transfers", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "to_bank_account_id" in response.json()
+
+
+def test_a_received_transfer_records_what_arrived_on_each_allocation(admin_api, ledger):
+    """After ``transfers/{id}/receive`` the transfer says 100.00 received, but its allocations
+    keep ``received_amount`` null: the tracking report lists them as null and ``by_dimension``
+    shows 0.00 received for every cost centre (docs/reports.md shows them filled in)."""
+    _split_transfer(admin_api)
+    received = admin_api.post(
+        f"{BASE}/transfers/tr-split/receive", {"received_date": "2025-10-12"}, format="json"
+    )
+    assert received.status_code == 200, received.content
+
+    shares = dict(
+        BankTransferAllocation.objects.filter(transfer_id="tr-split").values_list(
+            "cost_center_id", "received_amount"
+        )
+    )
+    assert shares == {"cc-hq": Decimal("60.00"), "cc-ops": Decimal("40.00")}
+
+    report = admin_api.get(
+        f"{BASE}/transfer-tracking", {"bank_account_id": "ba-op", "period": "2025-10"}
+    ).json()
+    by_cost_center = {
+        row["key"]: row["received_amount"] for row in report["by_dimension"]["outgoing"]["cost_center"]
+    }
+    assert by_cost_center == {"cc-hq": "60.00", "cc-ops": "40.00"}
+
+
+# --- Float allocations -----------------------------------------------------------------------
+
+
+def test_a_float_cannot_be_recorded_as_returned_before_it_was_given(admin_api, ledger):
+    """A float allocated on 2025-10-10 is saved with a return date of 2025-10-01 (201); only
+    posting the return later refuses that date. A cash submission deposited before it was
+    submitted is a 400 naming deposit_date; the float's return date should be refused alike."""
+    body = {
+        "id": "fa-early",
+        "bank_account_id": "ba-op",
+        "branch_id": "test-branch",
+        "amount": "500.00",
+        "allocation_date": "2025-10-10",
+        "returned_amount": "100.00",
+        "return_date": "2025-10-01",
+    }
+
+    response = admin_api.post(f"{BASE}/float-allocations", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "return_date" in response.json()
+
+
+# --- List filters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["no", "maybe", "2025-02-30"])
+def test_the_statement_list_refuses_a_bad_is_consistent(admin_api, ledger, value):
+    """GET /statements?is_consistent=no answers 200 with every statement: the filter is
+    django-filter's own BooleanFilter, which reads anything but true/false as no filter (the
+    bug StrictBooleanFilter fixed for is_active everywhere else)."""
+    response = admin_api.get(f"{BASE}/statements", {"is_consistent": value})
+
+    assert response.status_code == 400, response.content
+    assert "is_consistent" in response.json()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "5000"])
+def test_a_list_refuses_a_bad_page_size(admin_api, ledger, value):
+    """GET /transactions?page_size=abc (or 0, -5, 5000) answers 200 with a page of 50 (or
+    1000): the bad value is dropped silently. reconciliation/matches answers the same request
+    with a 400 naming page_size (MatchListQuerySerializer: 1 to 1000)."""
+    response = admin_api.get(f"{BASE}/transactions", {"page_size": value})
+
+    assert response.status_code == 400, response.content
+    assert "page_size" in response.json()
+
+
+@pytest.mark.parametrize("resource", ["transactions", "transfers", "float-allocations"])
+def test_a_list_refuses_ordering_by_an_unknown_field(admin_api, ledger, resource):
+    """GET /transactions?ordering=amout answers 200 in the default order: the typo is ignored
+    and the client believes the list is sorted by amount ("bad input, clear answer",
+    docs/architecture.md)."""
+    response = admin_api.get(f"{BASE}/{resource}", {"ordering": "amout"})
+
+    assert response.status_code == 400, response.content
+    assert "ordering" in response.json()
+
+
+def test_a_list_still_sorts_and_pages_as_asked(admin_api):
+    ledger_setup()
+    for amount in ("3.00", "1.00", "2.00"):
+        created = admin_api.post(
+            "/api/v1/banking/transactions",
+            {
+                "bank_account_id": "ba-op",
+                "transaction_type": "deposit",
+                "amount": amount,
+                "transaction_date": "2025-10-10",
+            },
+            format="json",
+        )
+        assert created.status_code == 201, created.content
+
+    response = admin_api.get("/api/v1/banking/transactions?ordering=-amount,id&page_size=2")
+
+    assert response.status_code == 200, response.content
+    assert [row["amount"] for row in response.json()["results"]] == ["3.00", "2.00"]
+    assert response.json()["count"] == 3
