@@ -560,7 +560,8 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
             return (*TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS)
         # Its sending leg carries the amount, accounts, date and dimensions:
         # once created, only the description can change here.
-        return (*TRANSFER_CREATE_FIELDS, *TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS)
+        fixed = tuple(name for name in TRANSFER_CREATE_FIELDS if name != "description")
+        return (*fixed, *TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS)
 
     def get_inlines(self, request, obj):
         if obj is None:

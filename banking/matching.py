@@ -992,6 +992,7 @@ def match_run(*, bank_account_id, period, user=None):
     matched_books = {book.id for proposal in confirmed for book in proposal.books}
     suggested_lines -= matched_lines
     _mark_matched(matched_lines, matched_books, user=user, now=now)
+    _drop_kept_suggestions_on(matched_books, account=account, start=start, end=end)
     # One entry per run: each match row keeps its own who, when, score and reason.
     audit.record(
         "auto-match",
@@ -1079,6 +1080,30 @@ def _lock_books(transaction_ids, field="transaction_ids"):
     if missing:
         raise NotFoundError(f'No bank transaction has the id "{missing[0]}".', field=field)
     return books
+
+
+def _drop_kept_suggestions_on(matched_books, *, account, start, end):
+    """Drop the suggestions a run kept (lines in another currency) whose transaction it has matched.
+
+    Such a suggestion would offer a transaction that is no longer open; its line
+    goes back to unmatched, or stays suggested if it has another one.
+    """
+    if not matched_books:
+        return
+    kept = (
+        ReconciliationMatch.objects.filter(
+            bank_account_id=account.pk,
+            status=MatchStatus.SUGGESTED,
+            statement_line__booking_date__gte=start,
+            statement_line__booking_date__lte=end,
+        )
+        .exclude(_in_currency(account.currency, "statement_line__"))
+        .values_list("pk", "statement_line_id", "bank_transaction_id")
+    )
+    stale = [(pk, line_id) for pk, line_id, book_id in kept if book_id in matched_books]
+    if stale:
+        ReconciliationMatch.objects.filter(pk__in=[pk for pk, _line in stale]).delete()
+        _refresh_line_status({line_id for _pk, line_id in stale})
 
 
 def _drop_suggestions(*, line_ids=(), transaction_ids=()):

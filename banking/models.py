@@ -276,9 +276,10 @@ class BankTransfer(TrackedModel):
     def clean(self):
         if self.from_bank_account_id and self.from_bank_account_id == self.to_bank_account_id:
             raise ValidationError({"to_bank_account": "A transfer needs two different accounts."})
-        if self.from_bank_account_id and self.to_bank_account_id:
+        if self._state.adding and self.from_bank_account_id and self.to_bank_account_id:
             # Nothing here converts money: 1,000 USD would arrive as 1,000 EUR, and the
-            # transit account would still net to zero.
+            # transit account would still net to zero. Checked when recorded only: one
+            # recorded before the check must still be failed or received.
             sent, kept = self.from_bank_account.currency.upper(), self.to_bank_account.currency.upper()
             if sent != kept:
                 raise ValidationError(

@@ -667,9 +667,12 @@ def _names_number(identifier, found, number):
         return _normalise(identifier.rsplit("/", 1)[1]).lstrip("0") == digits
     if IBAN_SHAPE.match(found):
         width = IBAN_ACCOUNT_WIDTH.get(found[:2])
-        if width is not None:
+        if width is not None and len(digits) <= width:
             # The account field's width is known: the number fills it, padded with zeros.
             return found[-width:].lstrip("0") == digits
+        if width is not None:
+            # Longer than the field: written with the bank or sort code ("60-16-13 31926819").
+            return found[4:].endswith(digits)
         # Elsewhere an IBAN ends with the account number, padded with zeros to a width not
         # known here: "…0532013000" names 532013000, not 2013000; a longer number ending in
         # zeros and ours ("…9000123456" for 123456) still passes for it.
