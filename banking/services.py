@@ -430,6 +430,16 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
     if transfer.status in (TransferStatus.RECEIVED, TransferStatus.FAILED):
         raise ConflictError(f"This transfer is already {transfer.get_status_display().lower()}.")
+    sending = transfer.legs.filter(direction=Direction.OUT)
+    reversed_leg = sending.filter(posting_status=PostingStatus.REVERSED).first()
+    if reversed_leg is not None:
+        # The sending was undone in the books: a receipt would post into transit what nothing
+        # sent, and leave the transit account in credit for good.
+        raise ConflictError(
+            f'The sending leg "{reversed_leg.pk}" of this transfer has been reversed: nothing is in '
+            "transit to receive. Mark the transfer failed, or record the money as a deposit.",
+            code="sending_leg_reversed",
+        )
     received_amount = transfer.amount if received_amount is None else received_amount
     if received_amount <= 0:
         raise ValidationError({"received_amount": "The received amount must be positive."})

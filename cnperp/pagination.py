@@ -13,6 +13,19 @@ class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_number(self, request, paginator):
+        # Not a page number at all (``abc``, ``0``) is bad input, a 400 naming it; a page
+        # past the end stays DRF's 404.
+        number = super().get_page_number(request, paginator)
+        if isinstance(number, str):
+            try:
+                valid = int(number) >= 1
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValidationError({self.page_query_param: ['Use a page number of 1 or more, or "last".']})
+        return number
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None or raw == "":

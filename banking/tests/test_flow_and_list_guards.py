@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from banking.models import BankTransferAllocation
+from banking.models import BankTransfer, BankTransferAllocation
 from banking.tests.factories import BankAccountFactory
 from banking.tests.posting_setup import ledger_setup
 
@@ -170,3 +170,45 @@ def test_a_list_still_sorts_and_pages_as_asked(admin_api):
     assert response.status_code == 200, response.content
     assert [row["amount"] for row in response.json()["results"]] == ["3.00", "2.00"]
     assert response.json()["count"] == 3
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1e3"])
+def test_a_list_refuses_a_page_that_is_no_page_number(admin_api, ledger, value):
+    response = admin_api.get(f"/api/v1/banking/transactions?page={value}")
+
+    assert response.status_code == 400, response.content
+    assert "page" in response.json()
+
+
+def test_a_page_past_the_end_is_still_not_found(admin_api, ledger):
+    response = admin_api.get("/api/v1/banking/transactions?page=99")
+
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_transfer_whose_sending_leg_was_reversed_cannot_be_received(admin_api, ledger):
+    from banking.posting import bank_transaction_post, bank_transaction_reverse
+
+    body = {
+        "id": "tr-undone",
+        "from_bank_account_id": "ba-op",
+        "to_bank_account_id": "ba-sav",
+        "amount": "100.00",
+        "initiated_date": "2025-10-10",
+    }
+    assert admin_api.post("/api/v1/banking/transfers", body, format="json").status_code == 201
+    leg = BankTransfer.objects.get(pk="tr-undone").legs.get()
+    bank_transaction_post(transaction_id=leg.pk, user=ledger["user"])
+    bank_transaction_reverse(
+        transaction_id=leg.pk, user=ledger["user"], reversal_date=leg.transaction_date, reason="Sent twice"
+    )
+
+    response = admin_api.post(
+        "/api/v1/banking/transfers/tr-undone/receive", {"received_date": "2025-10-12"}, format="json"
+    )
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "sending_leg_reversed"
+    transfer = BankTransfer.objects.get(pk="tr-undone")
+    assert transfer.status != "received" and transfer.legs.count() == 1
