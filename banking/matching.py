@@ -534,9 +534,9 @@ class Matcher:
         self.books = books
         self.rejected = rejected
         self.window = match_date_window() if window is None else window
-        # A score from 0 to 100, not money: compared with the float scores of difflib's name ratios
-        # on every candidate, so it is a float too (a Decimal would be compared exactly, and slowly).
-        self.threshold = float(auto_confirm_score() if threshold is None else threshold)
+        # The setting's Decimal, compared exactly with the candidates' scores (floats from
+        # difflib's name ratios): about 0.3 microseconds a comparison, a few per line.
+        self.threshold = auto_confirm_score() if threshold is None else Decimal(str(threshold))
         self.confirmed = []
         self.suggested = []
         self.used_lines = set()

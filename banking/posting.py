@@ -316,6 +316,8 @@ def _refuse_reversed(document, label):
 
 # What a document posts to must still be in use: a value deactivated after the draft was
 # recorded would otherwise reach the GL although no edit of the draft may choose it.
+# ``lines`` is anything carrying the three dimension ids: the GL lines, or before they are
+# built the transfer's allocations (or the document itself) they take them from.
 INACTIVE_CHECKS = (
     (BankAccount, "bank account", lambda document, lines: {getattr(document, "bank_account_id", None)}),
     (Branch, "branch", lambda document, lines: {getattr(document, "branch_id", None)}),
@@ -619,13 +621,8 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     context.rules = rules
     active = _active_accounts(rules, context)
     # Lines carry the document's dimensions, or a transfer's allocations': both are asked for.
-    inactive = inactive_values(
-        [
-            (txn, [Line(account_id="", **_dims(a)) for a in context.allocations.get(txn.transfer_id, [])])
-            for txn in txns
-        ]
-        + [(txn, [Line(account_id="", **_dims(txn))]) for txn in txns]
-    )
+    # A draft's lines carry its transfer's allocations' dimensions, or else its own.
+    inactive = inactive_values([(txn, context.allocations.get(txn.transfer_id) or [txn]) for txn in txns])
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)

@@ -36,6 +36,7 @@ without the cache.
 
 import argparse
 import datetime
+import math
 import os
 import platform
 import statistics
@@ -333,7 +334,7 @@ def measure(client, *, account, period, requests):
             "p95": p95,
             "sql_p50": sql_p50,
             "sql_p95": sql_p95,
-            "ratio": p95 / sql_p95 if sql_p95 else float("inf"),
+            "ratio": p95 / sql_p95 if sql_p95 else math.inf,
         }
     return results
 

@@ -68,18 +68,17 @@ def _limits():
     )
 
 
-def login_locked(username, request):
-    """Return whether sign-ins for ``username`` from this request's address are locked."""
+def login_locked(key):
+    """Return whether sign-ins counted under ``key`` (``_lockout_key``) are locked."""
     failures, _minutes = _limits()
-    return failures > 0 and (cache.get(_lockout_key(username, request)) or 0) >= failures
+    return failures > 0 and (cache.get(key) or 0) >= failures
 
 
-def login_failure_record(username, request):
+def login_failure_record(key):
     """Count one failed sign-in; the window starts at the first failure."""
     failures, minutes = _limits()
     if failures <= 0:
         return
-    key = _lockout_key(username, request)
     if not cache.add(key, 1, timeout=minutes * 60):
         try:
             cache.incr(key)
@@ -87,8 +86,8 @@ def login_failure_record(username, request):
             cache.add(key, 1, timeout=minutes * 60)
 
 
-def login_failures_clear(username, request):
-    cache.delete(_lockout_key(username, request))
+def login_failures_clear(key):
+    cache.delete(key)
 
 
 class LockoutModelBackend(ModelBackend):
@@ -97,14 +96,16 @@ class LockoutModelBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
             username = kwargs.get(self._username_field())
-        if login_locked(username, request):
+        # Once per attempt: finding the account behind the name is a query.
+        key = _lockout_key(username, request)
+        if login_locked(key):
             # PermissionDenied stops authenticate() from trying other backends.
             raise PermissionDenied("Too many failed sign-ins; try again later.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            login_failure_record(username, request)
+            login_failure_record(key)
         else:
-            login_failures_clear(username, request)
+            login_failures_clear(key)
         return user
 
     @staticmethod
@@ -151,11 +152,12 @@ class TokenView(APIView):
             },
             status=status.HTTP_429_TOO_MANY_REQUESTS,
         )
-        if login_locked(username, request._request):
+        key = _lockout_key(username, request._request)
+        if login_locked(key):
             return locked
         user = authenticate(request._request, username=username, password=form.validated_data["password"])
         if user is None:
-            if login_locked(username, request._request):
+            if login_locked(key):
                 return locked
             return Response(
                 {"non_field_errors": ["Wrong username or password."]}, status=status.HTTP_400_BAD_REQUEST

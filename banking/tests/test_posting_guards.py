@@ -306,3 +306,24 @@ def test_batch_posting_lists_the_leg_of_a_failed_transfer_and_posts_the_rest(led
     assert result.posted == [other.pk]
     assert 'Transfer "tr-bounced" failed' in result.skipped[failed_transfer.pk]
     assert BankTransaction.objects.get(pk=failed_transfer.pk).posting_status == PostingStatus.DRAFT
+
+
+def test_batch_posting_lists_a_leg_whose_allocation_uses_a_deactivated_cost_centre(admin_api, ledger):
+    from dimensions.models import CostCenter
+
+    body = {
+        "id": "tr-alloc",
+        "from_bank_account_id": "ba-op",
+        "to_bank_account_id": "ba-sav",
+        "amount": "100.00",
+        "initiated_date": "2025-10-10",
+        "allocations": [{"amount": "60.00", "cost_center_id": "cc-hq"}, {"amount": "40.00"}],
+    }
+    assert admin_api.post(f"{BASE}/transfers", body, format="json").status_code == 201
+    leg = BankTransaction.objects.get(transfer_id="tr-alloc")
+    CostCenter.objects.filter(pk="cc-hq").update(is_active=False)
+
+    result = posting.bank_transactions_post_batch(transaction_ids=[leg.pk], user=ledger["user"])
+
+    assert result.posted == []
+    assert result.skipped[leg.pk].startswith('cost centre "cc-hq" is inactive')
