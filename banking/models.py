@@ -289,8 +289,12 @@ class BankTransfer(TrackedModel):
                         "Record the exchange as a withdrawal and a deposit."
                     }
                 )
-        if self.received_date and self.initiated_date and self.received_date < self.initiated_date:
-            raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
+        _not_before(
+            self.received_date,
+            self.initiated_date,
+            "received_date",
+            "The transfer cannot arrive before it was sent.",
+        )
 
 
 class BankTransaction(PostedDocument):
@@ -463,12 +467,26 @@ class CashSubmission(PostedDocument):
     def __str__(self):
         return f"{self.id} {self.branch_id} {self.expected_amount}"
 
+    def clean(self):
+        _not_before(
+            self.deposit_date,
+            self.submission_date,
+            "deposit_date",
+            f"Cash submitted on {self.submission_date} cannot be deposited before, on {self.deposit_date}.",
+        )
+
     @property
     def variance(self):
         """Deposited less expected: negative when cash went missing."""
         if self.deposited_amount is None:
             return None
         return self.deposited_amount - self.expected_amount
+
+
+def _not_before(later, earlier, field, message):
+    """Refuse ``later`` dated before ``earlier`` (either may be unset), naming ``field``."""
+    if later and earlier and later < earlier:
+        raise ValidationError({field: message})
 
 
 class FloatAllocation(PostedDocument):
@@ -502,6 +520,14 @@ class FloatAllocation(PostedDocument):
 
     def __str__(self):
         return f"{self.id} {self.branch_id} {self.amount}"
+
+    def clean(self):
+        _not_before(
+            self.return_date,
+            self.allocation_date,
+            "return_date",
+            f"A float given on {self.allocation_date} cannot come back before, on {self.return_date}.",
+        )
 
     @property
     def outstanding_amount(self):

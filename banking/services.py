@@ -227,7 +227,7 @@ def cash_submission_update(*, submission_id, user, **data):
 
 
 def _submission_check(previous_deposit_id):
-    """Check a cash submission's dates and the deposit it names.
+    """Check the deposit a cash submission names (its dates are the model's ``clean``).
 
     The named deposit posts through cash in transit instead of its deposit rule
     (``banking.posting``), so that is what clears the cash the submission put
@@ -243,17 +243,6 @@ def _submission_check(previous_deposit_id):
     """
 
     def check(submission):
-        if (
-            submission.deposit_date
-            and submission.submission_date
-            and submission.deposit_date < submission.submission_date
-        ):
-            raise ValidationError(
-                {
-                    "deposit_date": f"Cash submitted on {submission.submission_date} cannot be deposited "
-                    f"before, on {submission.deposit_date}."
-                }
-            )
         deposit_id = submission.deposit_transaction_id
         if deposit_id is None:
             return
@@ -293,17 +282,6 @@ def cash_submission_delete(*, submission_id, user):
 
 
 def _check_float(allocation):
-    if (
-        allocation.return_date
-        and allocation.allocation_date
-        and allocation.return_date < allocation.allocation_date
-    ):
-        raise ValidationError(
-            {
-                "return_date": f"A float given on {allocation.allocation_date} cannot come back before, "
-                f"on {allocation.return_date}."
-            }
-        )
     if allocation.returned_amount and allocation.returned_amount > allocation.amount:
         raise ValidationError({"returned_amount": "More cannot come back than was allocated."})
     if allocation.returned_amount and not allocation.return_date:
