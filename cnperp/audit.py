@@ -38,6 +38,7 @@ from auditlog.middleware import AuditlogMiddleware
 from auditlog.registry import auditlog
 from auditlog.signals import pre_log
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,6 +48,7 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from cnperp.bulk_sql import rows_insert
+from cnperp.client_address import client_address
 from cnperp.jsonlog import current_request_id
 
 # Who and when are the entry's own columns; the record's stamps would only repeat them.
@@ -110,6 +112,13 @@ class AuditMiddleware(AuditlogMiddleware):
     token authentication has run; this keeps the request at hand so the user is
     read when an entry is written, by which time DRF has set it.
     """
+
+    @staticmethod
+    def _get_remote_addr(request):
+        # auditlog takes the first X-Forwarded-For address, which the client writes itself.
+        if getattr(settings, "AUDITLOG_DISABLE_REMOTE_ADDR", False):
+            return None
+        return client_address(request) or None
 
     def __call__(self, request):
         token = _current_request.set(request)

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cnperp.api import StrictCharField
+from cnperp.client_address import client_address
 from cnperp.throttles import AnonRateThrottle
 
 LOCKOUT_PREFIX = "cnperp:login-failures:"
@@ -55,7 +56,7 @@ def _account(username):
 
 
 def _lockout_key(username, request):
-    address = (request.META.get("REMOTE_ADDR", "") if request is not None else "") or "-"
+    address = (client_address(request) if request is not None else "") or "-"
     # Hashed so any username (spaces, unicode, very long) makes a valid cache key.
     digest = hashlib.sha256(f"{_account(username)}|{address}".encode()).hexdigest()
     return LOCKOUT_PREFIX + digest

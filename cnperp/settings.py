@@ -6,6 +6,7 @@ production, ``sqlite:///path`` (the default) for a first run on a laptop.
 
 import os
 import re
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,6 +69,37 @@ def _decimal(name, default):
     return number
 
 
+def _text(name, default):
+    """A text setting; unset or empty means ``default`` (an empty host list or path is never meant)."""
+    value = _raw(name)
+    return default if value is None or value == "" else value
+
+
+def _choice(name, default, valid, example):
+    value = _text(name, default)
+    if not valid(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: use {example}.")
+    return value
+
+
+def _time_zone_known(value):
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _cache_config(name, default):
+    value = _text(name, default)
+    try:
+        return environ.Env.cache_url_config(value)
+    except Exception as error:  # environ raises several kinds, none naming the variable
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: use a cache URL such as rediscache://host:6379/1 ({error})."
+        ) from None
+
+
 DEBUG = _bool("DJANGO_DEBUG", default=False)
 
 # A development key is allowed only when DEBUG is on; production must set its own.
@@ -78,7 +110,8 @@ if not SECRET_KEY:
         "DJANGO_SECRET_KEY is not set. Set it in the environment (or DJANGO_DEBUG=1 for development)."
     )
 
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+_HOSTS = _text("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = [host.strip() for host in _HOSTS.split(",") if host.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -201,10 +234,13 @@ LOGIN_URL = "/admin/login/"
 AUTHENTICATION_BACKENDS = ["cnperp.security.LockoutModelBackend"]
 LOGIN_LOCKOUT_FAILURES = _int("DJANGO_LOGIN_LOCKOUT_FAILURES", 5)
 LOGIN_LOCKOUT_MINUTES = _int("DJANGO_LOGIN_LOCKOUT_MINUTES", 15)
+# Proxies in front that append the address they saw to X-Forwarded-For (nginx: 1). With 0 the
+# header is ignored: clients write it themselves (cnperp/client_address.py).
+TRUSTED_PROXIES = _int("DJANGO_TRUSTED_PROXIES", 0)
 
 # Lockout counters and API rate limits live here; with several gunicorn workers
 # use a shared cache (redis://..., or dbcache://cnperp_cache after createcachetable).
-CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")}
+CACHES = {"default": _cache_config("DJANGO_CACHE_URL", "locmemcache://")}
 
 # Maker-checker: nobody posts a transaction they created or signs off a
 # reconciliation they prepared (cnperp.duties).
@@ -216,7 +252,7 @@ AUDITLOG_CID_GETTER = "cnperp.audit.request_id"
 # --- Internationalisation ---------------------------------------------------
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+TIME_ZONE = _choice("DJANGO_TIME_ZONE", "UTC", _time_zone_known, "a time zone name such as Europe/London")
 USE_I18N = True
 USE_TZ = True
 
@@ -342,8 +378,8 @@ if _bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 
 # --- Operations: backups, metrics -------------------------------------------------
 
-BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
-BACKUP_KEEP = _int("BACKUP_KEEP", 14)
+BACKUP_DIR = Path(_text("BACKUP_DIR", str(BASE_DIR / "backups")))
+BACKUP_KEEP = _int("BACKUP_KEEP", 14, minimum=1)
 
 # --- Logging ----------------------------------------------------------------
 #
@@ -353,6 +389,12 @@ BACKUP_KEEP = _int("BACKUP_KEEP", 14)
 
 LOG_FILE = env.str("LOG_FILE", default="")
 LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain" if DEBUG else "json")
+LOG_LEVEL = _choice(
+    "DJANGO_LOG_LEVEL",
+    "INFO",
+    lambda value: value in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
+    "DEBUG, INFO, WARNING, ERROR or CRITICAL",
+)
 _LOG_HANDLERS = ["console"] + (["file"] if LOG_FILE else [])
 
 LOGGING = {
@@ -384,7 +426,7 @@ LOGGING = {
             else {}
         ),
     },
-    "root": {"handlers": _LOG_HANDLERS, "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": _LOG_HANDLERS, "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # The request line is ours (cnperp.request); Django's own would repeat it for 4xx/5xx.

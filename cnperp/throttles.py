@@ -9,10 +9,16 @@ module imports no DRF view: the settings name it, and DRF's views import it.
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from cnperp.client_address import client_address
+
 
 class _RatesFromSettings:
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        # DRF's own reading trusts any X-Forwarded-For a client sends (cnperp.client_address).
+        return client_address(request)
 
 
 class AnonRateThrottle(_RatesFromSettings, throttling.AnonRateThrottle):

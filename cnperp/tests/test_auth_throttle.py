@@ -168,3 +168,58 @@ def test_anonymous_requests_have_a_rate_limit_per_address(mary):
 
 def test_the_suite_runs_without_rate_limits():
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {"anon": None, "user": None}
+
+
+def _forwarded_token_request(forwarded, *, address="10.0.0.1", username="mary", password="guess"):
+    client = APIClient(REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=forwarded)
+    return client.post(TOKEN_URL, {"username": username, "password": password}, format="json")
+
+
+def test_a_made_up_forwarded_address_does_not_escape_the_anonymous_limit(mary):
+    # Without a proxy in front, X-Forwarded-For is whatever the caller wrote.
+    with _rates(None, "2/minute"):
+        answers = [
+            _forwarded_token_request(f"203.0.113.{n}", username=f"user{n}").status_code for n in range(3)
+        ]
+    assert answers == [400, 400, 429]
+
+
+@override_settings(TRUSTED_PROXIES=1)
+def test_behind_one_proxy_the_limit_counts_the_address_the_proxy_saw(mary):
+    # nginx appends the address it saw: what the client wrote stays on the left.
+    with _rates(None, "2/minute"):
+        answers = [
+            _forwarded_token_request(
+                f"203.0.113.{n}, 198.51.100.7", username=f"user{n}", address="127.0.0.1"
+            ).status_code
+            for n in range(3)
+        ]
+        other_client = _forwarded_token_request("198.51.100.8", address="127.0.0.1", password=PASSWORD)
+    assert answers == [400, 400, 429]
+    assert other_client.status_code == 200
+
+
+@override_settings(LOGIN_LOCKOUT_FAILURES=2, TRUSTED_PROXIES=1)
+def test_behind_one_proxy_the_lockout_is_per_client_not_per_proxy(mary):
+    for _attempt in range(2):
+        _forwarded_token_request("198.51.100.7", address="127.0.0.1")
+    locked = _forwarded_token_request("198.51.100.7", address="127.0.0.1", password=PASSWORD)
+    elsewhere = _forwarded_token_request("198.51.100.8", address="127.0.0.1", password=PASSWORD)
+    assert locked.status_code == 429
+    assert elsewhere.status_code == 200
+
+
+def test_the_audit_trail_records_the_connections_address_not_a_made_up_header(mary):
+    from auditlog.models import LogEntry
+
+    from dimensions.models import CostCenter
+
+    mary.is_superuser = True
+    mary.save()
+    client = APIClient(REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    client.force_authenticate(mary)
+    body = {"code": "CC-XFF", "name": "Forwarded"}
+    response = client.post("/api/v1/dimensions/cost-centers", body, format="json")
+    assert response.status_code == 201, response.content
+    entry = LogEntry.objects.get_for_object(CostCenter.objects.get(code="CC-XFF")).get()
+    assert entry.remote_addr == "10.0.0.9"

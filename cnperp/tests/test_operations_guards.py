@@ -68,9 +68,13 @@ def _last_line(text):
         ("DJANGO_LOGIN_LOCKOUT_FAILURES", "abc"),
         ("BANKING_STATEMENT_MAX_BYTES", "20MB"),
         ("DJANGO_PASSWORD_MIN_LENGTH", "twelve"),
+        ("BACKUP_KEEP", "0"),
+        ("DJANGO_LOG_LEVEL", "verbose"),
+        ("DJANGO_TIME_ZONE", "Europe/Londn"),
+        ("DJANGO_CACHE_URL", "memcache-ish://cache:11211"),
     ],
 )
-def test_a_malformed_numeric_setting_stops_startup_with_a_message_naming_the_variable(name, value):
+def test_a_malformed_setting_stops_startup_with_a_message_naming_the_variable(name, value):
     done = _settings_in_a_fresh_process(**{name: value})
 
     assert done.returncode != 0
@@ -122,6 +126,9 @@ def test_a_malformed_throttle_rate_is_refused_at_startup_not_in_every_request(na
         {"BANKING_RECONCILIATION_THRESHOLD": "0", "BANKING_VARIANCE_ALERT_THRESHOLD": " 250.50 "},
         {"DJANGO_API_THROTTLE_USER": "100/hour", "DJANGO_API_THROTTLE_ANON": "none"},
         {"DJANGO_LOGIN_LOCKOUT_FAILURES": "0", "BANKING_STATEMENT_MAX_BYTES": ""},
+        {"DJANGO_TIME_ZONE": "Europe/London", "DJANGO_LOG_LEVEL": "WARNING", "BACKUP_KEEP": "1"},
+        # Empty means the default, as for the switches and numbers.
+        {"DJANGO_CACHE_URL": "", "DJANGO_TIME_ZONE": "", "DJANGO_ALLOWED_HOSTS": "", "BACKUP_DIR": ""},
     ],
 )
 def test_settings_in_the_documented_forms_start(environment):
