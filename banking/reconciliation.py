@@ -32,7 +32,8 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
 from django.utils import timezone
 
 from accounting import locks
-from accounting.models import JournalEntry
+from accounting.choices import PostingPurpose, SourceType
+from accounting.models import AccountingPeriod, JournalEntry, JournalPosting
 from banking.choices import (
     BalanceStatus,
     Direction,
@@ -89,20 +90,92 @@ def _signed_amount():
     return Case(When(direction=Direction.IN, then=F("amount")), default=-F("amount"), output_field=MONEY)
 
 
+# --- What was open at a month's end --------------------------------------------------------------
+#
+# A month's reconciliation and variance report describe the books and the bank as they stood on
+# its last day, as a bank reconciliation statement does: a deposit of 30 October that the bank
+# credited on 3 November was in transit on 31 October even though it is matched today, and a
+# deposit reversed in November was still in October's books. Reading today's statuses instead
+# changed a past month's figures with every later match or reversal, and left October's
+# variance unexplained by its own lists.
+
+
+# Each set is read apart, as a short list of ids, from an index that holds its dates: as a
+# correlated EXISTS, MariaDB turns the subquery into one materialized scan of every posting
+# (or every match) of the whole history.
+
+
+def reversed_after_ids(source_type, end):
+    """Ids of the documents of ``source_type`` whose reversal is dated after ``end`` (on it they stood)."""
+    return set(
+        JournalPosting.objects.filter(
+            # The posting's month, then its date: the range of posting_period_date_idx.
+            period_id__gte=AccountingPeriod.code_for(end),
+            entry_date__gt=end,
+            source_type=source_type,
+            purpose=PostingPurpose.REVERSE,
+        ).values_list("source_id", flat=True)
+    )
+
+
+def in_books_at(end):
+    """Transactions in the books at ``end``: drafts, posted ones, and ones reversed only after ``end``."""
+    live = Q(posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED])
+    later = reversed_after_ids(SourceType.BANK_TRANSACTION, end)
+    return live | Q(posting_status=PostingStatus.REVERSED, pk__in=sorted(later)) if later else live
+
+
+def cleared_after_ids(account_ids, end):
+    """Ids of transactions matched, but only to statement lines the bank booked after ``end``."""
+    later_lines = StatementLine.objects.filter(
+        bank_account_id__in=account_ids, booking_date__gt=end, match_status=LineMatchStatus.MATCHED
+    ).values_list("pk", flat=True)
+    confirmed = ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
+    later = set(
+        confirmed.filter(
+            statement_line_id__in=list(later_lines), bank_transaction__transaction_date__lte=end
+        ).values_list("bank_transaction_id", flat=True)
+    )
+    if later:
+        later -= set(
+            confirmed.filter(
+                bank_transaction_id__in=sorted(later), statement_line__booking_date__lte=end
+            ).values_list("bank_transaction_id", flat=True)
+        )
+    return later
+
+
+def booked_after_ids(lines, end):
+    """Ids of the matched ``lines`` whose transactions are all dated after ``end`` (not in the books then)."""
+    matched = set(lines.filter(match_status=LineMatchStatus.MATCHED).values_list("pk", flat=True))
+    if matched:
+        matched -= set(
+            ReconciliationMatch.objects.filter(
+                statement_line_id__in=sorted(matched),
+                status=MatchStatus.CONFIRMED,
+                bank_transaction__transaction_date__lte=end,
+            ).values_list("statement_line_id", flat=True)
+        )
+    return matched
+
+
+STATEMENT_BALANCE_FIELDS = ("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
+
+
 def _statement_balances(account_id, start, end):
     """Return ``(opening, closing, count)`` from the statements covering ``start``..``end``.
 
     The opening comes from the earliest statement starting in the period (or,
     failing that, the earliest overlapping it); the closing from the latest
-    ending in it (or the latest overlapping it). Statements of one day (the
-    pages of an MT940 statement) are put in order by their balances: the first
-    is the one whose opening no other closes at, the last the one whose closing
-    no other opens from; then by statement number.
+    ending in it (or the latest overlapping it), see :func:`statement_closing`.
+    Statements of one day (the pages of an MT940 statement) are put in order by
+    their balances: the first is the one whose opening no other closes at, the
+    last the one whose closing no other opens from; then by statement number.
     """
     covering = list(
         BankStatement.objects.filter(bank_account_id=account_id, from_date__lte=end, to_date__gte=start)
         .order_by("pk")
-        .values("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
+        .values(*STATEMENT_BALANCE_FIELDS)
     )
     with_opening = [row for row in covering if row["opening_balance"] is not None]
     opening = _first(
@@ -111,18 +184,28 @@ def _statement_balances(account_id, start, end):
         own="opening_balance",
         other="closing_balance",
     )
+    closing = statement_closing(covering, end)
+    return (
+        None if opening is None else _cents(opening),
+        None if closing is None else _cents(closing),
+        len(covering),
+    )
+
+
+def statement_closing(covering, end):
+    """Return the month's statement closing balance from ``covering`` (rows of the statements overlapping it).
+
+    The latest statement ending in the month; only when none does, the latest
+    overlapping it (a statement running on past the month's end holds a later
+    balance than the month's). The reports take it from here too.
+    """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
-    closing = _first(
+    return _first(
         [row for row in with_closing if row["to_date"] <= end] or with_closing,
         day="to_date",
         own="closing_balance",
         other="opening_balance",
         last=True,
-    )
-    return (
-        None if opening is None else _cents(opening),
-        None if closing is None else _cents(closing),
-        len(covering),
     )
 
 
@@ -234,10 +317,17 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         row["match_status"]: (row["count"], _cents(row["total"]))
         for row in lines.values("match_status").order_by().annotate(count=Count("pk"), total=Sum("amount"))
     }
+    # A line matched to a transaction dated after the month was not yet in the books at its end.
+    early_ids = sorted(booked_after_ids(lines, end))
+    early = lines.filter(pk__in=early_ids).aggregate(count=Count("pk"), total=Sum("amount"))
+    early_count, early_total = early["count"], _cents(early["total"] or ZERO)
     matched_count, matched_amount = by_status.get(LineMatchStatus.MATCHED, (0, ZERO))
+    matched_count, matched_amount = matched_count - early_count, matched_amount - early_total
     open_statuses = (LineMatchStatus.UNMATCHED, LineMatchStatus.SUGGESTED)
-    unmatched_lines_count = sum(by_status.get(status, (0, ZERO))[0] for status in open_statuses)
-    unmatched_lines_total = sum((by_status.get(status, (0, ZERO))[1] for status in open_statuses), ZERO)
+    unmatched_lines_count = early_count + sum(by_status.get(status, (0, ZERO))[0] for status in open_statuses)
+    unmatched_lines_total = early_total + sum(
+        (by_status.get(status, (0, ZERO))[1] for status in open_statuses), ZERO
+    )
     breakdown.add(
         {}, unmatched_statement_count=unmatched_lines_count, unmatched_statement_amount=unmatched_lines_total
     )
@@ -247,6 +337,7 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         status=MatchStatus.CONFIRMED,
         statement_line__booking_date__gte=start,
         statement_line__booking_date__lte=end,
+        bank_transaction__transaction_date__lte=end,
     )
     # A transaction has one set of dimensions, so its distinct count per group adds up to the total.
     matched_transactions = 0
@@ -265,11 +356,12 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         )
 
     open_books = BankTransaction.objects.filter(
+        Q(reconciliation_status=ReconciliationStatus.UNRECONCILED)
+        | Q(pk__in=sorted(cleared_after_ids([account.pk], end))),
+        in_books_at(end),
         bank_account_id=account.pk,
         transaction_date__gte=start,
         transaction_date__lte=end,
-        posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED],
-        reconciliation_status=ReconciliationStatus.UNRECONCILED,
     )
     unmatched_books_count, unmatched_books_total = 0, ZERO
     for row in open_books.values(*names).order_by().annotate(count=Count("pk"), total=Sum(_signed_amount())):
@@ -310,7 +402,9 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         "unmatched_statement_lines": {
             "count": unmatched_lines_count,
             "total": unmatched_lines_total,
-            "items": _line_items(lines.filter(match_status__in=open_statuses), item_limit),
+            "items": _line_items(
+                lines.filter(Q(match_status__in=open_statuses) | Q(pk__in=early_ids)), item_limit
+            ),
         },
         "variance": variance,
         "threshold": threshold,

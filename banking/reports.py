@@ -42,7 +42,7 @@ from django.core.cache import cache
 from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
 from django.utils import timezone
 
-from accounting.choices import PeriodStatus
+from accounting.choices import PeriodStatus, SourceType
 from accounting.models import AccountingPeriod, JournalEntry
 from banking.choices import (
     CashSubmissionStatus,
@@ -61,7 +61,14 @@ from banking.models import (
     BankTransferAllocation,
     CashSubmission,
 )
-from banking.reconciliation import balance_status
+from banking.reconciliation import (
+    STATEMENT_BALANCE_FIELDS,
+    balance_status,
+    cleared_after_ids,
+    in_books_at,
+    reversed_after_ids,
+    statement_closing,
+)
 from cnperp.exceptions import DomainError
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -385,19 +392,18 @@ def _gl_balances(accounts, start, end, month_sums=None):
 
 
 def _statement_closings(accounts, start, end):
-    """Return ``{bank_account_id: closing balance}`` from the last statement covering the month."""
-    rows = (
+    """Return ``{bank_account_id: closing balance}``: the month's, chosen as the reconciliation chooses it."""
+    covering = defaultdict(list)
+    for row in (
         BankStatement.objects.filter(
             bank_account_id__in=[a.pk for a in accounts], from_date__lte=end, to_date__gte=start
         )
         .exclude(closing_balance=None)
-        .order_by("bank_account_id", "-to_date", "-pk")
-        .values_list("bank_account_id", "closing_balance")
-    )
-    closings = {}
-    for account_id, closing in rows:
-        closings.setdefault(account_id, _cents(closing))
-    return closings
+        .order_by("pk")
+        .values("bank_account_id", *STATEMENT_BALANCE_FIELDS)
+    ):
+        covering[row["bank_account_id"]].append(row)
+    return {account_id: _cents(statement_closing(rows, end)) for account_id, rows in covering.items()}
 
 
 def _account_rows(accounts, start, end, month_sums=None):
@@ -637,18 +643,23 @@ def _unreconciled(accounts, end, threshold, cache):
         annotations[f"amount_{suffix}"] = Sum(_signed_amount(), filter=window)
         metrics[f"count_{suffix}"] = 0
         metrics[f"amount_{suffix}"] = ZERO
-    queryset = (
-        BankTransaction.objects.filter(
-            bank_account_id__in=[a.pk for a in accounts],
-            reconciliation_status=ReconciliationStatus.UNRECONCILED,
-            transaction_date__lte=end,
-            posting_status__in=[PostingStatus.DRAFT, PostingStatus.POSTED],
-        )
-        .values(*DIMENSION_COLUMNS)
-        .order_by()
-        .annotate(**annotations)
+    account_ids = [a.pk for a in accounts]
+    in_books = BankTransaction.objects.filter(
+        in_books_at(end), bank_account_id__in=account_ids, transaction_date__lte=end
     )
-    groups = _money_groups(queryset, metrics)
+    # Open today: one range of idx_bt_recon. Then those matched since to lines the bank booked
+    # after ``end``, apart so that the range stays one (none at all for the current month).
+    parts = [in_books.filter(reconciliation_status=ReconciliationStatus.UNRECONCILED)]
+    cleared_later = cleared_after_ids(account_ids, end)
+    if cleared_later:
+        parts.append(
+            in_books.filter(pk__in=sorted(cleared_later)).exclude(
+                reconciliation_status=ReconciliationStatus.UNRECONCILED
+            )
+        )
+    groups = []
+    for part in parts:
+        groups += _money_groups(part.values(*DIMENSION_COLUMNS).order_by().annotate(**annotations), metrics)
     buckets = []
     for label, (first, last) in ranges.items():
         suffix = bucket_metric(label)
@@ -699,12 +710,22 @@ def _cash_submissions(accounts, start, end, threshold, cache):
     The variance counts only what the bank has credited (deposited less what
     those submissions expected); submissions still on their way are pending.
     """
-    credited = Q(deposited_amount__isnull=False)
+    # Credited by the month's end; a later credit leaves it pending in its own month (as the cron
+    # of the 1st saw it) and brings it, with its variance, into the month of the deposit.
+    # (Without a deposit date the amount counts from the submission's date, as its posting does.)
+    credited = Q(deposited_amount__isnull=False) & (Q(deposit_date__isnull=True) | Q(deposit_date__lte=end))
     queryset = (
         CashSubmission.objects.filter(
-            bank_account_id__in=[a.pk for a in accounts], submission_date__gte=start, submission_date__lte=end
+            Q(submission_date__gte=start) | Q(deposit_date__gte=start, deposited_amount__isnull=False),
+            bank_account_id__in=[a.pk for a in accounts],
+            submission_date__lte=end,
         )
         .exclude(status=CashSubmissionStatus.CANCELLED)
+        # A submission reversed by then (keyed in wrong, say) is out of the branch's cash.
+        .exclude(
+            Q(posting_status=PostingStatus.REVERSED)
+            & ~Q(pk__in=sorted(reversed_after_ids(SourceType.CASH_SUBMISSION, end)))
+        )
         .values("bank_account_id", "branch_id", *DIMENSION_COLUMNS)
         .order_by()
         .annotate(
