@@ -17,9 +17,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.serializers import as_serializer_error
 from rest_framework.validators import UniqueValidator
+from rest_framework.views import APIView
 
 from cnperp.fields import KEY_MAX_LENGTH, key_validator
 from cnperp.records import record_create, record_delete, record_update
@@ -28,15 +30,49 @@ from cnperp.records import record_create, record_delete, record_update
 KEY_LOOKUP_REGEX = r"[A-Za-z0-9._-]+"
 
 
-def api_router():
+class _Router(DefaultRouter):
+    """DRF's router, whose root page also links the app's routes that are no viewset (reports, say)."""
+
+    def __init__(self, *, extra_links=None, **kwargs):
+        self.extra_links = dict(extra_links or {})
+        super().__init__(**kwargs)
+
+    def get_api_root_view(self, api_urls=None):
+        list_name = self.routes[0].name
+        links = {prefix: list_name.format(basename=basename) for prefix, _viewset, basename in self.registry}
+        links.update(self.extra_links)
+        return self.APIRootView.as_view(api_root_dict=dict(sorted(links.items())))
+
+
+def api_router(extra_links=None):
     """Return a router with the guide's URL style: no trailing slash, no format suffix.
 
     Format suffixes (``/transactions/x.json``) are off because a key may contain a
-    dot; ``?format=json`` still works.
+    dot; ``?format=json`` still works. ``extra_links`` (``{label: url name}``) are
+    listed on the app's root page beside the viewsets.
     """
-    router = DefaultRouter(trailing_slash=False)
+    router = _Router(trailing_slash=False, extra_links=extra_links)
     router.include_format_suffixes = False
     return router
+
+
+class ApiRootView(APIView):
+    """``/api/v1/``: the root of each app's API, and where to sign in and read the schema."""
+
+    _ignore_model_permissions = True
+    schema = None  # not an endpoint of the API itself
+
+    def get(self, request):
+        apps = ("dimensions", "accounting", "banking")
+        links = {app: request.build_absolute_uri(f"/api/v1/{app}/") for app in apps}
+        links.update(
+            {
+                "auth/token": request.build_absolute_uri("/api/v1/auth/token"),
+                "schema": request.build_absolute_uri("/api/schema"),
+                "docs": request.build_absolute_uri("/docs"),
+            }
+        )
+        return Response(links)
 
 
 class StrictCharField(serializers.CharField):

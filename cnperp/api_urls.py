@@ -6,9 +6,11 @@ Routes have no trailing slash, as the deployment guide writes them
 
 from django.urls import include, path
 
+from cnperp.api import ApiRootView
 from cnperp.security import TokenView
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-v1-root"),
     path("auth/token", TokenView.as_view(), name="api-token"),
     path("dimensions/", include("dimensions.api.urls")),
     path("accounting/", include("accounting.api.urls")),

@@ -154,3 +154,28 @@ def test_the_browsable_api_renders_each_list_with_its_forms(client, superuser, u
     # then
     assert response.status_code == 200
     assert b"<html" in response.content
+
+
+@pytest.mark.django_db
+def test_the_api_root_links_each_apps_root_and_the_banking_root_reaches_every_banking_page(admin_api):
+    root = admin_api.get("/api/v1/")
+    assert root.status_code == 200
+    links = root.json()
+    assert links["banking"] == "http://testserver/api/v1/banking/"
+    assert {"dimensions", "accounting", "auth/token", "schema", "docs"} <= set(links)
+    for app in ("dimensions", "accounting", "banking"):
+        assert admin_api.get(links[app]).status_code == 200
+
+    banking = admin_api.get(links["banking"]).json()
+    # The reports, the import and the reconciliation are no viewsets; the page links them too.
+    for page in ("cash-position", "variance-report", "transfer-tracking", "statements", "reconciliation"):
+        assert banking[page] == f"http://testserver/api/v1/banking/{page}"
+    assert banking["statements/import"] == "http://testserver/api/v1/banking/statements/import"
+    assert banking["transactions"] == "http://testserver/api/v1/banking/transactions"
+
+
+@pytest.mark.django_db
+def test_the_api_root_needs_a_signed_in_user(api_client):
+    response = api_client.get("/api/v1/")
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] == "not_authenticated"
