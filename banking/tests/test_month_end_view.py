@@ -129,8 +129,8 @@ def test_statement_closing_of_same_day_pages_is_the_last_page_of_the_balance_cha
 # --- Variance report: what was open at the month's end ----------------------------------------------
 
 
-def test_a_transaction_reversed_in_a_later_month_is_still_open_at_its_own_months_end(superuser):
-    # Given a 250.00 deposit posted on 10 October, never on a statement, reversed on 5 November
+def _deposit_reversed_in_november(superuser):
+    """A 250.00 deposit posted on 10 October, never on a statement, reversed on 5 November."""
     ledger = ledger_setup()
     _periods("2025-10", "2025-11")
     BankTransactionFactory(
@@ -140,6 +140,11 @@ def test_a_transaction_reversed_in_a_later_month_is_still_open_at_its_own_months
     bank_transaction_reverse(
         transaction_id="bt-dep", user=superuser, reversal_date=D(2025, 11, 5), reason="Wrong customer"
     )
+
+
+def test_a_transaction_reversed_in_a_later_month_is_still_open_at_its_own_months_end(superuser):
+    # Given a 250.00 deposit posted on 10 October, never on a statement, reversed on 5 November
+    _deposit_reversed_in_november(superuser)
 
     # When October's variance report is asked for
     october = reports.variance_report_get(bank_account_id="ba-op", period="2025-10")
@@ -239,15 +244,7 @@ def test_octobers_reconciliation_lists_a_bank_line_booked_in_the_books_only_in_n
 
 
 def test_octobers_reconciliation_keeps_a_deposit_reversed_in_november(superuser):
-    ledger = ledger_setup()
-    _periods("2025-10", "2025-11")
-    BankTransactionFactory(
-        id="bt-dep", bank_account=ledger["op"], amount=Decimal("250.00"), transaction_date=D(2025, 10, 10)
-    )
-    bank_transaction_post(transaction_id="bt-dep", user=superuser)
-    bank_transaction_reverse(
-        transaction_id="bt-dep", user=superuser, reversal_date=D(2025, 11, 5), reason="Wrong customer"
-    )
+    _deposit_reversed_in_november(superuser)
 
     october = reconcile_banking_by_dimension("ba-op", "2025-10")
     also_october = reports.variance_report_get(bank_account_id="ba-op", period="2025-10")
