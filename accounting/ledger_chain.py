@@ -48,6 +48,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 
 from accounting.models import DimensionAssignment, JournalEntry, JournalPosting, LedgerChainHead
+from accounting.selectors import lines_off_the_cent
 
 log = logging.getLogger(__name__)
 
@@ -321,10 +322,15 @@ class Verification:
     findings: list = dataclasses.field(default_factory=list)
     head_sequence: int = 0
     head_hash: str = GENESIS_HASH
+    unlisted: int = 0  # problems found but not listed one by one (unsealed postings beyond the first 100)
 
     @property
     def ok(self):
         return not self.findings
+
+    @property
+    def problem_count(self):
+        return len(self.findings) + self.unlisted
 
 
 def _finding(posting, problem):
@@ -342,6 +348,9 @@ def _predecessors(chunk, known):
         )
     )
     return found
+
+
+UNSEALED_LISTED = 100
 
 
 def ledger_verify(*, period=None, chunk_size=2000):
@@ -393,10 +402,24 @@ def ledger_verify(*, period=None, chunk_size=2000):
             else:
                 known[sequence] = posting["chain_hash"]
     unsealed = postings.filter(chain_sequence__isnull=True).order_by("posted_at", "id")
-    for posting in unsealed.values("id", "reference", "period_id", "chain_sequence")[:100]:
+    listed = 0
+    for posting in unsealed.values("id", "reference", "period_id", "chain_sequence")[:UNSEALED_LISTED]:
+        listed += 1
         result.findings.append(
             _finding(
                 posting, "has no seal: it was written behind the posting service, directly in the database."
+            )
+        )
+    if listed == UNSEALED_LISTED:
+        result.unlisted = unsealed.count() - listed
+    for posting in postings.filter(
+        pk__in=lines_off_the_cent().values("posting_id"), chain_sequence__isnull=False
+    ).values("id", "reference", "period_id", "chain_sequence"):
+        result.findings.append(
+            _finding(
+                posting,
+                "has a line amount that is not a whole number of cents: it was changed in the database "
+                "(the seal reads amounts to the cent).",
             )
         )
     head = LedgerChainHead.objects.filter(pk=HEAD_ID).first()

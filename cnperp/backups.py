@@ -369,10 +369,20 @@ def _drop_all_tables(alias):
 # --- Files ---------------------------------------------------------------------------
 
 
-def backup_dir(path=None):
-    """Return the backup folder (``--dir``, else ``settings.BACKUP_DIR``), created if missing."""
+def backup_dir(path=None, *, create=False):
+    """Return the backup folder (``--dir``, else ``settings.BACKUP_DIR``); ``create`` makes it if missing.
+
+    Only a backup creates it: verifying or restoring from a mistyped folder says
+    there is no backup there rather than leaving an empty folder behind.
+    """
     folder = Path(path or settings.BACKUP_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupError(f"Cannot use {folder} as the backup folder: {exc.strerror or exc}.") from None
+    elif folder.exists() and not folder.is_dir():
+        raise BackupError(f"{folder} is not a folder.")
     return folder
 
 
@@ -521,7 +531,7 @@ def create_backup(*, folder=None, keep=None, alias="default"):
     """Make a full backup of ``alias`` in ``folder``; return ``(Backup, deleted stems)``."""
     kind = vendor(alias)
     connection = connections[alias]
-    folder = backup_dir(folder)
+    folder = backup_dir(folder, create=True)
     database = str(connection.settings_dict["NAME"])
     created = datetime.now(UTC)
     stem = f"{PREFIX}{_safe_name(database)}-{created.strftime('%Y%m%dT%H%M%S%fZ')}"

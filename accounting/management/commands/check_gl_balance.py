@@ -13,6 +13,7 @@ from accounting.models import AccountingPeriod
 from accounting.selectors import (
     gl_unbalanced_references,
     gl_unbalanced_references_guide,
+    lines_off_the_cent,
     postings_without_assignments,
     trial_balance,
 )
@@ -43,6 +44,16 @@ class Command(BaseCommand):
         for row in exact:
             self.stdout.write(f"  {row['reference']}: debit {row['debit']}, credit {row['credit']}")
         problems += len(exact)
+
+        # Only SQLite can hold them (MariaDB's columns keep cents); its totals would round them away.
+        off_cent = list(
+            lines_off_the_cent().order_by("reference", "line_number").values_list("reference", "line_number")
+        )
+        if off_cent:
+            self.stdout.write(f"Amounts to the cent: {len(off_cent)} line(s) with a fraction of a cent.")
+        for reference, line_number in off_cent:
+            self.stdout.write(f"  {reference} line {line_number}")
+        problems += len(off_cent)
 
         incomplete = postings_without_assignments()
         self.stdout.write(f"Dimension assignments: {len(incomplete)} reference(s) with a line lacking one.")

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 f"Chain head: seal {result.head_sequence}, {result.head_hash}."
             )
             return
-        problems = len(result.findings)
+        problems = result.problem_count
         self.stdout.write(f"Checked {result.verified} sealed posting(s){scope}; {problems} problem(s):")
         for finding in result.findings[:SHOWN]:
             self.stdout.write(f"  {finding}")

@@ -60,10 +60,14 @@ class Command(BaseCommand):
                 raise CommandError(
                     f'--period "{period}" is not a month; use YYYY-MM, for example 2025-10.'
                 ) from exc
-        try:
-            poster = command_user_get(username=user)
-        except DomainError as exc:
-            raise CommandError(exc.message) from exc
+        # A dry run without --user finds or makes the service account inside each rolled-back
+        # batch, so that even it is not left behind.
+        poster = None
+        if user is not None or not dry_run:
+            try:
+                poster = command_user_get(username=user)
+            except DomainError as exc:
+                raise CommandError(exc.message) from exc
         if user:
             command_user_check(poster, "banking.post_banktransaction", doing="post bank transactions")
 
@@ -104,7 +108,7 @@ class Command(BaseCommand):
             if not dry_run:
                 return bank_transactions_post_batch(transaction_ids=ids, user=poster)
             with transaction.atomic():
-                result = bank_transactions_post_batch(transaction_ids=ids, user=poster)
+                result = bank_transactions_post_batch(transaction_ids=ids, user=poster or command_user_get())
                 transaction.set_rollback(True)
             return result
         except DomainError as exc:
