@@ -453,6 +453,10 @@ def _score_pair(line, book, window):
         else:
             score -= 10
             parts.append(f"counterparty '{line.name}' differs from '{book.name}' ({similarity:.2f})")
+    if line.e2e and book.e2e and line.e2e != book.e2e:
+        # Both sides carry the payment's own id, and they differ: another payment of the same amount.
+        score -= 40
+        parts.append(f"end-to-end ids differ ({line.e2e} on the statement, {book.e2e} in the books)")
     if len(book.ref_alnum) >= 6 and book.ref_alnum in line.text:
         score += 30
         evidence = True
@@ -542,6 +546,9 @@ class Matcher:
         self.used_lines = set()
         self.used_books = set()
         self._candidates = {}  # line -> [(score, book, proposal)] from stages b and c
+        # Lines whose own key (end-to-end id, reference) names transactions of another amount: an
+        # equal amount elsewhere is no proof, so such a line is confirmed only with one of those.
+        self.keyed_to = {}
 
     def run(self):
         self._exact_keys()
@@ -592,6 +599,7 @@ class Matcher:
                 book, (score, reason) = equal[0]
                 proposals[line] = Proposal((line,), (book,), score, STAGE_EXACT, reason)
             elif not equal:
+                self.keyed_to[line] = frozenset(hits)
                 for book, (_score, reason) in hits.items():
                     if self._allowed(line, book) and (book.amount > 0) == (line.amount > 0):
                         self.suggested.append(
@@ -653,7 +661,11 @@ class Matcher:
                 for line, options in self._candidates.items()
                 if line not in self.used_lines
             }
-            confirmed = _unique_best(open_candidates, self.threshold)
+            confirmed = [
+                proposal
+                for proposal in _unique_best(open_candidates, self.threshold)
+                if not self._keyed_elsewhere(proposal)
+            ]
             if not confirmed:
                 break
             for proposal in confirmed:
@@ -723,24 +735,50 @@ class Matcher:
                 f"{spread} day{'s' if spread != 1 else ''}, sharing {'; '.join(basis)}"
             )
             score = 97.0 - 2 * max(spread - 2, 0)
-            if len(found) > 1:
+            # Two combinations that both add up: choosing one would be a guess, at any threshold.
+            ambiguous = len(found) > 1
+            if ambiguous:
                 score = 50.0
                 reason = f"one of several combinations: {reason}"
             if stage == STAGE_MANY_TO_ONE:
                 proposal = Proposal((target,), members, score, stage, reason)
             else:
                 proposal = Proposal(members, (target,), score, stage, reason)
-            proposals.append(proposal)
+            proposals.append((proposal, ambiguous))
         claims = defaultdict(int)
-        for proposal in proposals:
+        for proposal, _ambiguous in proposals:
             for item in (*proposal.lines, *proposal.books):
                 claims[item] += 1
-        for proposal in proposals:
-            unique = all(claims[item] == 1 for item in (*proposal.lines, *proposal.books))
-            if unique and proposal.score >= self.threshold:
+        singles = self._single_claims()
+        for proposal, ambiguous in proposals:
+            items = (*proposal.lines, *proposal.books)
+            unique = all(claims[item] == 1 for item in items)
+            # A single candidate of the whole amount within MARGIN is a rival too.
+            rivalled = any(singles.get(item, -1.0) > proposal.score - MARGIN for item in items)
+            certain = unique and not ambiguous and not rivalled
+            certain = certain and not self._keyed_elsewhere(proposal)
+            if certain and proposal.score >= self.threshold:
                 self._confirm(proposal)
             else:
                 self.suggested.append(proposal)
+
+    def _keyed_elsewhere(self, proposal):
+        """Whether a line of ``proposal`` has a key naming only transactions outside it."""
+        books = set(proposal.books)
+        return any(line in self.keyed_to and not self.keyed_to[line] & books for line in proposal.lines)
+
+    def _single_claims(self):
+        """Return ``{line or book: best score}`` of the open one-to-one candidates (stages b and c)."""
+        best = {}
+        for line, options in self._candidates.items():
+            if line in self.used_lines:
+                continue
+            for score, book, _proposal in options:
+                if book in self.used_books:
+                    continue
+                best[line] = max(best.get(line, score), score)
+                best[book] = max(best.get(book, score), score)
+        return best
 
     def _pair_allowed(self, target, item, stage):
         if stage == STAGE_MANY_TO_ONE:
@@ -992,7 +1030,10 @@ def match_run(*, bank_account_id, period, user=None):
     matched_books = {book.id for proposal in confirmed for book in proposal.books}
     suggested_lines -= matched_lines
     _mark_matched(matched_lines, matched_books, user=user, now=now)
-    _drop_kept_suggestions_on(matched_books, account=account, start=start, end=end)
+    # A transaction matched now may still be offered to lines the run did not read (another
+    # month's, or in another currency): those suggestions go, and their lines' statuses follow.
+    run_lines = {line.id for line in lines}
+    _refresh_line_status(_drop_suggestions(transaction_ids=matched_books) - run_lines)
     # One entry per run: each match row keeps its own who, when, score and reason.
     audit.record(
         "auto-match",
@@ -1082,38 +1123,30 @@ def _lock_books(transaction_ids, field="transaction_ids"):
     return books
 
 
-def _drop_kept_suggestions_on(matched_books, *, account, start, end):
-    """Drop the suggestions a run kept (lines in another currency) whose transaction it has matched.
-
-    Such a suggestion would offer a transaction that is no longer open; its line
-    goes back to unmatched, or stays suggested if it has another one.
-    """
-    if not matched_books:
-        return
-    kept = (
-        ReconciliationMatch.objects.filter(
-            bank_account_id=account.pk,
-            status=MatchStatus.SUGGESTED,
-            statement_line__booking_date__gte=start,
-            statement_line__booking_date__lte=end,
-        )
-        .exclude(_in_currency(account.currency, "statement_line__"))
-        .values_list("pk", "statement_line_id", "bank_transaction_id")
-    )
-    stale = [(pk, line_id) for pk, line_id, book_id in kept if book_id in matched_books]
-    if stale:
-        ReconciliationMatch.objects.filter(pk__in=[pk for pk, _line in stale]).delete()
-        _refresh_line_status({line_id for _pk, line_id in stale})
-
-
 def _drop_suggestions(*, line_ids=(), transaction_ids=()):
-    """Delete open suggestions that involve these lines or transactions; return the lines that lost them."""
-    stale = ReconciliationMatch.objects.filter(status=MatchStatus.SUGGESTED).filter(
-        Q(statement_line_id__in=list(line_ids)) | Q(bank_transaction_id__in=list(transaction_ids))
-    )
+    """Delete open suggestions that involve these lines or transactions; return the lines that lost them.
+
+    A suggested sum is accepted or rejected whole, so it goes whole: every row of
+    its group, not only the rows naming these lines or transactions (the rest
+    could never be accepted and kept their lines "suggested").
+    """
+    suggested = ReconciliationMatch.objects.filter(status=MatchStatus.SUGGESTED)
+    involved = Q(statement_line_id__in=list(line_ids)) | Q(bank_transaction_id__in=list(transaction_ids))
+    groups = set(suggested.filter(involved).values_list("group_key", flat=True))
+    if not groups:
+        return set()
+    stale = suggested.filter(group_key__in=sorted(groups))
     touched = set(stale.values_list("statement_line_id", flat=True))
     stale.delete()
     return touched
+
+
+def drop_suggestions_on(transaction_ids):
+    """Drop the suggestions offering these transactions (reversed, or changed where a match looks).
+
+    Their lines go back to unmatched, or stay suggested if they have another suggestion.
+    """
+    _refresh_line_status(_drop_suggestions(transaction_ids=transaction_ids))
 
 
 def _refresh_line_status(line_ids):
@@ -1271,6 +1304,13 @@ def match_accept(*, match_id, user):
         _check_line_open(line)
     for book in books:
         _check_book_open(book)
+        if book.bank_account_id != rows[0].bank_account_id:
+            # Moved to another account since it was suggested: it no longer explains this bank's line.
+            raise ConflictError(
+                f'Bank transaction "{book.pk}" now belongs to bank account "{book.bank_account_id}", '
+                f'not "{rows[0].bank_account_id}" of this suggestion.',
+                code="another_account",
+            )
     # A suggestion may pair amounts that differ (same end-to-end id, a fee taken on the way):
     # it points at the right transaction, but confirming it would hide the difference.
     try:

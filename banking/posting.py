@@ -67,6 +67,7 @@ from banking.choices import (
     TransactionType,
     TransferStatus,
 )
+from banking.matching import drop_suggestions_on
 from banking.models import (
     BankAccount,
     BankTransaction,
@@ -464,6 +465,9 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
     model.objects.filter(pk=document.pk).update(
         posting_status=PostingStatus.REVERSED, updated_at=reversal.posted_at, updated_by=user
     )
+    if model is BankTransaction:
+        # A reversed transaction explains no statement line: the matcher's offers of it go.
+        drop_suggestions_on([document.pk])
     audit.record(
         "reverse",
         model,

@@ -159,7 +159,14 @@ def bank_transaction_update(*, transaction_id, user, **data):
         refuse_matched(txn, "change it")
     if any(name in DEPOSIT_FIELDS and getattr(txn, name) != value for name, value in data.items()):
         _refuse_named_deposit(txn)
-    return _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
+    moved = any(name in MATCHED_FIELDS and getattr(txn, name) != value for name, value in data.items())
+    saved = _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
+    if moved:
+        # The matcher suggested it for what it was (account, amount, date): that may no longer hold.
+        from banking.matching import drop_suggestions_on  # matching builds on these services
+
+        drop_suggestions_on([txn.pk])
+    return saved
 
 
 # What a match (and the month's reconciliation by dimension) rests on; the narrative and
