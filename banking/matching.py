@@ -549,6 +549,7 @@ class Matcher:
         # Lines whose own key (end-to-end id, reference) names transactions of another amount: an
         # equal amount elsewhere is no proof, so such a line is confirmed only with one of those.
         self.keyed_to = {}
+        self._claims_on_book = None  # book -> [(score, line)], built when a sum first asks
 
     def run(self):
         self._exact_keys()
@@ -749,12 +750,11 @@ class Matcher:
         for proposal, _ambiguous in proposals:
             for item in (*proposal.lines, *proposal.books):
                 claims[item] += 1
-        singles = self._single_claims()
         for proposal, ambiguous in proposals:
             items = (*proposal.lines, *proposal.books)
             unique = all(claims[item] == 1 for item in items)
             # A single candidate of the whole amount within MARGIN is a rival too.
-            rivalled = any(singles.get(item, -1.0) > proposal.score - MARGIN for item in items)
+            rivalled = any(self._best_single(item) > proposal.score - MARGIN for item in items)
             certain = unique and not ambiguous and not rivalled
             certain = certain and not self._keyed_elsewhere(proposal)
             if certain and proposal.score >= self.threshold:
@@ -767,18 +767,20 @@ class Matcher:
         books = set(proposal.books)
         return any(line in self.keyed_to and not self.keyed_to[line] & books for line in proposal.lines)
 
-    def _single_claims(self):
-        """Return ``{line or book: best score}`` of the open one-to-one candidates (stages b and c)."""
-        best = {}
-        for line, options in self._candidates.items():
-            if line in self.used_lines:
-                continue
-            for score, book, _proposal in options:
-                if book in self.used_books:
-                    continue
-                best[line] = max(best.get(line, score), score)
-                best[book] = max(best.get(book, score), score)
-        return best
+    def _best_single(self, item):
+        """Return the best score of ``item``'s open one-to-one candidates (stages b and c), or -1."""
+        if isinstance(item, LineItem):
+            options = () if item in self.used_lines else self._candidates.get(item, ())
+            return max((score for score, book, _p in options if book not in self.used_books), default=-1.0)
+        if self._claims_on_book is None:
+            self._claims_on_book = defaultdict(list)
+            for line, options in self._candidates.items():
+                for score, book, _proposal in options:
+                    self._claims_on_book[book].append((score, line))
+        if item in self.used_books:
+            return -1.0
+        claims = self._claims_on_book.get(item, ())
+        return max((score for score, line in claims if line not in self.used_lines), default=-1.0)
 
     def _pair_allowed(self, target, item, stage):
         if stage == STAGE_MANY_TO_ONE:
@@ -1033,7 +1035,7 @@ def match_run(*, bank_account_id, period, user=None):
     # A transaction matched now may still be offered to lines the run did not read (another
     # month's, or in another currency): those suggestions go, and their lines' statuses follow.
     run_lines = {line.id for line in lines}
-    _refresh_line_status(_drop_suggestions(transaction_ids=matched_books) - run_lines)
+    _refresh_line_status(_drop_suggestions_of_account(account.pk, matched_books) - run_lines)
     # One entry per run: each match row keeps its own who, when, score and reason.
     audit.record(
         "auto-match",
@@ -1136,6 +1138,25 @@ def _drop_suggestions(*, line_ids=(), transaction_ids=()):
     if not groups:
         return set()
     stale = suggested.filter(group_key__in=sorted(groups))
+    touched = set(stale.values_list("statement_line_id", flat=True))
+    stale.delete()
+    return touched
+
+
+def _drop_suggestions_of_account(account_id, transaction_ids):
+    """``_drop_suggestions`` for the many transactions of a run: the account's few open suggestions
+    are read and compared here, rather than sending tens of thousands of ids to the database."""
+    if not transaction_ids:
+        return set()
+    rows = ReconciliationMatch.objects.filter(bank_account_id=account_id, status=MatchStatus.SUGGESTED)
+    groups = {
+        group
+        for group, book in rows.values_list("group_key", "bank_transaction_id")
+        if book in transaction_ids
+    }
+    if not groups:
+        return set()
+    stale = rows.filter(group_key__in=sorted(groups))
     touched = set(stale.values_list("statement_line_id", flat=True))
     stale.delete()
     return touched

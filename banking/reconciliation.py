@@ -126,14 +126,14 @@ def in_books_at(end):
 
 
 def cleared_after_ids(account_ids, end):
-    """Ids of transactions matched, but only to statement lines the bank booked after ``end``."""
-    later_lines = StatementLine.objects.filter(
-        bank_account_id__in=account_ids, booking_date__gt=end, match_status=LineMatchStatus.MATCHED
-    ).values_list("pk", flat=True)
+    """Ids of transactions dated by ``end`` matched, but only to statement lines booked after it."""
     confirmed = ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
+    # Driven by the lines booked after ``end`` (stmt_line_account_date): few for a recent month.
     later = set(
         confirmed.filter(
-            statement_line_id__in=list(later_lines), bank_transaction__transaction_date__lte=end
+            statement_line__bank_account_id__in=account_ids,
+            statement_line__booking_date__gt=end,
+            bank_transaction__transaction_date__lte=end,
         ).values_list("bank_transaction_id", flat=True)
     )
     if later:
@@ -145,18 +145,29 @@ def cleared_after_ids(account_ids, end):
     return later
 
 
-def booked_after_ids(lines, end):
-    """Ids of the matched ``lines`` whose transactions are all dated after ``end`` (not in the books then)."""
-    matched = set(lines.filter(match_status=LineMatchStatus.MATCHED).values_list("pk", flat=True))
-    if matched:
-        matched -= set(
-            ReconciliationMatch.objects.filter(
-                statement_line_id__in=sorted(matched),
-                status=MatchStatus.CONFIRMED,
-                bank_transaction__transaction_date__lte=end,
+def booked_after_ids(account_id, start, end):
+    """Ids of the month's matched lines whose transactions all come after ``end`` (not in the books then)."""
+    confirmed = ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
+    # Driven by the matched transactions dated after ``end`` (idx_bt_account_date): few for a recent month.
+    later_books = (
+        BankTransaction.objects.filter(bank_account_id=account_id, transaction_date__gt=end)
+        .exclude(reconciliation_status=ReconciliationStatus.UNRECONCILED)
+        .values("pk")
+    )
+    early = set(
+        confirmed.filter(
+            bank_transaction__in=later_books,
+            statement_line__booking_date__gte=start,
+            statement_line__booking_date__lte=end,
+        ).values_list("statement_line_id", flat=True)
+    )
+    if early:
+        early -= set(
+            confirmed.filter(
+                statement_line_id__in=sorted(early), bank_transaction__transaction_date__lte=end
             ).values_list("statement_line_id", flat=True)
         )
-    return matched
+    return early
 
 
 STATEMENT_BALANCE_FIELDS = ("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
@@ -318,7 +329,7 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         for row in lines.values("match_status").order_by().annotate(count=Count("pk"), total=Sum("amount"))
     }
     # A line matched to a transaction dated after the month was not yet in the books at its end.
-    early_ids = sorted(booked_after_ids(lines, end))
+    early_ids = sorted(booked_after_ids(account.pk, start, end))
     early = lines.filter(pk__in=early_ids).aggregate(count=Count("pk"), total=Sum("amount"))
     early_count, early_total = early["count"], _cents(early["total"] or ZERO)
     matched_count, matched_amount = by_status.get(LineMatchStatus.MATCHED, (0, ZERO))
