@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from accounting import locks
 from accounting.choices import PostingPurpose, SourceType
-from accounting.models import AccountingPeriod, JournalEntry, JournalPosting
+from accounting.models import JournalEntry, JournalPosting
 from banking.choices import (
     BalanceStatus,
     Direction,
@@ -108,12 +108,9 @@ def _signed_amount():
 def reversed_after_ids(source_type, end):
     """Ids of the documents of ``source_type`` whose reversal is dated after ``end`` (on it they stood)."""
     return set(
+        # A range of posting_purpose_date_idx, read from the index alone.
         JournalPosting.objects.filter(
-            # The posting's month, then its date: the range of posting_period_date_idx.
-            period_id__gte=AccountingPeriod.code_for(end),
-            entry_date__gt=end,
-            source_type=source_type,
-            purpose=PostingPurpose.REVERSE,
+            purpose=PostingPurpose.REVERSE, source_type=source_type, entry_date__gt=end
         ).values_list("source_id", flat=True)
     )
 

@@ -200,9 +200,9 @@ AGEING = f"""COUNT(CASE WHEN transaction_date >= %(d30)s THEN 1 END),
         SUM(CASE WHEN transaction_date BETWEEN %(d90)s AND %(d61)s THEN {SIGNED} END),
         COUNT(CASE WHEN transaction_date <= %(d91)s THEN 1 END),
         SUM(CASE WHEN transaction_date <= %(d91)s THEN {SIGNED} END)"""
-# Reversed after the month (read by the (period, date) index, as the report reads them).
-REVERSED_LATER = """SELECT source_id FROM journal_postings WHERE period_id >= %(period)s
-        AND entry_date > %(end)s AND source_type = '{}' AND purpose = 'reverse'"""
+# Reversed after the month (a range of posting_purpose_date_idx, as the report reads them).
+REVERSED_LATER = """SELECT source_id FROM journal_postings WHERE purpose = 'reverse'
+        AND source_type = '{}' AND entry_date > %(end)s"""
 IN_BOOKS = f"""(posting_status IN ('draft', 'posted') OR (posting_status = 'reversed'
         AND id IN ({REVERSED_LATER.format("bank_transaction")})))"""
 VARIANCE_SQL = {
