@@ -872,14 +872,24 @@ class BankAccountWorkbenchMixin:
         except DomainError as exc:
             messages.error(request, f'"{period}": {exc.message}')
             period = dashboard_default_period()
-        data = cash_dashboard_data(period)
+        # Totals never add two currencies: with accounts in several, the dashboard shows one at a time.
+        currencies = reports.account_currencies()
+        currency = (request.GET.get("currency") or "").upper()
+        if currency not in currencies:
+            if currency:
+                messages.error(request, f'No bank account is kept in "{currency}".')
+            currency = currencies[0] if currencies else None
+        data = cash_dashboard_data(period, currency)
+        shown = f"&currency={currency}" if len(currencies) > 1 else ""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Cash dashboard — {period}",
+            "title": f"Cash dashboard — {period}" + (f" — {currency}" if len(currencies) > 1 else ""),
             "period": period,
-            "previous_url": f"?period={_shift(period, -1)}",
-            "next_url": f"?period={_shift(period, 1)}",
+            "currency": currency,
+            "currencies": currencies if len(currencies) > 1 else [],
+            "previous_url": f"?period={_shift(period, -1)}{shown}",
+            "next_url": f"?period={_shift(period, 1)}{shown}",
             "dashboard": data,
             "chart_data": data["charts"],
         }
@@ -906,9 +916,9 @@ class ReconciliationWorkbenchLinkMixin:
 # --- The dashboard's numbers ------------------------------------------------------------
 
 
-def cash_dashboard_data(period):
-    """Return what the cash dashboard shows for ``period``: tables and chart series, amounts as text."""
-    accounts = list(reports.report_accounts())
+def cash_dashboard_data(period, currency=None):
+    """Return what the cash dashboard shows for ``period`` and the accounts kept in ``currency``."""
+    accounts = list(reports.report_accounts(currency=currency))
     balance_series = []
     for account in accounts:
         position = reports.cash_position_get(period=period, bank_account_id=account.pk)
@@ -918,7 +928,7 @@ def cash_dashboard_data(period):
                 "data": [_money(day["closing_balance"]) for day in position["daily"]],
             }
         )
-    overall = reports.cash_position_get(period=period)
+    overall = reports.cash_position_get(period=period, currency=currency)
     days = [day["date"].isoformat() for day in overall["daily"]]
     flows = {}
     for name, rows in overall["by_dimension"].items():
@@ -927,7 +937,7 @@ def cash_dashboard_data(period):
             "inflow": [_money(row["inflow"]) for row in rows],
             "outflow": [_money(row["outflow"]) for row in rows],
         }
-    variance = reports.variance_report_get(period=period)
+    variance = reports.variance_report_get(period=period, currency=currency)
     names = {account.pk: account.name for account in accounts}
     alerts = [
         {

@@ -121,11 +121,42 @@ def parse_group_by(value):
     return names
 
 
-def report_accounts(bank_account_id=None):
-    """Return the bank account named (404 when unknown), or every bank account when ``None``."""
-    if bank_account_id is None:
-        return list(BankAccount.objects.order_by("pk"))
-    return [bank_account_get(bank_account_id)]
+def account_currencies():
+    """Return the currencies the bank accounts are kept in, sorted."""
+    return sorted(set(BankAccount.objects.values_list("currency", flat=True)))
+
+
+def report_accounts(bank_account_id=None, currency=None):
+    """Return the bank account named (404 when unknown), or every bank account (of ``currency``).
+
+    Totals add amounts, so every account of a report is kept in one currency:
+    with accounts in several currencies and no ``currency`` named, the report is
+    refused (400 naming ``currency``) rather than adding euros to dollars.
+    """
+    if bank_account_id is not None:
+        account = bank_account_get(bank_account_id)
+        if currency is not None and account.currency != currency:
+            raise DomainError(
+                f'Bank account "{account.pk}" is kept in {account.currency}, not {currency}.',
+                field="currency",
+            )
+        return [account]
+    accounts = list(BankAccount.objects.order_by("pk"))
+    currencies = sorted({account.currency for account in accounts})
+    if currency is not None:
+        if currency not in currencies:
+            raise DomainError(
+                f"No bank account is kept in {currency}; they are kept in {', '.join(currencies) or 'none'}.",
+                field="currency",
+            )
+        return [account for account in accounts if account.currency == currency]
+    if len(currencies) > 1:
+        raise DomainError(
+            f"The bank accounts are kept in {', '.join(currencies)}: name one with currency= (its accounts "
+            "are reported together), or one account with bank_account_id=.",
+            field="currency",
+        )
+    return accounts
 
 
 def _header(accounts, bank_account_id, period, start, end):
@@ -135,7 +166,7 @@ def _header(accounts, bank_account_id, period, start, end):
         "period": period,
         "period_start": start,
         "period_end": end,
-        # Totals over accounts in several currencies have no single currency.
+        # One currency (report_accounts): null only without any bank account.
         "currency": currencies.pop() if len(currencies) == 1 else None,
         "generated_at": timezone.now(),
     }
@@ -546,7 +577,7 @@ def _daily(days, start, end, opening):
 # --- Cash position ------------------------------------------------------------------------------
 
 
-def cash_position_get(*, period, bank_account_id=None):
+def cash_position_get(*, period, bank_account_id=None, currency=None):
     """Return the cash position of one bank account (all when ``bank_account_id`` is ``None``) for ``period``.
 
     Opening, inflows, outflows and closing from the books; the statement's
@@ -554,7 +585,7 @@ def cash_position_get(*, period, bank_account_id=None):
     of the month; the month's movements per cost centre, project and department.
     """
     start, end = period_bounds(period)
-    accounts = report_accounts(bank_account_id)
+    accounts = report_accounts(bank_account_id, currency)
     # The month is read once, per account and day: the daily series, the month's totals and the
     # line count that keeps the closed month's dimensional groups valid all come from it.
     days = _days(accounts, start, end)
@@ -572,7 +603,7 @@ def cash_position_get(*, period, bank_account_id=None):
 # --- Dimensional analysis -------------------------------------------------------------------
 
 
-def dimensional_analysis_get(*, period, bank_account_id=None, group_by=None):
+def dimensional_analysis_get(*, period, bank_account_id=None, group_by=None, currency=None):
     """Return inflow, outflow, net and count of the month per dimension, rolled up, and per combination.
 
     ``group_by`` (``"cost_center,project"``) chooses the dimensions of the
@@ -580,7 +611,7 @@ def dimensional_analysis_get(*, period, bank_account_id=None, group_by=None):
     """
     names = parse_group_by(group_by)
     start, end = period_bounds(period)
-    accounts = report_accounts(bank_account_id)
+    accounts = report_accounts(bank_account_id, currency)
     groups = _period_flow_groups(accounts, start, end)
     inflow = sum((g["inflow"] for g in groups), ZERO)
     outflow = sum((g["outflow"] for g in groups), ZERO)
@@ -778,14 +809,14 @@ def _reconciliation_states(accounts, period):
     return {row["bank_account_id"]: row for row in snapshots}
 
 
-def variance_report_get(*, period, bank_account_id=None):
+def variance_report_get(*, period, bank_account_id=None, currency=None):
     """Return book against statement per account, unreconciled items by age, and branch cash variances.
 
     Every variance line whose absolute value exceeds
     ``BANKING_VARIANCE_ALERT_THRESHOLD`` is flagged and listed in ``alerts``.
     """
     start, end = period_bounds(period)
-    accounts = report_accounts(bank_account_id)
+    accounts = report_accounts(bank_account_id, currency)
     threshold = alert_threshold()
     account_rows, totals = _account_rows(accounts, start, end)
     states = _reconciliation_states(accounts, period)
@@ -1039,7 +1070,7 @@ def variance_alerts_get(*, period):
     """
     threshold = alert_threshold()
     alerts = []
-    for account in report_accounts():
+    for account in BankAccount.objects.order_by("pk"):
         report = variance_report_get(period=period, bank_account_id=account.pk)
         for alert in report["alerts"]:
             alerts.append(

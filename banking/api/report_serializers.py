@@ -45,7 +45,24 @@ class ReportQuerySerializer(serializers.Serializer):
         return value
 
 
-class DimensionalQuerySerializer(ReportQuerySerializer):
+class AccountsQuerySerializer(ReportQuerySerializer):
+    """A report over one account or all of them: ``currency`` chooses among accounts in several."""
+
+    currency = StrictCharField(
+        required=False,
+        min_length=3,
+        max_length=3,
+        help_text="All accounts kept in this currency (ISO 4217, such as USD); needed when the accounts "
+        "are kept in several currencies and bank_account_id is left out.",
+    )
+
+    def validate_currency(self, value):
+        if not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code, such as USD.")
+        return value.upper()
+
+
+class DimensionalQuerySerializer(AccountsQuerySerializer):
     group_by = StrictCharField(
         required=False,
         help_text="Dimensions of the combination rows, comma-separated: cost_center, project, department "
@@ -83,7 +100,7 @@ class ReportHeaderSerializer(serializers.Serializer):
     period = serializers.CharField()
     period_start = serializers.DateField()
     period_end = serializers.DateField()
-    currency = serializers.CharField(allow_null=True, help_text="Null when the accounts' currencies differ.")
+    currency = serializers.CharField(allow_null=True, help_text="The accounts' currency (null: no account).")
     generated_at = serializers.DateTimeField()
 
 

@@ -76,6 +76,13 @@ ACCOUNT = OpenApiParameter(
     description="The bank account, such as ba-op; all accounts when left out.",
 )
 PERIOD = OpenApiParameter("period", str, required=True, description="The month, YYYY-MM, such as 2025-10.")
+CURRENCY = OpenApiParameter(
+    "currency",
+    str,
+    required=False,
+    description="All accounts kept in this currency, such as USD: needed when bank_account_id is left out "
+    "and the accounts are kept in several currencies (totals never add two currencies).",
+)
 FORMAT = OpenApiParameter(
     "format", str, required=False, enum=list(s.EXPORT_FORMATS), description="json (default), csv or xlsx."
 )
@@ -147,6 +154,7 @@ FLOW_ROW_EXAMPLE = {
 
 class CashPositionView(ReportView):
     report_name = "cash-position"
+    query_serializer = s.AccountsQuerySerializer
 
     @extend_schema(
         summary="Cash position of a bank account for a month",
@@ -155,7 +163,7 @@ class CashPositionView(ReportView):
         "month, every day of the month, and the month's movements per cost centre, project and "
         'department ("unassigned" included, parents rolled up from their children: total_*). '
         "All accounts when bank_account_id is left out.",
-        parameters=[ACCOUNT, PERIOD, FORMAT],
+        parameters=[ACCOUNT, PERIOD, CURRENCY, FORMAT],
         responses=_responses(s.CashPositionSerializer),
         examples=[
             OpenApiExample(
@@ -195,7 +203,11 @@ class CashPositionView(ReportView):
         return super().get(request)
 
     def run(self, query):
-        return reports.cash_position_get(period=query["period"], bank_account_id=query.get("bank_account_id"))
+        return reports.cash_position_get(
+            period=query["period"],
+            bank_account_id=query.get("bank_account_id"),
+            currency=query.get("currency"),
+        )
 
 
 class DimensionalAnalysisView(ReportView):
@@ -210,6 +222,7 @@ class DimensionalAnalysisView(ReportView):
         parameters=[
             ACCOUNT,
             PERIOD,
+            CURRENCY,
             OpenApiParameter(
                 "group_by",
                 str,
@@ -254,11 +267,13 @@ class DimensionalAnalysisView(ReportView):
             period=query["period"],
             bank_account_id=query.get("bank_account_id"),
             group_by=query.get("group_by"),
+            currency=query.get("currency"),
         )
 
 
 class VarianceReportView(ReportView):
     report_name = "variance-report"
+    query_serializer = s.AccountsQuerySerializer
 
     @extend_schema(
         summary="Variances of a month: book against statement, unreconciled items, branch cash",
@@ -267,7 +282,7 @@ class VarianceReportView(ReportView):
         "(0-30, 31-60, 61-90, 90+ days at the month's end) and by dimension; branch cash submissions, "
         "expected against deposited, per branch and by dimension. Every line whose variance exceeds "
         "BANKING_VARIANCE_ALERT_THRESHOLD is flagged and listed in alerts.",
-        parameters=[ACCOUNT, PERIOD, FORMAT],
+        parameters=[ACCOUNT, PERIOD, CURRENCY, FORMAT],
         responses=_responses(s.VarianceReportSerializer),
         examples=[
             OpenApiExample(
@@ -309,7 +324,9 @@ class VarianceReportView(ReportView):
 
     def run(self, query):
         return reports.variance_report_get(
-            period=query["period"], bank_account_id=query.get("bank_account_id")
+            period=query["period"],
+            bank_account_id=query.get("bank_account_id"),
+            currency=query.get("currency"),
         )
 
 
