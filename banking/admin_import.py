@@ -42,8 +42,15 @@ _FORM_FIELDS = {
 }
 
 
+class _AccountChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj) if obj.is_active else f"{obj} (inactive)"
+
+
 class StatementImportForm(forms.Form):
-    bank_account = forms.ModelChoiceField(queryset=BankAccount.objects.filter(is_active=True))
+    # Inactive accounts too, as the API and import_statement take them: a closed account's last
+    # statements still have to be imported to reconcile its final months.
+    bank_account = _AccountChoice(queryset=BankAccount.objects.order_by("-is_active", "pk"))
     file = forms.FileField(help_text="camt.052/053/054, MT940/942, OFX, BAI2 or CSV.")
     format = forms.ChoiceField(choices=FORMAT_CHOICES, initial="auto")
     profile = forms.ModelChoiceField(

@@ -674,8 +674,10 @@ class Workbench:
     def finalize(self):
         _require(self.request, FINALIZE_PERMISSION, "sign off reconciliations")
         note = _body(self.request).get("note", "")
-        if not isinstance(note, str) or len(note) > 1000:
-            raise BadRequest("The note is text of at most 1000 characters.", field="note")
+        if not isinstance(note, str) or len(note) > reconciliation.SIGN_OFF_NOTE_MAX:
+            raise BadRequest(
+                f"The note is text of at most {reconciliation.SIGN_OFF_NOTE_MAX} characters.", field="note"
+            )
         snapshot, result = reconciliation.reconciliation_finalize(
             bank_account_id=self.account.pk, period=self.period, user=self.request.user, note=note
         )

@@ -788,7 +788,8 @@ class BankReconciliation(TrackedModel):
     book_closing_balance = MoneyField(default=0)
     statement_opening_balance = MoneyField(null=True, blank=True)
     statement_closing_balance = MoneyField(null=True, blank=True)
-    variance = MoneyField(default=0)
+    # Statement closing less book closing; none without a statement (balance_status no_statement).
+    variance = MoneyField(null=True, blank=True)
     balance_status = models.CharField(
         max_length=16, choices=BalanceStatus.choices, default=BalanceStatus.NO_STATEMENT
     )

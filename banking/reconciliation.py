@@ -345,12 +345,12 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         status=MatchStatus.CONFIRMED,
         statement_line__booking_date__gte=start,
         statement_line__booking_date__lte=end,
-        bank_transaction__transaction_date__lte=end,
-    )
+    ).exclude(statement_line_id__in=early_ids)
     # A transaction has one set of dimensions, so its distinct count per group adds up to the total.
-    matched_transactions = 0
+    matched_transactions = counted_lines = 0
+    dimension_columns = [f"bank_transaction__{name}" for name in names]
     for row in (
-        confirmed.values(*(f"bank_transaction__{name}" for name in names))
+        confirmed.values(*dimension_columns)
         .order_by()
         .annotate(
             count=Count("statement_line_id", distinct=True),
@@ -359,9 +359,14 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         )
     ):
         matched_transactions += row["transactions"]
+        counted_lines += row["count"]
         breakdown.add(
             _dims(row, "bank_transaction__"), matched_count=row["count"], matched_amount=_cents(row["total"])
         )
+    if counted_lines > matched_count:
+        # A line matched to transactions of different dimensions (a deposit of two cost centres'
+        # cash) was counted in each group: it stays one line, counted where most of it went.
+        _count_split_lines_once(confirmed, dimension_columns, breakdown)
 
     open_books = BankTransaction.objects.filter(
         Q(reconciliation_status=ReconciliationStatus.UNRECONCILED)
@@ -420,6 +425,29 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         "reconciliation": _snapshot_state(snapshot),
         "dimensions": breakdown.as_lists(),
     }
+
+
+def _count_split_lines_once(confirmed, dimension_columns, breakdown):
+    split = (
+        confirmed.values("statement_line_id")
+        .order_by()
+        .annotate(groups=Count("bank_transaction_id"))
+        .filter(groups__gt=1)
+        .values_list("statement_line_id", flat=True)
+    )
+    shares = defaultdict(lambda: defaultdict(Decimal))
+    for line_id, *dims, amount in confirmed.filter(statement_line_id__in=list(split)).values_list(
+        "statement_line_id", *dimension_columns, "amount"
+    ):
+        shares[line_id][tuple(dims)] += abs(amount)
+    names = [name for name, _model in DIMENSIONS]
+    for groups in shares.values():
+        if len(groups) < 2:
+            continue
+        keep = max(groups, key=lambda dims: (groups[dims], tuple(value or "" for value in dims)))
+        for dims in groups:
+            if dims != keep:
+                breakdown.add(dict(zip(names, dims, strict=True)), matched_count=-1)
 
 
 def _book_items(queryset, limit):
@@ -493,7 +521,7 @@ def _store(result, snapshot, *, account, period, user):
     snapshot.book_closing_balance = result["book_closing_balance"]
     snapshot.statement_opening_balance = result["statement_opening_balance"]
     snapshot.statement_closing_balance = result["statement_closing_balance"]
-    snapshot.variance = ZERO if variance is None else variance
+    snapshot.variance = variance
     snapshot.balance_status = result["status"]
     snapshot.matched_count = result["matched_count"]
     snapshot.matched_amount = result["matched_amount"]
@@ -589,6 +617,10 @@ def _resolve(reconciliation_id, bank_account_id, period):
     return bank_account_id, period
 
 
+# The longest sign-off note, whichever door it comes through (API, workbench, command).
+SIGN_OFF_NOTE_MAX = 2000
+
+
 @locks.atomic_with_retry
 def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=None, period=None, note=""):
     """Sign off a reconciliation: refresh its numbers, lock it, mark its matched transactions reconciled.
@@ -597,6 +629,8 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
     when a sign-off rule says so (no statement; an unexplained variance beyond
     the threshold is a 400 on ``note``).
     """
+    if not isinstance(note, str) or len(note) > SIGN_OFF_NOTE_MAX:
+        raise DomainError(f"The note is text of at most {SIGN_OFF_NOTE_MAX} characters.", field="note")
     bank_account_id, period = _resolve(reconciliation_id, bank_account_id, period)
     start, end = period_bounds(period)
     finalized = BankReconciliation.objects.filter(

@@ -831,8 +831,9 @@ def variance_report_get(*, period, bank_account_id=None, currency=None):
             "book_closing_balance": row["closing_balance"],
             "statement_closing_balance": row["statement_closing_balance"],
             "variance": variance,
-            # The snapshot's verdict when one was saved; computed from today's numbers otherwise.
-            "balance_status": snapshot["balance_status"] if snapshot else balance_status(variance),
+            # Judged on the variance beside it, as the live reconciliation judges it: a saved
+            # snapshot's verdict could contradict today's variance (a fee booked since).
+            "balance_status": balance_status(variance),
             "reconciliation_status": snapshot["status"] if snapshot else "not_started",
             "reconciliation_id": snapshot["id"] if snapshot else None,
             "flagged": _flagged(variance, threshold),

@@ -160,7 +160,8 @@ class LedgerCollector:
                     families[name].add_metric([row[0]], int(row[column]))
             for account, period, status, variance in results["reconciliations"]:
                 # The Decimal as the books keep it; the exposition writes it out as a number.
-                families["variance"].add_metric([account, period], Decimal(variance))
+                if variance is not None:  # none without a statement: nothing to compare
+                    families["variance"].add_metric([account, period], Decimal(variance))
                 families["finalized"].add_metric([account, period], 1 if status == "finalized" else 0)
         yield from families.values()
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from banking.api.posting_serializers import StrictSerializer
 from banking.choices import MatchStatus, TransactionType
 from banking.models import ReconciliationMatch
+from banking.reconciliation import SIGN_OFF_NOTE_MAX
 from cnperp.api import StrictCharField, money_out, ref_field
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -45,7 +46,7 @@ class FinalizeRequestSerializer(StrictSerializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=2000,
+        max_length=SIGN_OFF_NOTE_MAX,
         help_text="Needed to sign off a variance beyond the threshold.",
     )
 
