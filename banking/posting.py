@@ -423,7 +423,8 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
-    check_segregation(user=user, maker_id=txn.created_by_id, action=SOD_POST)
+    # Whoever last changed the draft made its figures as much as whoever recorded it.
+    check_segregation(user=user, makers=(txn.created_by_id, txn.updated_by_id), action=SOD_POST)
     if txn.transfer_id != draft.transfer_id or txn.transaction_type != draft.transaction_type:
         context = TransactionContext.load([txn])
     posting, created = _post_once(
@@ -584,6 +585,7 @@ BATCH_FIELDS = (
     "transfer_id",
     "posting_status",
     "created_by_id",
+    "updated_by_id",
 )
 
 
@@ -630,7 +632,8 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
-        if refusal := segregation_refusal(user=user, maker_id=txn.created_by_id, action=SOD_POST):
+        makers = (txn.created_by_id, txn.updated_by_id)
+        if refusal := segregation_refusal(user=user, makers=makers, action=SOD_POST):
             result.skipped[txn.pk] = refusal
             continue
         if not in_books(txn.transaction_date):

@@ -641,7 +641,15 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
     account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
     # Without a snapshot yet, the signer would prepare it themselves.
     preparer_id = getattr(snapshots.get(period), "prepared_by_id", user.pk)
-    check_segregation(user=user, maker_id=preparer_id, action="finalize_bankreconciliation")
+    # Matching, accepting or rejecting by hand prepares the month as much as running it does.
+    decided = ReconciliationMatch.objects.filter(
+        bank_account_id=account.pk,
+        statement_line__booking_date__gte=start,
+        statement_line__booking_date__lte=end,
+        decided_by=user,
+    ).exclude(status=MatchStatus.SUGGESTED)
+    makers = (preparer_id, user.pk) if decided.exists() else (preparer_id,)
+    check_segregation(user=user, makers=makers, action="finalize_bankreconciliation")
     snapshot, result = _save_locked(account=account, period=period, snapshots=snapshots, user=user)
     for rule in SIGN_OFF_RULES:
         rule(snapshot, user=user, note=note)

@@ -1,11 +1,12 @@
 """Segregation of duties: the person who makes a record is not the one who approves it.
 
 Two checks, on by default (``BANKING_SEGREGATION_OF_DUTIES``): nobody posts a
-bank transaction they created, and nobody signs off a reconciliation they
-prepared. The services call :func:`check_segregation` inside their own
-transaction, so the rule holds from every door (API, admin, commands) and a
-refusal changes nothing. Superusers are held to it too: the rule is about two
-people, not about permissions.
+bank transaction they created or last changed, and nobody signs off a
+reconciliation they prepared or whose matches they decided by hand. The
+services call :func:`check_segregation` inside their own transaction, so the
+rule holds from every door (API, admin, commands) and a refusal changes
+nothing. Superusers are held to it too: the rule is about two people, not
+about permissions.
 """
 
 from django.conf import settings
@@ -17,8 +18,8 @@ SOD_FINALIZE = "finalize_bankreconciliation"
 
 # What the maker did, and what the checker may not do after it, in staff's words.
 ACTIONS = {
-    SOD_POST: ("created this bank transaction", "post it"),
-    SOD_FINALIZE: ("prepared this reconciliation", "sign it off"),
+    SOD_POST: ("created or changed this bank transaction", "post it"),
+    SOD_FINALIZE: ("prepared this reconciliation or decided its matches", "sign it off"),
 }
 
 
@@ -34,26 +35,29 @@ def segregation_enforced():
     return bool(getattr(settings, "BANKING_SEGREGATION_OF_DUTIES", True))
 
 
-def same_person(*, user, maker_id):
-    """Return whether ``user`` is the maker ``maker_id`` (never true for an unknown maker)."""
-    return maker_id is not None and user is not None and user.pk == maker_id
+def same_person(*, user, maker_id=None, makers=()):
+    """Return whether ``user`` is the maker ``maker_id`` or one of ``makers`` (never for an unknown one)."""
+    ids = {maker_id, *makers} - {None}
+    return user is not None and user.pk in ids
 
 
-def segregation_refusal(*, user, maker_id, action):
-    """Return why ``user`` may not do ``action`` on a record ``maker_id`` made, or ``""`` when they may.
+def segregation_refusal(*, user, action, maker_id=None, makers=()):
+    """Return why ``user`` may not do ``action`` on a record they made, or ``""`` when they may.
 
-    ``maker_id`` is the primary key of the user who created or prepared the
-    record; ``action`` a key of ``ACTIONS`` (``"post_banktransaction"``). Batch
-    paths use the reason to skip a record instead of failing the batch.
+    ``maker_id`` and ``makers`` are the primary keys of the users who made the
+    record: who created it and who last changed it (a posting), who prepared it
+    and who decided its matches (a reconciliation). ``action`` is a key of
+    ``ACTIONS`` (``"post_banktransaction"``). Batch paths use the reason to skip
+    a record instead of failing the batch.
     """
-    if not segregation_enforced() or not same_person(user=user, maker_id=maker_id):
+    if not segregation_enforced() or not same_person(user=user, maker_id=maker_id, makers=makers):
         return ""
     made, approve = ACTIONS.get(action, ("made this record", action.replace("_", " ")))
     return f"you {made}, so someone else must {approve} (segregation of duties)"
 
 
-def check_segregation(*, user, maker_id, action):
+def check_segregation(*, user, action, maker_id=None, makers=()):
     """Refuse (403, code ``segregation_of_duties``) when ``user`` made the record they now approve."""
-    refusal = segregation_refusal(user=user, maker_id=maker_id, action=action)
+    refusal = segregation_refusal(user=user, maker_id=maker_id, makers=makers, action=action)
     if refusal:
         raise SegregationError(refusal[0].upper() + refusal[1:] + ".")

@@ -6,6 +6,10 @@
 - ``/metrics``: Prometheus exposition (``cnperp.metrics``).
 """
 
+import hmac
+import logging
+
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
@@ -13,15 +17,22 @@ from django.views.decorators.http import require_GET
 
 from cnperp import metrics
 
+logger = logging.getLogger("cnperp.health")
+
 
 def _database_error():
-    """Return ``None`` when the database answers ``SELECT 1``, else the error text."""
+    """Return ``None`` when the database answers ``SELECT 1``, else what to tell the caller.
+
+    The driver's own text names the database account and host ("Access denied for
+    user 'cnperp'@'10.0.0.5'"); the probes answer anyone, so it goes to the log only.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError as exc:
-        return str(exc)[:200]
+    except DatabaseError:
+        logger.exception("The database does not answer.")
+        return "The database does not answer; the application log has the error."
     return None
 
 
@@ -59,9 +70,15 @@ def ready(request):
         )
     try:
         pending = pending_migrations()
-    except DatabaseError as exc:
+    except DatabaseError:
+        logger.exception("The migrations could not be read.")
         return JsonResponse(
-            {"status": "not ready", "database": "error", "migrations": "unknown", "detail": str(exc)[:200]},
+            {
+                "status": "not ready",
+                "database": "error",
+                "migrations": "unknown",
+                "detail": "The migrations could not be read; the application log has the error.",
+            },
             status=503,
         )
     if pending:
@@ -80,6 +97,21 @@ def ready(request):
 
 @require_GET
 def prometheus_metrics(request):
-    """Return every metric in the Prometheus text format."""
+    """Return the metrics in the Prometheus text format.
+
+    The ledger's figures (each account's variance and sign-off, drafts, postings
+    per month) are financial data: with ``DJANGO_METRICS_TOKEN`` set, only a
+    scraper sending it gets an answer (401 otherwise); without it, anyone gets
+    the process metrics and nothing of the ledger.
+    """
+    token = settings.METRICS_TOKEN
+    if not token:
+        body, content_type = metrics.exposition(ledger=False)
+        return HttpResponse(body, content_type=content_type)
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        response = HttpResponse("A bearer token is needed (DJANGO_METRICS_TOKEN).\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

@@ -166,17 +166,22 @@ class LedgerCollector:
         yield from families.values()
 
 
-def exposition():
-    """Return ``(body, content_type)`` of every metric, summed over workers when multiprocess.
+def exposition(*, ledger=True):
+    """Return ``(body, content_type)`` of the metrics, summed over workers when multiprocess.
 
-    The ledger figures come from the database once per scrape, not once per
-    worker: they are the same whichever worker reads them.
+    The ledger figures (``ledger``) come from the database once per scrape, not
+    once per worker: they are the same whichever worker reads them.
     """
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = _PROCESS_REGISTRY
-    ledger = CollectorRegistry()
-    ledger.register(LedgerCollector())
-    return generate_latest(registry) + generate_latest(ledger), CONTENT_TYPE_LATEST
+    body = generate_latest(registry)
+    if ledger:
+        figures = CollectorRegistry()
+        figures.register(LedgerCollector())
+        body += generate_latest(figures)
+    else:
+        body += b"# The ledger's figures are shown to a scraper with DJANGO_METRICS_TOKEN only.\n"
+    return body, CONTENT_TYPE_LATEST

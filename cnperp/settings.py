@@ -237,6 +237,9 @@ LOGIN_LOCKOUT_MINUTES = _int("DJANGO_LOGIN_LOCKOUT_MINUTES", 15)
 # Proxies in front that append the address they saw to X-Forwarded-For (nginx: 1). With 0 the
 # header is ignored: clients write it themselves (cnperp/client_address.py).
 TRUSTED_PROXIES = _int("DJANGO_TRUSTED_PROXIES", 0)
+# /metrics shows the ledger's figures (variance per account, drafts, postings per month) only to a
+# scraper that sends this token (Authorization: Bearer ...); without it, the process metrics only.
+METRICS_TOKEN = _text("DJANGO_METRICS_TOKEN", "")
 
 # Lockout counters and API rate limits live here; with several gunicorn workers
 # use a shared cache (redis://..., or dbcache://cnperp_cache after createcachetable).

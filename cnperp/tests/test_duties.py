@@ -114,7 +114,7 @@ def test_the_batch_skips_the_posters_own_drafts_and_reports_them(ledger):
     assert set(JournalPosting.objects.values_list("source_id", flat=True)) == {"bt-carl"}
     assert BankTransaction.objects.get(pk="bt-anna").posting_status == PostingStatus.DRAFT
     assert "Posted 1 of 2" in out.getvalue()
-    assert "left as draft: bt-anna: you created this bank transaction" in out.getvalue()
+    assert "left as draft: bt-anna: you created or changed this bank transaction" in out.getvalue()
 
 
 def test_the_preparer_cannot_sign_off_a_reconciliation(ledger):

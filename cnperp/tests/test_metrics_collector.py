@@ -20,10 +20,17 @@ from banking.tests.reconciliation_setup import october
 from banking.tests.statement_files import SAMPLES
 from cnperp.tests.ledger_data import posted_ledger
 
+SCRAPER_TOKEN = "scraper-token-for-the-tests"
+
+
+@pytest.fixture(autouse=True)
+def metrics_token(settings):
+    settings.METRICS_TOKEN = SCRAPER_TOKEN
+
 
 def _samples(client):
-    """Return ``{(name, frozenset(labels)): value}`` of every sample /metrics shows."""
-    response = client.get("/metrics")
+    """Return ``{(name, frozenset(labels)): value}`` of every sample /metrics shows to the scraper."""
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {SCRAPER_TOKEN}")
     assert response.status_code == 200
     samples = {}
     for line in response.content.decode().splitlines():

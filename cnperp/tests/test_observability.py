@@ -104,7 +104,23 @@ def test_metrics_count_requests_by_method_and_status_and_time_them(client):
     # The business figures come from the database (test_metrics_collector.py), never from
     # per-process counters that a command or another worker would not move.
     assert "cnperp_postings_total" not in text
-    assert "# TYPE cnperp_ledger_postings gauge" in text
+    # Without DJANGO_METRICS_TOKEN the ledger's figures are not shown at all.
+    assert "# TYPE cnperp_ledger_postings gauge" not in text
+
+
+@pytest.mark.django_db
+def test_metrics_show_the_ledgers_figures_only_to_the_scraper_with_the_token(client, settings):
+    settings.METRICS_TOKEN = "scrape-me-2025"
+
+    anonymous = client.get("/metrics")
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
+    scraper = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me-2025")
+
+    assert anonymous.status_code == wrong.status_code == 401
+    assert anonymous["WWW-Authenticate"].startswith("Bearer")
+    assert "cnperp_ledger" not in anonymous.content.decode() + wrong.content.decode()
+    assert scraper.status_code == 200
+    assert "# TYPE cnperp_ledger_postings gauge" in scraper.content.decode()
 
 
 def _closed_port():
