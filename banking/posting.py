@@ -80,7 +80,7 @@ from banking.models import (
 from banking.services import refuse_matched
 from banking.splits import Split, transfer_splits
 from cnperp import audit
-from cnperp.duties import SOD_POST, check_segregation, segregation_refusal
+from cnperp.duties import SOD_POST, SOD_POST_CASH, SOD_POST_FLOAT, check_segregation, segregation_refusal
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -739,6 +739,9 @@ def cash_submission_post(*, submission_id, user):
         raise ConflictError(
             f'Cash submission "{submission.pk}" is cancelled; nothing to post.', code="cancelled"
         )
+    check_segregation(
+        user=user, makers=(submission.created_by_id, submission.updated_by_id), action=SOD_POST_CASH
+    )
     posting, created = _post_once(
         source_type=SourceType.CASH_SUBMISSION,
         document=submission,
@@ -786,6 +789,9 @@ def float_allocation_post(*, allocation_id, user):
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
+    check_segregation(
+        user=user, makers=(allocation.created_by_id, allocation.updated_by_id), action=SOD_POST_FLOAT
+    )
     posting, created = _post_once(
         source_type=SourceType.FLOAT_ALLOCATION,
         document=allocation,

@@ -1,7 +1,8 @@
 """Segregation of duties: the person who makes a record is not the one who approves it.
 
 Two checks, on by default (``BANKING_SEGREGATION_OF_DUTIES``): nobody posts a
-bank transaction they created or last changed, and nobody signs off a
+bank transaction, cash submission or float allocation they created or last
+changed, and nobody signs off a
 reconciliation they prepared or whose matches they decided by hand. The
 services call :func:`check_segregation` inside their own transaction, so the
 rule holds from every door (API, admin, commands) and a refusal changes
@@ -14,11 +15,16 @@ from django.conf import settings
 from cnperp.exceptions import DomainError
 
 SOD_POST = "post_banktransaction"
+SOD_POST_CASH = "post_cashsubmission"
+SOD_POST_FLOAT = "post_floatallocation"
 SOD_FINALIZE = "finalize_bankreconciliation"
 
 # What the maker did, and what the checker may not do after it, in staff's words.
 ACTIONS = {
     SOD_POST: ("created or changed this bank transaction", "post it"),
+    # Branch cash is where a shortfall hides: the counts are made by one person, posted by another.
+    SOD_POST_CASH: ("recorded or changed this cash submission", "post it"),
+    SOD_POST_FLOAT: ("recorded or changed this float allocation", "post it"),
     SOD_FINALIZE: ("prepared this reconciliation or decided its matches", "sign it off"),
 }
 

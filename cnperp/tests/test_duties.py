@@ -191,3 +191,36 @@ def test_the_workbench_offers_post_it_now_only_without_segregation(ledger, enfor
 
     assert page.status_code == 200
     assert page.context["workbench_config"]["can_post"] is offered
+
+
+@pytest.mark.parametrize(
+    ("factory", "route"),
+    [("cash", "cash-submissions"), ("float", "float-allocations")],
+)
+def test_branch_cash_is_posted_by_someone_other_than_who_recorded_or_changed_it(ledger, factory, route):
+    from banking.tests.factories import CashSubmissionFactory, FloatAllocationFactory
+
+    clerk, clerk_api = person("counting-clerk", superuser=True)
+    editor, editor_api = person("editing-accountant", superuser=True)
+    _checker, checker_api = person("checking-accountant", superuser=True)
+    make = CashSubmissionFactory if factory == "cash" else FloatAllocationFactory
+    document = make(
+        id=f"{factory}-1",
+        branch=ledger["branch"],
+        bank_account=ledger["op"],
+        created_by=clerk,
+        updated_by=clerk,
+    )
+    url = f"{BANKING}/{route}/{document.pk}/post-accounting"
+
+    own = clerk_api.post(url, {}, format="json")
+    # Whoever changed the counts since is a maker too.
+    type(document).objects.filter(pk=document.pk).update(updated_by=editor)
+    edited = editor_api.post(url, {}, format="json")
+    checked = checker_api.post(url, {}, format="json")
+
+    assert own.status_code == edited.status_code == 403
+    assert own.json()["code"] == "segregation_of_duties"
+    assert "someone else must post it" in edited.json()["detail"]
+    assert checked.status_code == 201, checked.content
+    assert JournalPosting.objects.filter(source_id=document.pk).count() == 1
