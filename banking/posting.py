@@ -807,6 +807,20 @@ def float_allocation_post(*, allocation_id, user):
     return posting, created
 
 
+def _repeated_return(allocation, posting, returned_amount, return_date):
+    """A retry of the same return answers its posting; another amount or date is refused, not ignored."""
+    amount_differs = returned_amount is not None and returned_amount != allocation.returned_amount
+    date_differs = return_date is not None and return_date != allocation.return_date
+    if amount_differs or date_differs:
+        raise ConflictError(
+            f'The return of float allocation "{allocation.pk}" is already posted ({posting.reference}: '
+            f"{allocation.returned_amount} on {allocation.return_date}); reverse the float and record it "
+            "again to change it.",
+            code="already_returned",
+        )
+    return posting
+
+
 @locks.atomic_with_retry
 def float_return_post(*, allocation_id, user, returned_amount=None, return_date=None):
     """Record and post what came back of a posted float (bank debited, branch float credited).
@@ -818,7 +832,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
     draft = _get(FloatAllocation, allocation_id, label)
     existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=draft.pk)
     if existing is not None:
-        return existing, False
+        return _repeated_return(draft, existing, returned_amount, return_date), False
     day = return_date or draft.return_date
     if day is None:
         raise DomainError("Give the date the float came back.", field="return_date")
@@ -828,7 +842,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
     allocation = _lock(FloatAllocation, allocation_id, label)
     existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk)
     if existing is not None:
-        return existing, False
+        return _repeated_return(allocation, existing, returned_amount, return_date), False
     if allocation.posting_status != PostingStatus.POSTED:
         state = allocation.get_posting_status_display().lower()
         raise ConflictError(

@@ -301,6 +301,19 @@ def test_cash_submission_and_float_endpoints(admin_api, ledger):
     assert FloatAllocation.objects.get(pk="fa-1").status == FloatStatus.PARTIALLY_RETURNED
     again = _post(admin_api, "fa-1", {}, "post-return", "float-allocations")
     assert again.status_code == 200
+    same = _post(
+        admin_api,
+        "fa-1",
+        {"returned_amount": "200.00", "return_date": "2025-10-31"},
+        "post-return",
+        "float-allocations",
+    )
+    assert same.status_code == 200 and same.json()["reference"] == "FR-fa-1"
+    # Another amount is no retry: answering the first posting would hide that it was not recorded.
+    other = _post(admin_api, "fa-1", {"returned_amount": "300.00"}, "post-return", "float-allocations")
+    assert other.status_code == 409
+    assert other.json()["code"] == "already_returned"
+    assert FloatAllocation.objects.get(pk="fa-1").returned_amount == Decimal("200.00")
     assert _post(admin_api, "nope", documents="cash-submissions").status_code == 404
     assert _guide_rows() == []
 
