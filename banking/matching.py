@@ -1134,7 +1134,11 @@ def _drop_suggestions(*, line_ids=(), transaction_ids=()):
     """
     suggested = ReconciliationMatch.objects.filter(status=MatchStatus.SUGGESTED)
     involved = Q(statement_line_id__in=list(line_ids)) | Q(bank_transaction_id__in=list(transaction_ids))
-    groups = set(suggested.filter(involved).values_list("group_key", flat=True))
+    return _delete_groups(suggested, set(suggested.filter(involved).values_list("group_key", flat=True)))
+
+
+def _delete_groups(suggested, groups):
+    """Delete the rows of ``groups`` among ``suggested``; return the lines they named."""
     if not groups:
         return set()
     stale = suggested.filter(group_key__in=sorted(groups))
@@ -1149,17 +1153,8 @@ def _drop_suggestions_of_account(account_id, transaction_ids):
     if not transaction_ids:
         return set()
     rows = ReconciliationMatch.objects.filter(bank_account_id=account_id, status=MatchStatus.SUGGESTED)
-    groups = {
-        group
-        for group, book in rows.values_list("group_key", "bank_transaction_id")
-        if book in transaction_ids
-    }
-    if not groups:
-        return set()
-    stale = rows.filter(group_key__in=sorted(groups))
-    touched = set(stale.values_list("statement_line_id", flat=True))
-    stale.delete()
-    return touched
+    pairs = rows.values_list("group_key", "bank_transaction_id")
+    return _delete_groups(rows, {group for group, book in pairs if book in transaction_ids})
 
 
 def drop_suggestions_on(transaction_ids):

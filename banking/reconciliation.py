@@ -122,49 +122,45 @@ def in_books_at(end):
     return live | Q(posting_status=PostingStatus.REVERSED, pk__in=sorted(later)) if later else live
 
 
+def _confirmed():
+    return ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
+
+
+def _only_after(candidates, own, other_date, end):
+    """The ``own`` ids of ``candidates`` (confirmed matches) with no confirmed match whose ``other_date``
+    is on or before ``end``: matched, but on the other side only after the month."""
+    ids = set(candidates.values_list(own, flat=True))
+    if ids:
+        by_then = _confirmed().filter(**{f"{own}__in": sorted(ids), f"{other_date}__lte": end})
+        ids -= set(by_then.values_list(own, flat=True))
+    return ids
+
+
 def cleared_after_ids(account_ids, end):
     """Ids of transactions dated by ``end`` matched, but only to statement lines booked after it."""
-    confirmed = ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
     # Driven by the lines booked after ``end`` (stmt_line_account_date): few for a recent month.
-    later = set(
-        confirmed.filter(
-            statement_line__bank_account_id__in=account_ids,
-            statement_line__booking_date__gt=end,
-            bank_transaction__transaction_date__lte=end,
-        ).values_list("bank_transaction_id", flat=True)
+    candidates = _confirmed().filter(
+        statement_line__bank_account_id__in=account_ids,
+        statement_line__booking_date__gt=end,
+        bank_transaction__transaction_date__lte=end,
     )
-    if later:
-        later -= set(
-            confirmed.filter(
-                bank_transaction_id__in=sorted(later), statement_line__booking_date__lte=end
-            ).values_list("bank_transaction_id", flat=True)
-        )
-    return later
+    return _only_after(candidates, "bank_transaction_id", "statement_line__booking_date", end)
 
 
 def booked_after_ids(account_id, start, end):
     """Ids of the month's matched lines whose transactions all come after ``end`` (not in the books then)."""
-    confirmed = ReconciliationMatch.objects.filter(status=MatchStatus.CONFIRMED)
     # Driven by the matched transactions dated after ``end`` (idx_bt_account_date): few for a recent month.
     later_books = (
         BankTransaction.objects.filter(bank_account_id=account_id, transaction_date__gt=end)
         .exclude(reconciliation_status=ReconciliationStatus.UNRECONCILED)
         .values("pk")
     )
-    early = set(
-        confirmed.filter(
-            bank_transaction__in=later_books,
-            statement_line__booking_date__gte=start,
-            statement_line__booking_date__lte=end,
-        ).values_list("statement_line_id", flat=True)
+    candidates = _confirmed().filter(
+        bank_transaction__in=later_books,
+        statement_line__booking_date__gte=start,
+        statement_line__booking_date__lte=end,
     )
-    if early:
-        early -= set(
-            confirmed.filter(
-                statement_line_id__in=sorted(early), bank_transaction__transaction_date__lte=end
-            ).values_list("statement_line_id", flat=True)
-        )
-    return early
+    return _only_after(candidates, "statement_line_id", "bank_transaction__transaction_date", end)
 
 
 STATEMENT_BALANCE_FIELDS = ("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
