@@ -305,6 +305,7 @@ class _Importer:
         # repeats an earlier statement of the file repeats its lines).
         self.last_kept = None  # the last kept statement, as parsed
         self.occurrences = {}  # the reference-less counts of its pages so far
+        self.reference_occurrences = {}  # and those of the lines with a reference
         # A line can only repeat a stored one booked on the same day (every key
         # holds the booking date), so only lines on these days are looked up:
         # importing a new month looks up nothing.
@@ -335,9 +336,9 @@ class _StatementWriter:
         self.written = 0  # lines of the statement written or recognised as duplicates
         self.new = 0
         self.occurrences = {}
-        # Reference-less lines: per statement, unless finish() finds this one continues the
-        # last kept page (then a ChainMap over its counts, which writes to its first map and
-        # so leaves them alone should this page be discarded).
+        # Per statement, unless finish() finds this one continues the last kept page (then
+        # ChainMaps over its counts, which write to their first map and so leave them alone
+        # should this page be discarded); content_occurrences for the reference-less lines.
         self.content_occurrences = {}
         self.continues = False
         self.keys = []
@@ -376,7 +377,7 @@ class _StatementWriter:
         """Complete the statement; return its :class:`StatementOutcome`, or None when it is not ours."""
         importer = self.importer
         account = importer.account
-        if not _is_this_account(parsed.account_identifier, account):
+        if not _is_this_account(parsed.account_identifier, account, currency=parsed.currency):
             self._discard()
             return None
         if parsed.currency and parsed.currency != account.currency.upper():
@@ -399,6 +400,8 @@ class _StatementWriter:
             # Parsed whole (not streamed): nothing is written yet, so the page may still count on.
             self.continues = True
             self.content_occurrences = ChainMap({}, importer.occurrences)
+            # Two payments with the same reference, day and amount on two pages are two payments too.
+            self.occurrences = ChainMap({}, importer.reference_occurrences)
         if self.written < len(lines):
             self.write(lines[self.written :])
         elif self.row is None:
@@ -406,8 +409,10 @@ class _StatementWriter:
         importer.seen_keys.update(self.keys)
         if self.continues:
             importer.occurrences.update(self.content_occurrences.maps[0])
+            importer.reference_occurrences.update(self.occurrences.maps[0])
         else:
             importer.occurrences = self.content_occurrences
+            importer.reference_occurrences = self.occurrences
         importer.last_kept = parsed
         statement = self.row
         fields = {
@@ -636,16 +641,21 @@ def _normalise(identifier):
     return "".join(ch for ch in (identifier or "").upper() if ch.isalnum())
 
 
-def _is_this_account(identifier, account):
+def _is_this_account(identifier, account, *, currency=""):
     """Return whether the file's account identification names ``account``.
 
     Files write the account their own way: an IBAN, a bare number, or
-    ``BLZ/number`` and ``BIC/number`` in MT940. A file without one (CSV) is
-    taken to be for the account it is imported into.
+    ``BLZ/number`` and ``BIC/number`` in MT940, some followed by the statement's
+    currency ("NL08DEUT0319809633EUR"). A file without one (CSV) is taken to be
+    for the account it is imported into.
     """
     found = _normalise(identifier)
     if not found:
         return True
+    currency = (currency or "").upper()
+    if len(currency) == 3 and found.endswith(currency) and found[: -len(currency)][-1:].isdigit():
+        found = found[: -len(currency)]
+        identifier = identifier.rstrip()[: -len(currency)]
     iban = _normalise(account.iban)
     number = _normalise(account.account_number)
     if found in (iban, number):

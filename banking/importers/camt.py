@@ -311,7 +311,10 @@ class _Reader:
         entry_code = self._bank_code(get)
         entry_reference = get("AcctSvcrRef") or get("NtryRef", "")
         entry_info = get("AddtlNtryInf", "")
-        details = self._findall(element, "NtryDtls/TxDtls")
+        # NtryDtls occurs 0..n, each with its own TxDtls (a bank may put each batch in its own block).
+        entry_details, transaction_details = self.q("NtryDtls/TxDtls")
+        blocks = element.findall(entry_details)
+        details = [detail for block in blocks for detail in block.findall(transaction_details)]
         base = {"booking_date": booking_date, "value_date": value_date, "is_reversal": is_reversal}
         split = self._split_amounts(details, amount, currency, where) if len(details) > 1 else None
         if split is None:

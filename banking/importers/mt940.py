@@ -46,7 +46,9 @@ _NO_REFERENCE = {"", "NONREF", "NOTPROVIDED"}
 # ERROR: a flood in the service's logs for one bad upload. We report what is
 # wrong as a StatementParseError instead.
 logging.getLogger("mt940").setLevel(logging.CRITICAL)
-_OPTIONS = mt940_library.Options(reversal_sign=True, case_insensitive_marks=True)
+# unbounded_details: banks write :86: longer than SWIFT's 6 x 65 characters (MultiCash allows 20
+# lines); the library's default cut it after nine lines without a word.
+_OPTIONS = mt940_library.Options(reversal_sign=True, case_insensitive_marks=True, unbounded_details=True)
 # Keep :86: as the bank wrote it; the German subfields are split below.
 _PROCESSORS = {"post_transaction_details": []}
 # The fields holding dates, amounts and counts. The library reads them with
@@ -79,6 +81,7 @@ def _statement(chunk, first_line):
             first_line,
         )
     _check_digits(chunk, first_line)
+    chunk = _without_closing_information(chunk)
     transactions = mt940_library.models.Transactions(processors=_PROCESSORS, options=_OPTIONS)
     try:
         transactions.parse(chunk)
@@ -129,6 +132,24 @@ def _statement(chunk, first_line):
             statement.from_date = _plain_date(min(dates))
             statement.to_date = _plain_date(max(dates))
     return statement
+
+
+_CLOSING = re.compile(r"(?m)^:62[FM]:")
+_INFORMATION_BLOCK = re.compile(r"(?ms)^:86:.*?(?=^:[0-9]{2}[A-Z]?:|\Z)")
+
+
+def _without_closing_information(chunk):
+    """Drop any :86: after the closing balance: information to the account owner about the statement.
+
+    The library glued it to the last line's own :86: (its counterparty read
+    "ACME GMBHNew fees from March"); it belongs to no line. The :64: and :65:
+    balances around it stay.
+    """
+    closing = _CLOSING.search(chunk)
+    if closing is None:
+        return chunk
+    head, tail = chunk[: closing.start()], chunk[closing.start() :]
+    return head + _INFORMATION_BLOCK.sub("", tail)
 
 
 def _check_digits(chunk, first_line):
