@@ -364,7 +364,8 @@ class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     autocomplete_fields = ("branch", "bank_account", "cost_center", "department")
-    readonly_fields = (*POSTING_FIELDS, "return_posting", "outstanding_money", *AUDIT_FIELDS)
+    # The status follows the return's posting; set by hand it said "returned" with nothing back.
+    readonly_fields = (*POSTING_FIELDS, "status", "return_posting", "outstanding_money", *AUDIT_FIELDS)
     fieldsets = (
         (
             None,
@@ -461,8 +462,13 @@ class BankTransferAllocationInline(admin.TabularInline):
         return super().get_queryset(request).select_related(*DIMENSIONS, "branch")
 
     def _editable(self, obj):
-        # Posting splits the legs by the allocations: once a leg is posted they are final.
-        return obj is None or not obj.legs.exclude(posting_status=PostingStatus.DRAFT).exists()
+        # Posting splits the legs by the allocations: once a leg is posted they are final. So
+        # once it arrived (or failed): the receipt recorded each allocation's share of it.
+        if obj is None:
+            return True
+        if obj.status in (TransferStatus.RECEIVED, TransferStatus.FAILED):
+            return False
+        return not obj.legs.exclude(posting_status=PostingStatus.DRAFT).exists()
 
     def has_add_permission(self, request, obj=None):
         return self._editable(obj) and super().has_add_permission(request, obj)

@@ -149,12 +149,14 @@ class TransactionContext:
     allocations: dict
     cash_deposits: set
     failed_transfers: dict = dataclasses.field(default_factory=dict)
+    reversed_sending: set = dataclasses.field(default_factory=set)  # transfers whose sending leg was reversed
 
     @classmethod
     def load(cls, transactions):
         transfer_ids = {t.transfer_id for t in transactions if t.transfer_id}
         allocations = defaultdict(list)
         failed_transfers = {}
+        reversed_sending = set()
         if transfer_ids:
             for allocation in BankTransferAllocation.objects.filter(transfer_id__in=transfer_ids).order_by(
                 "transfer_id", "line_number", "id"
@@ -165,13 +167,21 @@ class TransactionContext:
                     "pk", "failure_reason"
                 )
             )
+            reversed_sending = set(
+                BankTransaction.objects.filter(
+                    transfer_id__in=transfer_ids,
+                    direction=Direction.OUT,
+                    posting_status=PostingStatus.REVERSED,
+                ).values_list("transfer_id", flat=True)
+            )
         deposit_ids = [t.pk for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
         cash_deposits = set()
         if deposit_ids:
+            # A cancelled submission raised no cash in transit for its deposit to clear.
             cash_deposits = set(
-                CashSubmission.objects.filter(deposit_transaction_id__in=deposit_ids).values_list(
-                    "deposit_transaction_id", flat=True
-                )
+                CashSubmission.objects.filter(deposit_transaction_id__in=deposit_ids)
+                .exclude(status=CashSubmissionStatus.CANCELLED)
+                .values_list("deposit_transaction_id", flat=True)
             )
         bank_ids = {t.bank_account_id for t in transactions}
         return cls(
@@ -180,6 +190,7 @@ class TransactionContext:
             allocations=allocations,
             cash_deposits=cash_deposits,
             failed_transfers=failed_transfers,
+            reversed_sending=reversed_sending,
         )
 
 
@@ -202,6 +213,13 @@ def transaction_lines(txn, context):
             f'Transfer "{txn.transfer_id}" failed ({context.failed_transfers[txn.transfer_id]}); '
             "its leg is not posted.",
             code="transfer_failed",
+        )
+    if money_in and txn.transfer_id in context.reversed_sending:
+        # Reversed after the receipt was recorded: nothing is in transit for this leg to take out.
+        raise ConflictError(
+            f'The sending leg of transfer "{txn.transfer_id}" was reversed; nothing is in transit to '
+            "receive, so its receiving leg stays a draft.",
+            code="sending_leg_reversed",
         )
     if txn.transaction_type == TransactionType.TRANSFER:
         in_transit = context.rules.contra(
@@ -425,8 +443,9 @@ def bank_transaction_post(*, transaction_id, user):
     _refuse_reversed(txn, label)
     # Whoever last changed the draft made its figures as much as whoever recorded it.
     check_segregation(user=user, makers=(txn.created_by_id, txn.updated_by_id), action=SOD_POST)
-    if txn.transfer_id != draft.transfer_id or txn.transaction_type != draft.transaction_type:
-        context = TransactionContext.load([txn])
+    # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
+    # lock) sends it through cash in transit; one read before would have posted it to sales.
+    context = TransactionContext.load([txn])
     posting, created = _post_once(
         source_type=SourceType.BANK_TRANSACTION,
         document=txn,
@@ -457,6 +476,15 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
         )
     if model is BankTransaction:
         refuse_matched(document, "reverse it")
+    # Asked under the float's lock: a return posted meanwhile waited for it, or is seen here.
+    returned = model is FloatAllocation and posting_for_source(
+        source_type=SourceType.FLOAT_RETURN, source_id=document.pk
+    )
+    if returned:
+        raise ConflictError(
+            f'Float allocation "{document.pk}" has a posted return; it cannot be reversed.',
+            code="float_returned",
+        )
     reversal = journal_posting_reverse(
         posting=_existing(source_type, document.pk),
         reversal_date=reversal_date,
@@ -887,11 +915,6 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
 @locks.atomic_with_retry
 def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
     """Reverse a posted float allocation whose return has not been posted; return the reversal."""
-    if posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation_id) is not None:
-        raise ConflictError(
-            f'Float allocation "{allocation_id}" has a posted return; it cannot be reversed.',
-            code="float_returned",
-        )
     return _reverse_document(
         model=FloatAllocation,
         source_type=SourceType.FLOAT_ALLOCATION,

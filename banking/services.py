@@ -85,6 +85,14 @@ def _save(document, *, user, validate=None):
     return document
 
 
+def _save_state(document, *, user, fields):
+    """Save a change of a document's state (``fields``): their own checks, not a new document's."""
+    document.updated_by = user
+    document.full_clean(exclude=[f.name for f in document._meta.fields if f.name not in fields])
+    document.save(update_fields=[*fields, "updated_by", "updated_at"])
+    return document
+
+
 def _apply(document, data):
     for name, value in data.items():
         setattr(document, name, value)
@@ -233,6 +241,32 @@ def cash_submission_update(*, submission_id, user, **data):
     return _save(_apply(submission, data), user=user, validate=check)
 
 
+def _posted_through_transit(deposit):
+    """Whether posted ``deposit`` went through cash in transit (its posting says, not who names it now).
+
+    Asking whether another submission names it failed a deposit whose submission
+    was deleted and recorded again.
+    """
+    from accounting.models import JournalEntry
+    from banking.choices import PostingDocument
+    from banking.posting import RuleBook  # posting builds on these services
+
+    try:
+        transit = RuleBook.load().contra(
+            PostingDocument.CASH_IN_TRANSIT,
+            bank_account_id=deposit.bank_account_id,
+            branch_id=deposit.branch_id,
+        )
+    except ConflictError:  # no cash-in-transit rule: nothing can have gone through it
+        return False
+    return JournalEntry.objects.filter(
+        posting__source_type="bank_transaction",
+        posting__source_id=deposit.pk,
+        posting__purpose="post",
+        account_id=transit,
+    ).exists()
+
+
 def _submission_check(previous_deposit_id):
     """Check the deposit a cash submission names (its dates are the model's ``clean``).
 
@@ -253,22 +287,19 @@ def _submission_check(previous_deposit_id):
         deposit_id = submission.deposit_transaction_id
         if deposit_id is None:
             return
-        deposit = submission.deposit_transaction
+        # Locked: a deposit being posted now is judged as it ends up (posted through its rule or not).
+        deposit = BankTransaction.objects.select_for_update().get(pk=deposit_id)
         problem = None
         if deposit.transaction_type != TransactionType.DEPOSIT:
             problem = f"it is a {deposit.get_transaction_type_display().lower()}, not a deposit"
         elif deposit.bank_account_id != submission.bank_account_id:
             problem = f"it went into {deposit.bank_account_id}, not {submission.bank_account_id}"
+        elif deposit.posting_status == PostingStatus.REVERSED:
+            # Even when it was named before: a reversed deposit clears nothing.
+            problem = "it has been reversed"
         elif deposit_id == previous_deposit_id:
             pass  # named while it was a draft: posted since, through cash in transit
-        elif deposit.posting_status == PostingStatus.REVERSED:
-            problem = "it has been reversed"
-        elif (
-            deposit.posting_status == PostingStatus.POSTED
-            and not CashSubmission.objects.filter(deposit_transaction_id=deposit_id)
-            .exclude(pk=submission.pk)
-            .exists()
-        ):
+        elif deposit.posting_status == PostingStatus.POSTED and not _posted_through_transit(deposit):
             problem = (
                 "it was posted through its deposit rule before any submission named it, so it cannot "
                 "clear cash in transit; reverse it, correct it, and name the correction"
@@ -483,4 +514,6 @@ def bank_transfer_fail(*, transfer_id, user, reason):
         raise ValidationError({"failure_reason": "Say why the transfer failed."})
     transfer.status = TransferStatus.FAILED
     transfer.failure_reason = reason
-    return _save(transfer, user=user)
+    # Recording that it failed is no new use of its accounts and dimensions: one retired since
+    # must not keep the transfer open (its sending leg could still post into transit).
+    return _save_state(transfer, user=user, fields=["status", "failure_reason"])

@@ -222,7 +222,8 @@ class FloatAllocationSerializer(DocumentSerializer):
             "return_gl_reference",
             *TRACKING_FIELDS,
         )
-        read_only_fields = ("posted_at", "gl_reference", "return_gl_reference", *TRACKING_READ_ONLY)
+        # The status follows the return's posting (post-return), never a client's say-so.
+        read_only_fields = ("posted_at", "gl_reference", "return_gl_reference", "status", *TRACKING_READ_ONLY)
 
 
 # --- Transfers ---------------------------------------------------------------
