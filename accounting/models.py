@@ -82,6 +82,18 @@ class GLAccount(TrackedModel):
                 raise ValidationError({"parent": "A GL account cannot be its own ancestor."})
             seen.add(node)
             node = GLAccount.objects.filter(pk=node).values_list("parent_id", flat=True).first()
+        if not self.is_active and self.pk and not self._state.adding:
+            # An active posting rule on an inactive account fails every posting it makes (409
+            # account_inactive): retire or repoint the rule first, as PostingRule.clean asks.
+            rules = self.posting_rules.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+            first = rules.first()
+            if first is not None:
+                raise ValidationError(
+                    {
+                        "is_active": f'Posting rule "{first}" still uses this account; deactivate the rule '
+                        "or point it at another account first."
+                    }
+                )
 
 
 class AccountingPeriodQuerySet(models.QuerySet):

@@ -13,6 +13,8 @@ destination account, both posted through the in-transit (clearing) account.
 Its allocations (``bank_transfer_allocations``) split it across dimensions.
 """
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -143,7 +145,8 @@ class BankAccount(TrackedModel):
         return f"{self.name} ({self.id})"
 
     def clean(self):
-        if self.currency and (len(self.currency) != 3 or not self.currency.isalpha()):
+        # A to Z only: "éur" is no ISO 4217 code, and "ßus" upper-cases to four letters (SSUS).
+        if self.currency and not re.fullmatch(r"[A-Za-z]{3}", self.currency):
             raise ValidationError({"currency": "Use a three-letter ISO 4217 code, such as USD."})
         if self.currency:
             self.currency = self.currency.upper()

@@ -227,7 +227,12 @@ def dimension_table(groups, name, metrics, nodes):
     children = defaultdict(list)
     for key in totals:
         parent = nodes.get(key, (None,))[0]
-        children[parent if parent in totals else None].append(key)
+        # A parent chain that loops back (written around Dimension.clean) has no root: each value
+        # on the loop stands as a root of its own, rather than vanishing from the table.
+        if parent in totals and not _loops_back(key, nodes):
+            children[parent].append(key)
+        else:
+            children[None].append(key)
 
     def by_code(keys):
         return sorted(keys, key=lambda k: nodes.get(k, (None, k))[1])
@@ -250,6 +255,17 @@ def dimension_table(groups, name, metrics, nodes):
         row.update({f"total_{metric}": value for metric, value in own[UNASSIGNED].items()})
         rows.append(_derive(row, metrics))
     return rows
+
+
+def _loops_back(key, nodes):
+    """Whether the parent chain from ``key`` comes back to ``key``."""
+    node, seen = nodes.get(key, (None,))[0], set()
+    while node is not None and node not in seen:
+        if node == key:
+            return True
+        seen.add(node)
+        node = nodes.get(node, (None,))[0]
+    return False
 
 
 def dimension_tables(groups, metrics, names=DIMENSIONS, cache=None):
@@ -747,7 +763,8 @@ def _cash_submissions(accounts, start, end, threshold, cache):
     credited = Q(deposited_amount__isnull=False) & (Q(deposit_date__isnull=True) | Q(deposit_date__lte=end))
     queryset = (
         CashSubmission.objects.filter(
-            Q(submission_date__gte=start) | Q(deposit_date__gte=start, deposited_amount__isnull=False),
+            Q(submission_date__gte=start)
+            | Q(deposit_date__gte=start, deposit_date__lte=end, deposited_amount__isnull=False),
             bank_account_id__in=[a.pk for a in accounts],
             submission_date__lte=end,
         )

@@ -32,7 +32,8 @@ def _scalar_part(row):
     for key, value in row.items():
         if _is_scalar(value):
             part[key] = value
-        elif isinstance(value, list) and all(_is_scalar(item) for item in value):
+        # An empty list is no value: joined to "", it made blank columns and tables of nothing.
+        elif isinstance(value, list) and value and all(_is_scalar(item) for item in value):
             part[key] = ";".join(str(item) for item in value)
     return part
 
