@@ -9,6 +9,7 @@ Each test failed before its fix:
 - Dimensional analysis: a parent loop written around ``Dimension.clean`` made the values in
   it, and their lines, vanish from ``by_dimension`` (``reports.dimension_table``).
 """
+
 import csv
 import datetime
 import io
