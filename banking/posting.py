@@ -77,10 +77,17 @@ from banking.models import (
     FloatAllocation,
     PostingRule,
 )
-from banking.services import refuse_matched
+from banking.services import MATCHED_FIELDS, refuse_matched
 from banking.splits import Split, transfer_splits
 from cnperp import audit
-from cnperp.duties import SOD_POST, SOD_POST_CASH, SOD_POST_FLOAT, check_segregation, segregation_refusal
+from cnperp.duties import (
+    SOD_POST,
+    SOD_POST_CASH,
+    SOD_POST_FLOAT,
+    check_segregation,
+    figures_changed_by,
+    segregation_refusal,
+)
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -304,6 +311,43 @@ def float_allocation_lines(allocation, rules, bank_gl, *, amount=None, returning
 # --- Shared steps ---------------------------------------------------------------
 
 
+# The fields that make a document's figures: whoever changed one of them made the document too
+# (an accountant rewriting a clerk's deposit into a withdrawal may not post it herself).
+FIGURE_FIELDS = {
+    BankTransaction: frozenset(
+        {
+            *MATCHED_FIELDS,
+            "counterparty_name",
+            "counterparty_iban",
+            "transfer",
+        }
+    ),
+    CashSubmission: frozenset(
+        {
+            "branch",
+            "bank_account",
+            "submission_date",
+            "expected_amount",
+            "deposited_amount",
+            "deposit_date",
+            "deposit_transaction",
+            "cost_center",
+            "project",
+            "department",
+        }
+    ),
+    FloatAllocation: frozenset(
+        {"branch", "bank_account", "allocation_date", "amount", "cost_center", "department"}
+    ),
+}
+
+
+def _makers(model, document, user):
+    """Who made ``document``: who recorded it, and ``user`` if the audit trail says they changed a figure."""
+    edited = figures_changed_by(model, [document.pk], user=user, fields=FIGURE_FIELDS[model])
+    return (document.created_by_id, user.pk if edited else None)
+
+
 def _get(model, pk, label):
     document = model.objects.filter(pk=pk).first()
     if document is None:
@@ -441,8 +485,7 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
-    # Whoever last changed the draft made its figures as much as whoever recorded it.
-    check_segregation(user=user, makers=(txn.created_by_id, txn.updated_by_id), action=SOD_POST)
+    check_segregation(user=user, makers=_makers(BankTransaction, txn, user), action=SOD_POST)
     # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
     # lock) sends it through cash in transit; one read before would have posted it to sales.
     context = TransactionContext.load([txn])
@@ -613,7 +656,6 @@ BATCH_FIELDS = (
     "transfer_id",
     "posting_status",
     "created_by_id",
-    "updated_by_id",
 )
 
 
@@ -657,10 +699,14 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     # Lines carry the document's dimensions, or a transfer's allocations': both are asked for.
     # A draft's lines carry its transfer's allocations' dimensions, or else its own.
     inactive = inactive_values([(txn, context.allocations.get(txn.transfer_id) or [txn]) for txn in txns])
+    # Whose figures the poster changed: one look at the audit trail for the batch.
+    edited = figures_changed_by(
+        BankTransaction, [txn.pk for txn in txns], user=user, fields=FIGURE_FIELDS[BankTransaction]
+    )
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
-        makers = (txn.created_by_id, txn.updated_by_id)
+        makers = (txn.created_by_id, user.pk if txn.pk in edited else None)
         if refusal := segregation_refusal(user=user, makers=makers, action=SOD_POST):
             result.skipped[txn.pk] = refusal
             continue
@@ -767,9 +813,7 @@ def cash_submission_post(*, submission_id, user):
         raise ConflictError(
             f'Cash submission "{submission.pk}" is cancelled; nothing to post.', code="cancelled"
         )
-    check_segregation(
-        user=user, makers=(submission.created_by_id, submission.updated_by_id), action=SOD_POST_CASH
-    )
+    check_segregation(user=user, makers=_makers(CashSubmission, submission, user), action=SOD_POST_CASH)
     posting, created = _post_once(
         source_type=SourceType.CASH_SUBMISSION,
         document=submission,
@@ -817,9 +861,7 @@ def float_allocation_post(*, allocation_id, user):
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
-    check_segregation(
-        user=user, makers=(allocation.created_by_id, allocation.updated_by_id), action=SOD_POST_FLOAT
-    )
+    check_segregation(user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT)
     posting, created = _post_once(
         source_type=SourceType.FLOAT_ALLOCATION,
         document=allocation,

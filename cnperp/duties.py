@@ -1,8 +1,8 @@
 """Segregation of duties: the person who makes a record is not the one who approves it.
 
 Two checks, on by default (``BANKING_SEGREGATION_OF_DUTIES``): nobody posts a
-bank transaction, cash submission or float allocation they created or last
-changed, and nobody signs off a
+bank transaction, cash submission or float allocation they created or whose
+figures they changed, and nobody signs off a
 reconciliation they prepared or whose matches they decided by hand. The
 services call :func:`check_segregation` inside their own transaction, so the
 rule holds from every door (API, admin, commands) and a refusal changes
@@ -21,10 +21,10 @@ SOD_FINALIZE = "finalize_bankreconciliation"
 
 # What the maker did, and what the checker may not do after it, in staff's words.
 ACTIONS = {
-    SOD_POST: ("created or changed this bank transaction", "post it"),
+    SOD_POST: ("created this bank transaction or changed its figures", "post it"),
     # Branch cash is where a shortfall hides: the counts are made by one person, posted by another.
-    SOD_POST_CASH: ("recorded or changed this cash submission", "post it"),
-    SOD_POST_FLOAT: ("recorded or changed this float allocation", "post it"),
+    SOD_POST_CASH: ("recorded this cash submission or changed its figures", "post it"),
+    SOD_POST_FLOAT: ("recorded this float allocation or changed its figures", "post it"),
     SOD_FINALIZE: ("prepared this reconciliation or decided its matches", "sign it off"),
 }
 
@@ -34,6 +34,28 @@ class SegregationError(DomainError):
 
     status_code = 403
     code = "segregation_of_duties"
+
+
+def figures_changed_by(model, ids, *, user, fields):
+    """Return those of ``ids`` (records of ``model``) whose ``fields`` ``user`` changed, from the audit trail.
+
+    Who last saved a record (``updated_by``) is no proof: matching, accepting a
+    suggestion or pressing Save on an unchanged form stamp it too. The audit
+    trail holds what each change changed, and by whom.
+    """
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    if user is None or not ids or not segregation_enforced():
+        return set()
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model),
+        object_pk__in=[str(pk) for pk in ids],
+        actor_id=user.pk,
+        action=LogEntry.Action.UPDATE,
+        changes__has_any_keys=sorted(fields),
+    )
+    return set(entries.values_list("object_pk", flat=True))
 
 
 def segregation_enforced():
