@@ -344,6 +344,8 @@ FIGURE_FIELDS = {
 
 def _makers(model, document, user):
     """Who made ``document``: who recorded it, and ``user`` if the audit trail says they changed a figure."""
+    if user.pk == document.created_by_id:
+        return (document.created_by_id,)  # refused already: no need to read the audit trail
     edited = figures_changed_by(model, [document.pk], user=user, fields=FIGURE_FIELDS[model])
     return (document.created_by_id, user.pk if edited else None)
 
@@ -502,7 +504,11 @@ def bank_transaction_post(*, transaction_id, user):
     return posting, created
 
 
-def _reverse_document(*, model, source_type, label, document_id, user, reversal_date, reason):
+def _reverse_document(
+    *, model, source_type, label, document_id, user, reversal_date, reason, refuse=None, reversed_hook=None
+):
+    """Reverse a posted document under its lock; ``refuse(document)`` may object first (raising),
+    ``reversed_hook(document)`` tidies what the reversal leaves behind."""
     if not hasattr(reversal_date, "year"):
         raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
     periods_open([reversal_date])
@@ -517,17 +523,8 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
         raise ConflictError(
             f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
         )
-    if model is BankTransaction:
-        refuse_matched(document, "reverse it")
-    # Asked under the float's lock: a return posted meanwhile waited for it, or is seen here.
-    returned = model is FloatAllocation and posting_for_source(
-        source_type=SourceType.FLOAT_RETURN, source_id=document.pk
-    )
-    if returned:
-        raise ConflictError(
-            f'Float allocation "{document.pk}" has a posted return; it cannot be reversed.',
-            code="float_returned",
-        )
+    if refuse is not None:
+        refuse(document)
     reversal = journal_posting_reverse(
         posting=_existing(source_type, document.pk),
         reversal_date=reversal_date,
@@ -537,9 +534,8 @@ def _reverse_document(*, model, source_type, label, document_id, user, reversal_
     model.objects.filter(pk=document.pk).update(
         posting_status=PostingStatus.REVERSED, updated_at=reversal.posted_at, updated_by=user
     )
-    if model is BankTransaction:
-        # A reversed transaction explains no statement line: the matcher's offers of it go.
-        drop_suggestions_on([document.pk])
+    if reversed_hook is not None:
+        reversed_hook(document)
     audit.record(
         "reverse",
         model,
@@ -568,6 +564,9 @@ def bank_transaction_reverse(*, transaction_id, user, reversal_date, reason):
         user=user,
         reversal_date=reversal_date,
         reason=reason,
+        refuse=lambda txn: refuse_matched(txn, "reverse it"),
+        # A reversed transaction explains no statement line: the matcher's offers of it go.
+        reversed_hook=lambda txn: drop_suggestions_on([txn.pk]),
     )
 
 
@@ -965,4 +964,14 @@ def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
         user=user,
         reversal_date=reversal_date,
         reason=reason,
+        refuse=_refuse_returned,
     )
+
+
+def _refuse_returned(allocation):
+    # Asked under the float's lock: a return posted meanwhile waited for it, or is seen here.
+    if posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk) is not None:
+        raise ConflictError(
+            f'Float allocation "{allocation.pk}" has a posted return; it cannot be reversed.',
+            code="float_returned",
+        )

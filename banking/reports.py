@@ -215,24 +215,25 @@ def dimension_table(groups, name, metrics, nodes):
     for group in groups:
         _add(own[group[f"{name}_id"] or UNASSIGNED], group, metrics)
     totals = defaultdict(lambda: _zeros(metrics))
+    on_loop = set()
     for key, values in own.items():
         if key == UNASSIGNED:
             continue
-        node, seen = key, set()
-        # The model refuses loops (Dimension.clean); ``seen`` stops one written around it.
-        while node is not None and node not in seen:
-            seen.add(node)
+        node, chain = key, []
+        # The model refuses loops (Dimension.clean); a chain written around it stops where it
+        # comes back, and the values on the loop are noted.
+        while node is not None and node not in chain:
+            chain.append(node)
             _add(totals[node], values, metrics)
             node = nodes.get(node, (None,))[0]
+        if node is not None:
+            on_loop.update(chain[chain.index(node) :])
     children = defaultdict(list)
     for key in totals:
         parent = nodes.get(key, (None,))[0]
-        # A parent chain that loops back (written around Dimension.clean) has no root: each value
-        # on the loop stands as a root of its own, rather than vanishing from the table.
-        if parent in totals and not _loops_back(key, nodes):
-            children[parent].append(key)
-        else:
-            children[None].append(key)
+        # A loop has no root: each value on it stands as a root of its own, rather than
+        # vanishing from the table.
+        children[parent if parent in totals and key not in on_loop else None].append(key)
 
     def by_code(keys):
         return sorted(keys, key=lambda k: nodes.get(k, (None, k))[1])
@@ -255,17 +256,6 @@ def dimension_table(groups, name, metrics, nodes):
         row.update({f"total_{metric}": value for metric, value in own[UNASSIGNED].items()})
         rows.append(_derive(row, metrics))
     return rows
-
-
-def _loops_back(key, nodes):
-    """Whether the parent chain from ``key`` comes back to ``key``."""
-    node, seen = nodes.get(key, (None,))[0], set()
-    while node is not None and node not in seen:
-        if node == key:
-            return True
-        seen.add(node)
-        node = nodes.get(node, (None,))[0]
-    return False
 
 
 def dimension_tables(groups, metrics, names=DIMENSIONS, cache=None):

@@ -163,11 +163,12 @@ def bank_transaction_update(*, transaction_id, user, **data):
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
         raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
-    if any(name in MATCHED_FIELDS and getattr(txn, name) != value for name, value in data.items()):
+    changed = {name for name, value in data.items() if getattr(txn, name) != value}
+    moved = bool(changed & MATCHED_FIELDS)
+    if moved:
         refuse_matched(txn, "change it")
-    if any(name in DEPOSIT_FIELDS and getattr(txn, name) != value for name, value in data.items()):
+    if changed & DEPOSIT_FIELDS:
         _refuse_named_deposit(txn)
-    moved = any(name in MATCHED_FIELDS and getattr(txn, name) != value for name, value in data.items())
     saved = _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
     if moved:
         # The matcher suggested it for what it was (account, amount, date): that may no longer hold.
@@ -247,6 +248,7 @@ def _posted_through_transit(deposit):
     Asking whether another submission names it failed a deposit whose submission
     was deleted and recorded again.
     """
+    from accounting.choices import PostingPurpose, SourceType
     from accounting.models import JournalEntry
     from banking.choices import PostingDocument
     from banking.posting import RuleBook  # posting builds on these services
@@ -260,9 +262,9 @@ def _posted_through_transit(deposit):
     except ConflictError:  # no cash-in-transit rule: nothing can have gone through it
         return False
     return JournalEntry.objects.filter(
-        posting__source_type="bank_transaction",
+        posting__source_type=SourceType.BANK_TRANSACTION,
         posting__source_id=deposit.pk,
-        posting__purpose="post",
+        posting__purpose=PostingPurpose.POST,
         account_id=transit,
     ).exists()
 
