@@ -88,7 +88,7 @@ from banking.models import (
     ReconciliationMatch,
     StatementLine,
 )
-from banking.services import bank_transaction_create
+from banking.services import bank_transaction_create, finalized_months, finalized_refusal
 from cnperp import audit
 from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
@@ -169,18 +169,6 @@ def bank_account_get(bank_account_id):
     if account is None:
         raise _missing_account(bank_account_id)
     return account
-
-
-def finalized_refusal(reconciliation):
-    """Return the 409 that a change to the finalized ``reconciliation``'s period gets."""
-    who = f" by {reconciliation.approved_by.get_username()}" if reconciliation.approved_by_id else ""
-    when = f" on {reconciliation.approved_at:%Y-%m-%d}" if reconciliation.approved_at else ""
-    return ConflictError(
-        f"The reconciliation of bank account {reconciliation.bank_account_id} for "
-        f"{reconciliation.period_id} was finalized{who}{when}; its matches can no longer change. "
-        "Correct the books in an open period instead.",
-        code="reconciliation_finalized",
-    )
 
 
 def scope_lock(*, bank_account_id, periods):
@@ -1138,9 +1126,22 @@ def _drop_suggestions(*, line_ids=(), transaction_ids=()):
 
 
 def _delete_groups(suggested, groups):
-    """Delete the rows of ``groups`` among ``suggested``; return the lines they named."""
+    """Delete the rows of ``groups`` among ``suggested``; return the lines they named.
+
+    A group with a line booked in a signed-off month stays: the month's matches are what the
+    controller approved, even where later work (a match in the next month) overtook them.
+    """
     if not groups:
         return set()
+    rows = suggested.filter(group_key__in=sorted(groups)).values_list(
+        "group_key", "bank_account_id", "statement_line__booking_date"
+    )
+    rows = list(rows)
+    signed_off = finalized_months({(account, day) for _group, account, day in rows})
+    if signed_off:
+        groups = set(groups) - {
+            group for group, account, day in rows if (account, AccountingPeriod.code_for(day)) in signed_off
+        }
     stale = suggested.filter(group_key__in=sorted(groups))
     touched = set(stale.values_list("statement_line_id", flat=True))
     stale.delete()

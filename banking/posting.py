@@ -77,7 +77,14 @@ from banking.models import (
     FloatAllocation,
     PostingRule,
 )
-from banking.services import MATCHED_FIELDS, refuse_matched
+from banking.services import (
+    BOOK_CHANGE,
+    MATCHED_FIELDS,
+    finalized_months,
+    finalized_refusal,
+    refuse_finalized_months,
+    refuse_matched,
+)
 from banking.splits import Split, transfer_splits
 from cnperp import audit
 from cnperp.duties import (
@@ -487,6 +494,7 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
+    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
     check_segregation(user=user, makers=_makers(BankTransaction, txn, user), action=SOD_POST)
     # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
     # lock) sends it through cash in transit; one read before would have posted it to sales.
@@ -502,6 +510,11 @@ def bank_transaction_post(*, transaction_id, user):
     if created:
         _mark_posted(BankTransaction, txn.pk, user=user, reference=posting.reference, now=posting.posted_at)
     return posting, created
+
+
+# Documents whose postings carry a line on the bank's GL account (a cash submission's does not:
+# its deposit does).
+BANK_LINE_MODELS = (BankTransaction, FloatAllocation)
 
 
 def _reverse_document(
@@ -523,6 +536,9 @@ def _reverse_document(
         raise ConflictError(
             f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
         )
+    if model in BANK_LINE_MODELS:
+        # The reversal's bank line lands in the month of its date: one signed off stays as approved.
+        refuse_finalized_months([(document.bank_account_id, reversal_date)], BOOK_CHANGE)
     if refuse is not None:
         refuse(document)
     reversal = journal_posting_reverse(
@@ -702,6 +718,9 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     edited = figures_changed_by(
         BankTransaction, [txn.pk for txn in txns], user=user, fields=FIGURE_FIELDS[BankTransaction]
     )
+    signed_off = finalized_months(
+        {(txn.bank_account_id, txn.transaction_date) for txn in txns if in_books(txn.transaction_date)}
+    )
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
@@ -717,6 +736,9 @@ def bank_transactions_post_batch(*, transaction_ids, user):
             continue
         if statuses.get(code) != PeriodStatus.OPEN:
             result.skipped[txn.pk] = f"period {code} is closed"
+            continue
+        if snapshot := signed_off.get((txn.bank_account_id, code)):
+            result.skipped[txn.pk] = finalized_refusal(snapshot, BOOK_CHANGE).message
             continue
         try:
             lines = transaction_lines(txn, context)
@@ -860,6 +882,7 @@ def float_allocation_post(*, allocation_id, user):
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
+    refuse_finalized_months([(allocation.bank_account_id, allocation.allocation_date)], BOOK_CHANGE)
     check_segregation(user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT)
     posting, created = _post_once(
         source_type=SourceType.FLOAT_ALLOCATION,
@@ -927,6 +950,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         )
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
+    refuse_finalized_months([(allocation.bank_account_id, day)], BOOK_CHANGE)
     posting = journal_posting_create(
         source_type=SourceType.FLOAT_RETURN,
         source_id=allocation.pk,

@@ -10,17 +10,20 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounting.models import AccountingPeriod
 from banking.choices import (
     TYPE_DIRECTION,
     Direction,
     MatchStatus,
     PostingStatus,
+    ReconciliationState,
     ReconciliationStatus,
     TransactionType,
     TransferStatus,
 )
 from banking.models import (
     BankAccount,
+    BankReconciliation,
     BankTransaction,
     BankTransfer,
     BankTransferAllocation,
@@ -33,6 +36,56 @@ from cnperp.exceptions import ConflictError
 from dimensions.validation import check_active_dimensions
 
 CENT = Decimal("0.01")
+
+
+def finalized_refusal(reconciliation, change="its matches can no longer change"):
+    """Return the 409 that a change to the finalized ``reconciliation``'s month gets."""
+    who = f" by {reconciliation.approved_by.get_username()}" if reconciliation.approved_by_id else ""
+    when = f" on {reconciliation.approved_at:%Y-%m-%d}" if reconciliation.approved_at else ""
+    return ConflictError(
+        f"The reconciliation of bank account {reconciliation.bank_account_id} for "
+        f"{reconciliation.period_id} was finalized{who}{when}; {change}. "
+        "Correct the books in an open period instead.",
+        code="reconciliation_finalized",
+    )
+
+
+def finalized_months(pairs):
+    """Return ``{(bank_account_id, period): reconciliation}`` for the signed-off months among ``pairs``.
+
+    ``pairs`` holds ``(bank_account_id, day)``. A signed-off month is what the
+    controller approved: its book items, their postings and its statement lines
+    stay as they were, so nothing dated in it may be added, posted, reversed,
+    changed or removed on that account (a scoped sign-off locks the whole month,
+    as the matcher's scope lock does).
+    """
+    wanted = {(account, AccountingPeriod.code_for(day)) for account, day in pairs if account and day}
+    if not wanted:
+        return {}
+    found = {}
+    for snapshot in (
+        BankReconciliation.objects.select_related("approved_by")
+        .filter(
+            status=ReconciliationState.FINALIZED,
+            bank_account_id__in={account for account, _period in wanted},
+            period_id__in={period for _account, period in wanted},
+        )
+        .order_by("period_id", "pk")
+    ):
+        key = (snapshot.bank_account_id, snapshot.period_id)
+        if key in wanted:
+            found.setdefault(key, snapshot)
+    return found
+
+
+def refuse_finalized_months(pairs, change):
+    """Raise :func:`finalized_refusal` (``change`` says what is refused) for the first signed-off month."""
+    found = finalized_months(pairs)
+    if found:
+        raise finalized_refusal(found[min(found)], change)
+
+
+BOOK_CHANGE = "nothing dated in it can be recorded, posted, reversed, changed or deleted on that account"
 
 
 def _check_draft(document):
@@ -81,6 +134,8 @@ def _save(document, *, user, validate=None):
     _check_bank_account(document)
     check_active_dimensions(document)
     document.full_clean()
+    if isinstance(document, BankTransaction):
+        refuse_finalized_months([(document.bank_account_id, document.transaction_date)], BOOK_CHANGE)
     document.save()
     return document
 
@@ -160,6 +215,8 @@ def bank_transaction_update(*, transaction_id, user, **data):
     """Change a draft bank transaction; posted ones are final, matched ones wait for an unmatch."""
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
+    # Moving a draft out of a signed-off month changes that month too (the new place: _save).
+    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
         raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
@@ -219,6 +276,7 @@ def bank_transaction_delete(*, transaction_id, user):
     """
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
+    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
     if txn.transfer_id:
         raise ConflictError("This transaction is a leg of a transfer; cancel the transfer instead.")
     refuse_matched(txn, "delete it")

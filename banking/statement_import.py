@@ -48,6 +48,7 @@ from django.db.models.signals import post_save
 from banking.choices import LineMatchStatus
 from banking.importers import FORMATS, LINES, StatementParseError, detect_format, stream_statements
 from banking.models import BankAccount, BankStatement, StatementLine
+from banking.services import refuse_finalized_months
 from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import DomainError
 
@@ -238,6 +239,11 @@ def statement_import(*, bank_account, content: bytes, file_name, format="auto", 
             field="account",
             code="wrong_account",
         )
+    # A signed-off month keeps the lines it was approved with: a line new to it is refused, and
+    # the whole file with it (a file whose lines are all known already adds nothing, and passes).
+    refuse_finalized_months(
+        [(account.pk, day) for day in importer.new_days], "no statement line can be added to it"
+    )
     return result
 
 
@@ -316,6 +322,7 @@ class _Importer:
             .distinct()
         )
         self.numbers = {}  # statement numbers given so far, to make them unique within the file
+        self.new_days = set()  # booking days of the lines the kept statements add
 
 
 class _StatementWriter:
@@ -335,6 +342,7 @@ class _StatementWriter:
         self.row = None
         self.written = 0  # lines of the statement written or recognised as duplicates
         self.new = 0
+        self.new_days = set()  # booking days of the lines kept as new
         self.occurrences = {}
         # Per statement, unless finish() finds this one continues the last kept page (then
         # ChainMaps over its counts, which write to their first map and so leave them alone
@@ -369,6 +377,7 @@ class _StatementWriter:
             if key not in stored and key not in seen
         ]
         _insert_lines(self.row, importer.account, new)
+        self.new_days.update(line.booking_date for _key, line, _number in new)
         self.written += len(lines)
         self.new += len(new)
         self.keys.extend(keys)
@@ -407,6 +416,7 @@ class _StatementWriter:
         elif self.row is None:
             self.write([])
         importer.seen_keys.update(self.keys)
+        importer.new_days.update(self.new_days)
         if self.continues:
             importer.occurrences.update(self.content_occurrences.maps[0])
             importer.reference_occurrences.update(self.occurrences.maps[0])
