@@ -47,7 +47,14 @@ from banking.choices import (
 )
 from banking.statement_encodings import ACCEPTED as STATEMENT_ENCODING_NAMES
 from banking.statement_encodings import validate_statement_encoding
-from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
+from cnperp.fields import (
+    KeyField,
+    MoneyField,
+    TrackedModel,
+    key_field,
+    not_negative_amount,
+    positive_amount,
+)
 from dimensions.models import Branch, CostCenter, Department, Project
 
 POSITIVE = Q(amount__gt=0)
@@ -228,8 +235,8 @@ class BankTransfer(TrackedModel):
     id = key_field("tr")
     from_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transfers_out")
     to_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transfers_in")
-    amount = MoneyField()
-    received_amount = MoneyField(null=True, blank=True)
+    amount = MoneyField(validators=[positive_amount])
+    received_amount = MoneyField(null=True, blank=True, validators=[not_negative_amount])
     initiated_date = _book_date()
     received_date = _book_date(null=True, blank=True)
     status = models.CharField(max_length=12, choices=TransferStatus.choices, default=TransferStatus.INITIATED)
@@ -312,7 +319,7 @@ class BankTransaction(PostedDocument):
         blank=True,
         help_text="Filled from the type when left empty; transfers and adjustments must say it.",
     )
-    amount = MoneyField()
+    amount = MoneyField(validators=[positive_amount])
     transaction_date = _book_date()
     value_date = _book_date(null=True, blank=True)
     reference = models.CharField(max_length=100, blank=True)
@@ -403,7 +410,7 @@ class BankTransferAllocation(TrackedModel):
     # Copied from the transfer so that per-account tracking reads one table.
     from_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
     to_bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
-    amount = MoneyField()
+    amount = MoneyField(validators=[positive_amount])
     received_amount = MoneyField(null=True, blank=True)
     cost_center = _dimension(CostCenter)
     project = _dimension(Project)
@@ -434,8 +441,8 @@ class CashSubmission(PostedDocument):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="cash_submissions")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="cash_submissions")
     submission_date = _book_date()
-    expected_amount = MoneyField()
-    deposited_amount = MoneyField(null=True, blank=True)
+    expected_amount = MoneyField(validators=[positive_amount])
+    deposited_amount = MoneyField(null=True, blank=True, validators=[not_negative_amount])
     deposit_date = _book_date(null=True, blank=True)
     deposit_transaction = models.ForeignKey(
         BankTransaction,
@@ -499,10 +506,10 @@ class FloatAllocation(PostedDocument):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="float_allocations")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="float_allocations")
     allocation_date = _book_date()
-    amount = MoneyField()
+    amount = MoneyField(validators=[positive_amount])
     purpose = models.CharField(max_length=255, blank=True)
     custodian = models.CharField(max_length=200, blank=True)
-    returned_amount = MoneyField(default=0)
+    returned_amount = MoneyField(default=0, validators=[not_negative_amount])
     return_date = _book_date(null=True, blank=True)
     return_gl_reference = models.CharField(max_length=100, blank=True, editable=False)
     status = models.CharField(max_length=20, choices=FloatStatus.choices, default=FloatStatus.ALLOCATED)
@@ -531,6 +538,15 @@ class FloatAllocation(PostedDocument):
             "return_date",
             f"A float given on {self.allocation_date} cannot come back before, on {self.return_date}.",
         )
+        if (
+            self.returned_amount is not None
+            and self.amount is not None
+            and self.amount > 0
+            and self.returned_amount > self.amount
+        ):
+            raise ValidationError(
+                {"returned_amount": f"More cannot come back than was allocated ({self.amount})."}
+            )
 
     @property
     def outstanding_amount(self):

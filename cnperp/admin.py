@@ -114,15 +114,16 @@ def show_refusal(form, error):
         form.add_error(None, refusal_message(error))
 
 
-# The admin takes any field lookup from the URL; a year outside 1..9999 (?start_date__year=99999)
-# only fails when the query is compiled, after the admin's own handling of bad lookups: a 500.
-DATE_PART_RANGES = {"year": (1, 9999), "month": (1, 12), "day": (1, 31)}
+# The admin takes any field lookup from the URL. Some fail only when the query runs, after the
+# admin's own handling of bad lookups: a year outside 1..9999 (?start_date__year=99999, also as
+# iso_year or compared: __year__gt=99999) cannot become the date range Django turns it into (a
+# 500), and a broken regular expression (?reference__regex=() is refused by the database itself,
+# which the outage handling would have reported as the database being down.
+DATE_PART_RANGES = {"year": (1, 9999), "iso_year": (1, 9999), "month": (1, 12), "day": (1, 31)}
+PATTERN_LOOKUPS = frozenset({"regex", "iregex"})
 
 
-def _date_part_out_of_range(key, value):
-    bounds = DATE_PART_RANGES.get(key.rsplit("__", 1)[-1]) if "__" in key else None
-    if bounds is None:
-        return False
+def _out_of_range(bounds, value):
     try:
         number = int(value)
     except ValueError:
@@ -130,16 +131,33 @@ def _date_part_out_of_range(key, value):
     return not bounds[0] <= number <= bounds[1]
 
 
-class DateLookupGuard:
-    """Send a list asked for an impossible year, month or day to the admin's "bad filter" page."""
+def _bad_lookup(key, value):
+    """Return whether the list filter ``key=value`` is one the database would fail on."""
+    parts = key.split("__")[1:]
+    if PATTERN_LOOKUPS.intersection(parts):
+        return True
+    for index, part in enumerate(parts):
+        bounds = DATE_PART_RANGES.get(part)
+        if bounds is None:
+            continue
+        # __year=, __year__gte=, ... take one number; __year__in= and __year__range= a list.
+        following = parts[index + 1 : index + 2]
+        values = value.split(",") if following and following[0] in ("in", "range") else [value]
+        if any(_out_of_range(bounds, item) for item in values):
+            return True
+    return False
+
+
+class ListLookupGuard:
+    """Send a list asked for an impossible date part or a pattern lookup to the "bad filter" page."""
 
     def changelist_view(self, request, extra_context=None):
-        if any(_date_part_out_of_range(key, value) for key, value in request.GET.items()):
+        if any(_bad_lookup(key, value) for key, value in request.GET.items()):
             return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
         return super().changelist_view(request, extra_context)
 
 
-class KeyedAdmin(DateLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
+class KeyedAdmin(ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
     """String keys are chosen once: editable on the add form, read-only afterwards."""
 
     def get_readonly_fields(self, request, obj=None):
@@ -187,7 +205,7 @@ class ActiveChoicesMixin:
         return queryset, may_have_duplicates
 
 
-class RefusalAdmin(DateLookupGuard, admin.ModelAdmin):
+class RefusalAdmin(ListLookupGuard, admin.ModelAdmin):
     """Turn a service's refusal during save or delete into a message, with nothing changed.
 
     ``save_model``/``save_related``/``delete_model`` raise :class:`ServiceRefused`.
@@ -310,7 +328,7 @@ class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
             raise ServiceRefused(exc) from exc
 
 
-class ViewOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ViewOnlyAdmin(ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
     """Rows written once by a service (the ledger, imports): finance staff read them, never edit."""
 
     def has_add_permission(self, request, obj=None):

@@ -8,6 +8,7 @@ generated when it doesn't. On MySQL/MariaDB they use a binary collation so that
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.deconstruct import deconstructible
@@ -56,6 +57,18 @@ class KeyField(models.CharField):
 def key_field(prefix):
     """Return a primary-key field that a client may set, generated when it doesn't."""
     return KeyField(primary_key=True, default=PrefixedKey(prefix), editable=True)
+
+
+# The database's check constraints hold these too; as field validators they answer on the field,
+# in words ("Constraint ... is violated." named no field), and the constraint is then not asked.
+def positive_amount(value):
+    if value is not None and value <= 0:
+        raise ValidationError("The amount must be more than zero.", code="min_value")
+
+
+def not_negative_amount(value):
+    if value is not None and value < 0:
+        raise ValidationError("The amount cannot be negative.", code="min_value")
 
 
 class MoneyField(models.DecimalField):
