@@ -70,10 +70,10 @@ from banking.reconciliation import (
     statement_closing,
 )
 from cnperp.exceptions import DomainError
-from dimensions.models import Branch, CostCenter, Department, Project
+from dimensions.models import UNASSIGNED_KEY, Branch, CostCenter, Department, Project
 
 ZERO = Decimal("0.00")
-UNASSIGNED = "unassigned"
+UNASSIGNED = UNASSIGNED_KEY  # the key of lines without a value (no dimension may take it)
 DIMENSIONS = ("cost_center", "project", "department")
 DIMENSION_MODELS = {"cost_center": CostCenter, "project": Project, "department": Department}
 DIMENSION_COLUMNS = tuple(f"{name}_id" for name in DIMENSIONS)

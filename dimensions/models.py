@@ -23,6 +23,9 @@ class DimensionType(models.TextChoices):
 MAX_DEPTH = 20
 
 
+UNASSIGNED_KEY = "unassigned"
+
+
 class Dimension(TrackedModel):
     """A value of one dimension: code, name, optional parent, active flag."""
 
@@ -42,6 +45,12 @@ class Dimension(TrackedModel):
         return f"{self.code} {self.name}"
 
     def clean(self):
+        if self._state.adding and isinstance(self.pk, str) and self.pk.lower() == UNASSIGNED_KEY:
+            # The reports key lines without this dimension "unassigned": a value of that id would
+            # be merged with them (and listed twice, its own amounts counted twice).
+            raise ValidationError(
+                {"id": f'"{self.pk}" is the reports\' name for lines without a value; choose another id.'}
+            )
         # A parent chain that loops back would make roll-ups never end.
         seen = {self.pk}
         node = self.parent
