@@ -188,15 +188,8 @@ class TransactionContext:
                     posting_status=PostingStatus.REVERSED,
                 ).values_list("transfer_id", flat=True)
             )
-        deposit_ids = [t.pk for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
-        cash_deposits = set()
-        if deposit_ids:
-            # A cancelled submission raised no cash in transit for its deposit to clear.
-            cash_deposits = set(
-                CashSubmission.objects.filter(deposit_transaction_id__in=deposit_ids)
-                .exclude(status=CashSubmissionStatus.CANCELLED)
-                .values_list("deposit_transaction_id", flat=True)
-            )
+        deposits = [t for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
+        cash_deposits = _cash_deposits(deposits) if deposits else set()
         bank_ids = {t.bank_account_id for t in transactions}
         return cls(
             rules=RuleBook.load(),
@@ -206,6 +199,54 @@ class TransactionContext:
             failed_transfers=failed_transfers,
             reversed_sending=reversed_sending,
         )
+
+
+# How far back a correction's chain is followed (a correction of a correction of ...).
+MAX_CORRECTION_CHAIN = 20
+
+
+def _cash_deposits(deposits):
+    """Return the ids among ``deposits`` that carried branch cash: they clear cash in transit.
+
+    A deposit carried cash when a submission names it, or names the deposit it
+    corrects (at any remove): the posted submission stays with the first
+    deposit, whose reversal put the cash back in transit, and the correction
+    must clear it again rather than post the cash to the deposit rule's account.
+    """
+    chains = {t.pk: [t.pk] for t in deposits}
+    tips = {t.pk: t.corrects_id for t in deposits if t.corrects_id}  # the next deposit back, per draft
+    for _ in range(MAX_CORRECTION_CHAIN):
+        if not tips:
+            break
+        for draft_id, earlier in tips.items():
+            chains[draft_id].append(earlier)
+        parents = dict(
+            BankTransaction.objects.filter(pk__in=set(tips.values()), corrects__isnull=False).values_list(
+                "pk", "corrects_id"
+            )
+        )
+        tips = {
+            draft_id: parents[earlier]
+            for draft_id, earlier in tips.items()
+            if earlier in parents and parents[earlier] not in chains[draft_id]
+        }
+    named = set().union(*chains.values())
+    # A cancelled submission raised no cash in transit for its deposit to clear; one reversed since
+    # took its cash out of transit again, so a correction of its deposit has nothing to clear.
+    carried, still_in_transit = set(), set()
+    for deposit_id, posting_status in (
+        CashSubmission.objects.filter(deposit_transaction_id__in=named)
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .values_list("deposit_transaction_id", "posting_status")
+    ):
+        carried.add(deposit_id)
+        if posting_status != PostingStatus.REVERSED:
+            still_in_transit.add(deposit_id)
+    return {
+        draft_id
+        for draft_id, (own, *earlier) in chains.items()
+        if own in carried or still_in_transit.intersection(earlier)
+    }
 
 
 TYPE_LABELS = dict(TransactionType.choices)
@@ -671,6 +712,7 @@ BATCH_FIELDS = (
     "transfer_id",
     "posting_status",
     "created_by_id",
+    "corrects_id",
 )
 
 
@@ -906,8 +948,8 @@ def _repeated_return(allocation, posting, returned_amount, return_date):
     if amount_differs or date_differs:
         raise ConflictError(
             f'The return of float allocation "{allocation.pk}" is already posted ({posting.reference}: '
-            f"{allocation.returned_amount} on {allocation.return_date}); reverse the float and record it "
-            "again to change it.",
+            f"{allocation.returned_amount} on {allocation.return_date}). A float's return posts once and "
+            "stays as posted: neither a second return nor a reversal of the float can follow it.",
             code="already_returned",
         )
     return posting

@@ -528,8 +528,36 @@ def _store(result, snapshot, *, account, period, user):
     snapshot.dimension_breakdown = jsonable(result["dimensions"])
     snapshot.prepared_by = user
     snapshot.updated_by = user
+    _refuse_beyond_columns(snapshot, period)
     snapshot.save()
     return snapshot
+
+
+SNAPSHOT_MONEY_FIELDS = (
+    "book_opening_balance",
+    "book_closing_balance",
+    "statement_opening_balance",
+    "statement_closing_balance",
+    "variance",
+    "matched_amount",
+    "unmatched_book_amount",
+    "unmatched_statement_amount",
+)
+
+
+def _refuse_beyond_columns(snapshot, period):
+    """Refuse a month whose totals no stored amount can hold, naming it, before the database fails."""
+    limit = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
+    for name in SNAPSHOT_MONEY_FIELDS:
+        value = getattr(snapshot, name)
+        if value is not None and abs(value) >= limit:
+            label = name.replace("_", " ")
+            raise ConflictError(
+                f"The {label} of {snapshot.bank_account_id} for {period} ({value}) is beyond what a "
+                f"stored amount can hold ({settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES} "
+                "digits before the point); the reconciliation cannot be saved.",
+                code="amount_too_large",
+            )
 
 
 def _save_locked(*, account, period, snapshots, user):

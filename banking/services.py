@@ -13,6 +13,7 @@ from django.db import transaction
 from accounting.models import AccountingPeriod
 from banking.choices import (
     TYPE_DIRECTION,
+    CashSubmissionStatus,
     Direction,
     MatchStatus,
     PostingStatus,
@@ -368,8 +369,35 @@ def _submission_check(previous_deposit_id):
             raise ValidationError(
                 {"deposit_transaction": f'Bank transaction "{deposit_id}" cannot carry this cash: {problem}.'}
             )
+        _refuse_more_than_deposited(submission, deposit)
 
     return check
+
+
+def _refuse_more_than_deposited(submission, deposit):
+    """Refuse submissions saying more reached the bank than their deposit carried.
+
+    What reached the bank clears cash in transit through the deposit: claimed
+    beyond the deposit's amount, the excess stays in transit for good while the
+    variance report shows the submission as (nearly) even.
+    """
+    if submission.deposited_amount is None:
+        return
+    others = (
+        CashSubmission.objects.filter(deposit_transaction_id=deposit.pk, deposited_amount__isnull=False)
+        .exclude(pk=submission.pk)
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .exclude(posting_status=PostingStatus.REVERSED)
+        .values_list("deposited_amount", flat=True)
+    )
+    claimed = submission.deposited_amount + sum(others, Decimal("0.00"))
+    if claimed > deposit.amount:
+        raise ValidationError(
+            {
+                "deposited_amount": f'Bank transaction "{deposit.pk}" carried {deposit.amount}; the '
+                f"submissions naming it would say {claimed} reached the bank."
+            }
+        )
 
 
 @transaction.atomic

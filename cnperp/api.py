@@ -110,9 +110,17 @@ def _not_negative(value):
         raise serializers.ValidationError("The amount cannot be negative.")
 
 
+class MoneyInput(serializers.DecimalField):
+    """An amount given by a client: "-0.00" is zero (stored as 0.00, so answered as 0.00 too)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return value.copy_abs() if value is not None and value.is_zero() else value
+
+
 def money_field(*, allow_zero=False, **kwargs):
     """An amount as a string with exactly the project's precision; positive unless ``allow_zero``."""
-    return serializers.DecimalField(
+    return MoneyInput(
         max_digits=settings.MONEY_MAX_DIGITS,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
         validators=[_not_negative if allow_zero else _positive],
@@ -121,9 +129,9 @@ def money_field(*, allow_zero=False, **kwargs):
 
 
 def money_out(**kwargs):
-    """A computed amount in a response."""
+    """A computed amount in a response: a sum may have more digits than one stored amount."""
     return serializers.DecimalField(
-        max_digits=settings.MONEY_MAX_DIGITS,
+        max_digits=None,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
         read_only=True,
         **kwargs,
