@@ -60,6 +60,19 @@ def periods_lock_shared(period_ids):
         return dict(cursor.fetchall())
 
 
+def rows_lock_shared(model, ids):
+    """Share-lock the rows of ``model`` with these primary keys, in key order."""
+    _require_atomic()
+    ids = sorted({pk for pk in ids if pk is not None})
+    if not ids:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        sql = f"SELECT id FROM {table} WHERE id IN ({marks}) ORDER BY id"  # noqa: S608 (placeholders only)
+        cursor.execute(sql + _share_mode_suffix(), ids)
+
+
 def period_lock(period_id):
     """Lock one period for a change of status (close, reopen); ``None`` when it doesn't exist."""
     _require_atomic()

@@ -1288,6 +1288,7 @@ def _lock_group(match_id):
     if match is None:
         raise NotFoundError(f'No match has the id "{match_id}".')
     rows = list(ReconciliationMatch.objects.filter(group_key=match.group_key).order_by("pk"))
+    pairs = {(row.pk, row.statement_line_id, row.bank_transaction_id) for row in rows}
     line_ids = sorted({row.statement_line_id for row in rows})
     scope_lock(bank_account_id=match.bank_account_id, periods=_periods_of_lines(line_ids))
     lines = _lock_lines(line_ids)
@@ -1295,6 +1296,13 @@ def _lock_group(match_id):
     rows = list(
         ReconciliationMatch.objects.select_for_update().filter(group_key=match.group_key).order_by("pk")
     )
+    # A matcher run that held the account's lock meanwhile may have replaced the suggestion (its
+    # runs drop the old ones and write new rows): what was read before the lock is gone.
+    if {(row.pk, row.statement_line_id, row.bank_transaction_id) for row in rows} != pairs:
+        raise ConflictError(
+            f'Match "{match_id}" was replaced by a newer matcher run; reload the suggestions.',
+            code="match_replaced",
+        )
     return rows, lines, books
 
 

@@ -80,6 +80,7 @@ from banking.models import (
 from banking.services import (
     BOOK_CHANGE,
     MATCHED_FIELDS,
+    bank_accounts_lock_shared,
     finalized_months,
     finalized_refusal,
     refuse_finalized_months,
@@ -531,10 +532,12 @@ def bank_transaction_post(*, transaction_id, user):
     _refuse_reversed(draft, label)
     context = TransactionContext.load([draft])
     _prelock([draft.transaction_date], transaction_lines(draft, context))
+    bank_accounts_lock_shared([draft.bank_account_id])
     txn = _lock(BankTransaction, transaction_id, label)
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
+    bank_accounts_lock_shared([txn.bank_account_id])  # moved since the first read: that one too
     refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
     check_segregation(user=user, makers=_makers(BankTransaction, txn, user), action=SOD_POST)
     # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
@@ -566,6 +569,9 @@ def _reverse_document(
     if not hasattr(reversal_date, "year"):
         raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
     periods_open([reversal_date])
+    if model in BANK_LINE_MODELS:
+        account = model.objects.filter(pk=document_id).values_list("bank_account_id", flat=True).first()
+        bank_accounts_lock_shared([account])
     document = _lock(model, document_id, label)
     if document.posting_status == PostingStatus.DRAFT:
         raise ConflictError(
@@ -579,6 +585,7 @@ def _reverse_document(
         )
     if model in BANK_LINE_MODELS:
         # The reversal's bank line lands in the month of its date: one signed off stays as approved.
+        bank_accounts_lock_shared([document.bank_account_id])
         refuse_finalized_months([(document.bank_account_id, reversal_date)], BOOK_CHANGE)
     if refuse is not None:
         refuse(document)
@@ -744,9 +751,11 @@ def bank_transactions_post_batch(*, transaction_ids, user):
     statuses = periods_open({day for day in days if in_books(day)})
     rules = RuleBook.load()
     locks.accounts_lock_shared(rules.account_ids())
+    bank_accounts_lock_shared(drafts.values_list("bank_account_id", flat=True).distinct().order_by())
     txns = [BatchDraft(*row) for row in locks.documents_lock(drafts.values_list(*BATCH_FIELDS))]
     if not txns:
         return result
+    bank_accounts_lock_shared({t.bank_account_id for t in txns})  # a draft moved meanwhile
     late = {AccountingPeriod.code_for(t.transaction_date) for t in txns} - set(statuses)
     if late:  # a draft's date changed between the read and the lock
         statuses.update(periods_open({t.transaction_date for t in txns if in_books(t.transaction_date)}))
@@ -920,10 +929,12 @@ def float_allocation_post(*, allocation_id, user):
     rules = RuleBook.load()
     bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
     _prelock([draft.allocation_date], float_allocation_lines(draft, rules, bank_gl))
+    bank_accounts_lock_shared([draft.bank_account_id])
     allocation = _lock(FloatAllocation, allocation_id, label)
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
+    bank_accounts_lock_shared([allocation.bank_account_id])
     refuse_finalized_months([(allocation.bank_account_id, allocation.allocation_date)], BOOK_CHANGE)
     check_segregation(user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT)
     posting, created = _post_once(
@@ -973,6 +984,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
     rules = RuleBook.load()
     bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
     _prelock([day], float_allocation_lines(draft, rules, bank_gl, returning=True))
+    bank_accounts_lock_shared([draft.bank_account_id])
     allocation = _lock(FloatAllocation, allocation_id, label)
     existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk)
     if existing is not None:
@@ -992,6 +1004,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         )
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
+    bank_accounts_lock_shared([allocation.bank_account_id])
     refuse_finalized_months([(allocation.bank_account_id, day)], BOOK_CHANGE)
     posting = journal_posting_create(
         source_type=SourceType.FLOAT_RETURN,

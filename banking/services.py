@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounting import locks
 from accounting.models import AccountingPeriod
 from banking.choices import (
     TYPE_DIRECTION,
@@ -89,6 +90,17 @@ def refuse_finalized_months(pairs, change):
 BOOK_CHANGE = "nothing dated in it can be recorded, posted, reversed, changed or deleted on that account"
 
 
+def bank_accounts_lock_shared(ids):
+    """Share-lock bank accounts before changing what their books hold (a draft, a posting, a reversal).
+
+    Changes run side by side; a sign-off, which locks its account for update
+    (``scope_lock``), waits for those under way, and they for it: a change then
+    either lands before the sign-off reads the month, or sees it signed off and
+    is refused. Taken after the periods and GL accounts, before the documents.
+    """
+    locks.rows_lock_shared(BankAccount, ids)
+
+
 def _check_draft(document):
     if document.posting_status != PostingStatus.DRAFT:
         label = document._meta.verbose_name
@@ -136,6 +148,7 @@ def _save(document, *, user, validate=None):
     check_active_dimensions(document)
     document.full_clean()
     if isinstance(document, BankTransaction):
+        bank_accounts_lock_shared([document.bank_account_id])
         refuse_finalized_months([(document.bank_account_id, document.transaction_date)], BOOK_CHANGE)
     document.save()
     return document
@@ -176,6 +189,11 @@ def bank_account_update(*, bank_account_id, user, **data):
     return account
 
 
+def _account_of(transaction_id):
+    # Read before the transaction's own lock, to take the account's first (the global order).
+    return BankTransaction.objects.filter(pk=transaction_id).values_list("bank_account_id", flat=True).first()
+
+
 @transaction.atomic
 def bank_transaction_create(*, user, **data):
     """Record a draft bank transaction."""
@@ -214,6 +232,8 @@ def refuse_matched(txn, then):
 @transaction.atomic
 def bank_transaction_update(*, transaction_id, user, **data):
     """Change a draft bank transaction; posted ones are final, matched ones wait for an unmatch."""
+    moved_to = data.get("bank_account", data.get("bank_account_id"))
+    bank_accounts_lock_shared([_account_of(transaction_id), getattr(moved_to, "pk", moved_to)])
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     # Moving a draft out of a signed-off month changes that month too (the new place: _save).
@@ -275,6 +295,7 @@ def bank_transaction_delete(*, transaction_id, user):
     are working notes about the draft and go with it; a confirmed match stops
     the deletion (unmatch first).
     """
+    bank_accounts_lock_shared([_account_of(transaction_id)])
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
