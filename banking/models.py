@@ -340,6 +340,9 @@ class BankTransaction(PostedDocument):
     transfer = models.ForeignKey(
         BankTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="legs"
     )
+    # A transfer has one live leg per direction; a reversed leg is no longer live (NULL, which a
+    # unique index lets repeat), so a receipt reversed in the books can be received again.
+    live_leg = models.BooleanField(null=True, default=True, db_default=True, editable=False)
     corrects = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -357,7 +360,9 @@ class BankTransaction(PostedDocument):
             models.CheckConstraint(
                 condition=Q(direction__in=[Direction.IN, Direction.OUT]), name="bank_transaction_direction"
             ),
-            models.UniqueConstraint(fields=["transfer", "direction"], name="one_leg_per_direction"),
+            models.UniqueConstraint(
+                fields=["transfer", "direction", "live_leg"], name="one_live_leg_per_direction"
+            ),
         ]
         indexes = [
             models.Index(fields=["bank_account", "transaction_date"], name="idx_bt_account_date"),

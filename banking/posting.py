@@ -81,6 +81,7 @@ from banking.services import (
     BOOK_CHANGE,
     MATCHED_FIELDS,
     bank_accounts_lock_shared,
+    bank_transfer_receipt_reversed,
     finalized_months,
     finalized_refusal,
     refuse_finalized_months,
@@ -565,7 +566,7 @@ def _reverse_document(
     *, model, source_type, label, document_id, user, reversal_date, reason, refuse=None, reversed_hook=None
 ):
     """Reverse a posted document under its lock; ``refuse(document)`` may object first (raising),
-    ``reversed_hook(document)`` tidies what the reversal leaves behind."""
+    ``reversed_hook(document, user)`` tidies what the reversal leaves behind."""
     if not hasattr(reversal_date, "year"):
         raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
     periods_open([reversal_date])
@@ -595,11 +596,16 @@ def _reverse_document(
         reason=reason,
         posted_by=user,
     )
+    # A reversed transfer leg is live no more: the transfer may take a new one.
+    reversed_state = {"live_leg": None} if model is BankTransaction else {}
     model.objects.filter(pk=document.pk).update(
-        posting_status=PostingStatus.REVERSED, updated_at=reversal.posted_at, updated_by=user
+        posting_status=PostingStatus.REVERSED,
+        updated_at=reversal.posted_at,
+        updated_by=user,
+        **reversed_state,
     )
     if reversed_hook is not None:
-        reversed_hook(document)
+        reversed_hook(document, user)
     audit.record(
         "reverse",
         model,
@@ -629,9 +635,16 @@ def bank_transaction_reverse(*, transaction_id, user, reversal_date, reason):
         reversal_date=reversal_date,
         reason=reason,
         refuse=lambda txn: refuse_matched(txn, "reverse it"),
-        # A reversed transaction explains no statement line: the matcher's offers of it go.
-        reversed_hook=lambda txn: drop_suggestions_on([txn.pk]),
+        reversed_hook=_transaction_reversed,
     )
+
+
+def _transaction_reversed(txn, user):
+    # A reversed transaction explains no statement line: the matcher's offers of it go.
+    drop_suggestions_on([txn.pk])
+    if txn.transfer_id and txn.direction == Direction.IN:
+        # The money is in transit again in the books: so is the transfer, to be received anew.
+        bank_transfer_receipt_reversed(transfer_id=txn.transfer_id, user=user)
 
 
 CORRECTABLE_FIELDS = (

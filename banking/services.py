@@ -595,6 +595,26 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
     return transfer
 
 
+def bank_transfer_receipt_reversed(*, transfer_id, user):
+    """Put a received transfer back in transit once its receiving leg is reversed in the books.
+
+    The reversal moved the money back into the transfers-in-transit account; the
+    transfer says so again (in transit, nothing received, the allocations' shares
+    cleared), so the receipt can be recorded anew with ``bank_transfer_receive``,
+    or the transfer marked failed.
+    """
+    transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
+    if transfer.status != TransferStatus.RECEIVED:
+        return transfer
+    sent = transfer.legs.filter(direction=Direction.OUT, posting_status=PostingStatus.POSTED).exists()
+    transfer.status = TransferStatus.IN_TRANSIT if sent else TransferStatus.INITIATED
+    transfer.received_date = None
+    transfer.received_amount = None
+    _save_state(transfer, user=user, fields=["status", "received_date", "received_amount"])
+    transfer.allocations.update(received_amount=None)
+    return transfer
+
+
 def _record_received_shares(transfer, received_amount):
     """Record on each allocation its share of what arrived: the split its receiving leg posts.
 

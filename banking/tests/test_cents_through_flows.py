@@ -145,6 +145,40 @@ def test_a_transfer_of_100_over_three_allocations_arrives_to_the_cent_everywhere
     assert analysis["totals"]["inflow"] == received
 
 
+def test_a_receiving_leg_reversed_puts_the_transfer_back_in_transit_to_be_received_again(admin_api, ledger):
+    """A receiving leg posted with the wrong amount (99.99 of 100.00) is reversed in November: the
+    money is back in transit in the GL, and so is the transfer (it stayed "received" before, and
+    /receive, /fail and /correct all refused it: the money could never leave transit)."""
+    _transfer(admin_api, "tr-rev", "100.00", ["33.33", "33.33", "33.34"])
+    _ok(_receive(admin_api, "tr-rev", "99.99"))
+    _post_legs(admin_api, "tr-rev")
+    leg = BankTransaction.objects.get(transfer_id="tr-rev", direction="in")
+    _ok(
+        _post(
+            admin_api, "transactions", leg.pk, {"reversal_date": "2025-11-03", "reason": "wrong"}, "reverse"
+        ),
+        201,
+    )
+    assert _balance(TRANSIT) == D("100.00")
+    transfer = BankTransfer.objects.get(pk="tr-rev")
+    assert (transfer.status, transfer.received_amount, transfer.received_date) == ("in_transit", None, None)
+    assert list(transfer.allocations.values_list("received_amount", flat=True)) == [None, None, None]
+    # A leg is still corrected through its transfer, not on its own.
+    assert _post(admin_api, "transactions", leg.pk, {"amount": "100.00"}, "correct").status_code == 409
+
+    again = _receive(admin_api, "tr-rev", "100.00", day="2025-11-03")
+    assert again.status_code == 200, again.content
+    new_leg = BankTransaction.objects.get(transfer_id="tr-rev", direction="in", posting_status="draft")
+    _ok(_post(admin_api, "transactions", new_leg.pk))
+    assert _balance(TRANSIT) == D("0.00")
+    assert sorted(
+        BankTransfer.objects.get(pk="tr-rev").allocations.values_list("received_amount", flat=True)
+    ) == [D("33.33"), D("33.33"), D("33.34")]
+    # One live receiving leg: a third receipt is refused.
+    assert _receive(admin_api, "tr-rev", "100.00", day="2025-11-04").status_code == 409
+    _assert_books_sound()
+
+
 # --- branch cash: shortage, overage, nothing, one deposit of several ---------------------------------
 
 
