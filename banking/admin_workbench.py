@@ -90,6 +90,7 @@ VIEW_PERMISSIONS = (
 # The dashboard shows what the four report endpoints show, and needs what each of them needs.
 DASHBOARD_PERMISSIONS = tuple(sorted(set().union(*REPORT_PERMISSIONS.values())))
 MATCH_PERMISSION = "banking.match_statementline"
+IMPORT_PERMISSION = "banking.import_bankstatement"
 FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 POST_PERMISSION = "banking.post_banktransaction"
 
@@ -755,6 +756,9 @@ class BankAccountWorkbenchMixin:
         ]
 
     def get_list_display(self, request):
+        # Offered only to whoever may open the workbench: a link to a 403 is a dead end.
+        if not request.user.has_perms(VIEW_PERMISSIONS):
+            return super().get_list_display(request)
         return (*super().get_list_display(request), "reconcile_link")
 
     @staticmethod
@@ -840,6 +844,7 @@ class BankAccountWorkbenchMixin:
             ),
             "next_url": reverse("admin:banking_bankaccount_reconcile", args=[account.pk, _shift(period, 1)]),
             "import_url": reverse("admin:banking_bankstatement_import"),
+            "can_import": request.user.has_perm(IMPORT_PERMISSION),
             "dashboard_url": reverse("admin:banking_bankaccount_dashboard") + f"?period={period}",
             "workbench_config": config,
         }

@@ -14,6 +14,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
@@ -356,3 +359,31 @@ class ViewOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Users and role groups ---------------------------------------------------------------------
+
+
+class RoleGroupAdmin(GroupAdmin):
+    """Django's group page, with each permission's model read in the same query.
+
+    Read-only (the auditor), the page names every permission of the group, and a
+    permission's name reads its content type: one query each (92 for the admin
+    role) without this.
+    """
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("permissions__content_type")
+
+
+class StaffUserAdmin(UserAdmin):
+    """Django's user page, with the user's own permissions' models and groups read at once."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user_permissions__content_type", "groups")
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleGroupAdmin)
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffUserAdmin)

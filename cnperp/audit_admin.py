@@ -63,7 +63,7 @@ class AuditHistoryMixin:
         entries = (
             get_logentry_model()
             .objects.get_for_object(obj)
-            .select_related("actor")
+            .select_related("actor", "content_type")
             .order_by("-timestamp", "-pk")
         )
         paginator = self.get_paginator(request, entries, HISTORY_PER_PAGE)
