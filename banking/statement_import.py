@@ -570,6 +570,9 @@ def _check_totals_fit(parsed, number):
     for what, value in (
         ("lines total", parsed.lines_total),
         ("balance difference", parsed.balance_difference),
+        # A CSV's opening balance is worked out (first balance less first amount): it can pass the limit.
+        ("opening balance", parsed.opening_balance),
+        ("closing balance", parsed.closing_balance),
     ):
         if value is not None and abs(value) >= limit:
             raise DomainError(

@@ -76,6 +76,14 @@ def _check_digits(lines):
     """
     for number, code, fields in _raw_records(lines):
         if code == "16":
+            # The amount is unsigned: the type code says in or out (142 is a credit). A sign would be
+            # read against it ("-490196" under 142 stored as money out), so which was meant is unknown.
+            if len(fields) > 1 and fields[1].strip()[:1] in ("+", "-"):
+                raise StatementParseError(
+                    f'The 16 record\'s amount "{fields[1].strip()[:30]}" has a sign: BAI2 transaction '
+                    "amounts carry none, their type code says credit or debit.",
+                    number,
+                )
             # Type code, amount, funds type and its availability; then references and free text.
             fields = fields[: 3 + _availability_fields(fields)]
         for index, field in enumerate(fields, start=1):
@@ -119,6 +127,9 @@ def _statement(file_id, group, account):
     decimals = MINOR_UNITS.get(currency, 2)
     balances = {item.type_code.code: item.amount for item in header.summary_items if item.amount is not None}
     as_of = group.header.as_of_date
+    if as_of is None:
+        # Its lines take the group's date: without one they would have no booking date at all.
+        raise StatementParseError("A 02 group header has no as-of date.")
     lines = [_line(detail, as_of, currency, decimals) for detail in account.children]
     number = header.customer_account_number or ""
     statement = ParsedStatement(

@@ -31,6 +31,7 @@ than ``defusedxml``'s pure-Python one, and each entry is dropped once read, so
 a 50,000-entry statement does not sit in memory as a tree.
 """
 
+import codecs
 import io
 import re
 from contextlib import contextmanager
@@ -176,6 +177,13 @@ def _check_encoding(content):
     declared = _ENCODING_DECLARATION.match(content[:200])
     if declared is None or declared.group(1).lower().replace(b"_", b"-") in (b"utf-8", b"utf8"):
         decode_utf8(content)
+        return
+    name = declared.group(1).decode("ascii", "replace")
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        # Expat would stop on it with a LookupError of its own, not a parse error.
+        raise StatementParseError(f'The XML declares the unknown encoding "{name[:40]}".') from None
 
 
 def _unsigned_money(text, *, what):
@@ -187,6 +195,13 @@ def _unsigned_money(text, *, what):
     out though the bank says credit), so which the bank meant is unknown.
     """
     raw = (text or "").strip()
+    if "," in raw:
+        # xs:decimal has no comma: "25,000" is twenty-five thousand written with a separator, or
+        # twenty-five written the European way; which the bank meant is unknown.
+        raise StatementParseError(
+            f'The {what} "{raw[:40]}" has a comma: camt amounts write their decimals with a point '
+            "and no thousands separator (25000.00)."
+        )
     if raw.startswith("-"):
         raise StatementParseError(
             f'The {what} "{raw[:40]}" has a minus sign: camt amounts carry no sign, the direction '

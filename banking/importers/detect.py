@@ -21,6 +21,8 @@ _SWIFT = re.compile(rb"(?m)^:20:.*?^:25:", re.S)
 def detect_format(content, *, has_profile=False):
     """Return ``camt``, ``mt940``, ``ofx``, ``bai2`` or ``csv``, or raise StatementParseError."""
     head = content[:_HEAD_BYTES].lstrip(b"\xef\xbb\xbf\x01\r\n\t ")
+    # Line ends of CR alone (old Mac exports) are line ends too: the parsers read them so.
+    head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     upper = head.upper()
     if head.startswith(b"<"):
         if b"<OFX" in upper or b"<?OFX" in upper:

@@ -81,6 +81,7 @@ def _statement(chunk, first_line):
             first_line,
         )
     _check_digits(chunk, first_line)
+    _check_amount_lengths(chunk, first_line)
     chunk = _without_closing_information(chunk)
     transactions = mt940_library.models.Transactions(processors=_PROCESSORS, options=_OPTIONS)
     try:
@@ -150,6 +151,23 @@ def _without_closing_information(chunk):
         return chunk
     head, tail = chunk[: closing.start()], chunk[closing.start() :]
     return head + _INFORMATION_BLOCK.sub("", tail)
+
+
+# A :61: line's value date, entry date, debit/credit mark, funds code and amount (at most 15
+# characters). The library reads the amount as [0-9,]{1,15} and takes what follows for the
+# customer reference: "D1234567890123,45" became 1234567890123,4 and the 5 a reference.
+_STATEMENT_LINE_AMOUNT = re.compile(r"(?m)^:61:[0-9]{6}(?:[0-9]{4})?[ER]?[CD][A-Z]?([0-9,]+)")
+AMOUNT_MAX_CHARACTERS = 15
+
+
+def _check_amount_lengths(chunk, first_line):
+    for match in _STATEMENT_LINE_AMOUNT.finditer(chunk):
+        if len(match.group(1)) > AMOUNT_MAX_CHARACTERS:
+            raise StatementParseError(
+                f'The :61: amount "{match.group(1)[:30]}" is longer than the {AMOUNT_MAX_CHARACTERS} '
+                "characters an MT940 amount has.",
+                first_line + chunk.count("\n", 0, match.start()),
+            )
 
 
 def _check_digits(chunk, first_line):

@@ -115,6 +115,7 @@ def _tree(text, start):
     body = _PROCESSING.sub("", text[start:])
     body = _CDATA.sub(lambda m: html.escape(m.group(1), quote=False), body)
     line_base = text[:start].count("\n") + 1
+    lines = _LineCounter(body, line_base)
     root = _Element("#root", line_base)
     stack = [root]
     position = 0
@@ -143,13 +144,13 @@ def _tree(text, start):
                 )
             # Close the unclosed SGML leaves down to the matching aggregate.
             while stack[-1].tag != tag:
-                _close_leaf(stack)
+                _close_leaf(stack, lines.at(match.start()))
             stack.pop()
             continue
         # A new tag closes a pending SGML leaf (an element that got its value).
         if stack[-1].text is not None and not stack[-1].children and len(stack) > 1:
             stack.pop()
-        element = _Element(tag, _line(body, match.start(), line_base))
+        element = _Element(tag, lines.at(match.start()))
         stack[-1].children.append(element)
         if empty:
             element.text = ""  # <MEMO/>: an empty value, nothing to close
@@ -165,12 +166,59 @@ def _tree(text, start):
     return root.children[0]
 
 
-def _close_leaf(stack):
+# The OFX aggregates: they always have an end tag, so one missing is a broken file, never an SGML
+# leaf. Taken for a leaf, an unclosed <STMTRS> or <BANKACCTFROM> let its children move up out of
+# it: the statement read without its account (accepted for any account) or without its lines.
+AGGREGATES = frozenset(
+    {
+        "OFX",
+        "SIGNONMSGSRSV1",
+        "SONRS",
+        "STATUS",
+        "FI",
+        "BANKMSGSRSV1",
+        "CREDITCARDMSGSRSV1",
+        "STMTTRNRS",
+        "CCSTMTTRNRS",
+        "STMTRS",
+        "CCSTMTRS",
+        "BANKACCTFROM",
+        "CCACCTFROM",
+        "BANKACCTTO",
+        "CCACCTTO",
+        "BANKTRANLIST",
+        "STMTTRN",
+        "LEDGERBAL",
+        "AVAILBAL",
+        "CURRENCY",
+        "ORIGCURRENCY",
+        "PAYEE",
+    }
+)
+
+
+class _LineCounter:
+    """Line numbers of positions met in order, counted on from the last one (not from the start)."""
+
+    def __init__(self, body, base):
+        self.body, self.line, self.position = body, base, 0
+
+    def at(self, position):
+        if position < self.position:  # not in order: count afresh
+            self.line, self.position = self.line - self.body.count("\n", position, self.position), position
+        self.line += self.body.count("\n", self.position, position)
+        self.position = position
+        return self.line
+
+
+def _close_leaf(stack, line=None):
     """Close the element on top of ``stack``, which had no end tag of its own: an SGML leaf.
 
     A leaf without a value took the tags after it as its children; they are
     its siblings, moved up right after it (it is its parent's last child).
     """
+    if stack[-1].tag in AGGREGATES:
+        raise StatementParseError(f"<{stack[-1].tag}> is not closed (</{stack[-1].tag}> is missing).", line)
     element = stack.pop()
     if element.children:
         stack[-1].children.extend(element.children)
@@ -211,7 +259,14 @@ def _statement(element):
     return statement
 
 
+SINGLE_FIELDS = ("TRNAMT", "DTPOSTED", "DTUSER", "FITID")
+
+
 def _transaction(element, currency):
+    for tag in SINGLE_FIELDS:
+        if sum(1 for child in element.children if child.tag == tag) > 1:
+            # Which of two amounts (or dates, ids) the bank meant is unknown: neither is kept.
+            raise StatementParseError(f"A transaction (<STMTTRN>) has more than one <{tag}>.", element.line)
     amount_text = element.value("TRNAMT")
     if not amount_text:
         raise StatementParseError("A transaction (<STMTTRN>) has no amount (<TRNAMT>).", element.line)
@@ -235,10 +290,16 @@ def _transaction(element, currency):
     )
 
 
+_EIGHT_DIGITS = re.compile(r"[0-9]{8}")
+
+
 def _date(text, element):
     """Return the date of an OFX date-time (``20110331120000.000[-5:EST]``)."""
     # strptime's %Y reads any script's digits ("٢٠٢٥").
     check_ascii_digits(text, line=element.line, what="OFX date")
+    if not _EIGHT_DIGITS.match(text):
+        # strptime would read "2011045" as 2011-04-05: one digit short, and a day guessed.
+        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', element.line)
     try:
         return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
     except ValueError:
