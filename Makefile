@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PORT ?= 8010
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: install run migrate demo test test-sqlite lint format bench serve clean mariadb schema
+.PHONY: install run test test-sqlite lint format bench serve clean mariadb schema
 
 $(STAMP): requirements.txt
 	bin/ensure-system-packages

@@ -711,12 +711,24 @@ def _shift(period, months):
 
 
 def default_period(account=None):
-    """Return the month of the latest statement line (of ``account``), else the current month."""
+    """Return the month of the latest statement line (of ``account``), else of its latest
+    transaction dated up to today, else the current month.
+
+    Without any statement yet (a new account, the demo company before its first
+    import), today's month is usually empty: the latest month with book items is
+    where the work is.
+    """
     lines = (
         StatementLine.objects.all() if account is None else StatementLine.objects.filter(bank_account=account)
     )
     latest = lines.aggregate(day=Max("booking_date"))["day"]
-    return AccountingPeriod.code_for(latest or timezone.localdate())
+    if latest is None:
+        today = timezone.localdate()
+        books = BankTransaction.objects.filter(transaction_date__lte=today)
+        if account is not None:
+            books = books.filter(bank_account=account)
+        latest = books.aggregate(day=Max("transaction_date"))["day"] or today
+    return AccountingPeriod.code_for(latest)
 
 
 def dashboard_default_period():

@@ -42,7 +42,7 @@ def _bool(name, default):
     raise ImproperlyConfigured(f"{name}={value!r}: use true or false (1/0, yes/no, on/off).")
 
 
-def _int(name, default, *, minimum=0):
+def _int(name, default, *, minimum=0, maximum=None):
     value = _raw(name)
     if value is None or value == "":
         return default
@@ -52,6 +52,8 @@ def _int(name, default, *, minimum=0):
         raise ImproperlyConfigured(f"{name}={value!r}: use a whole number.") from None
     if number < minimum:
         raise ImproperlyConfigured(f"{name}={value!r}: use a number of at least {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a number from {minimum} to {maximum}.")
     return number
 
 
@@ -347,8 +349,14 @@ BANKING_STATEMENT_MAX_BYTES = _int("BANKING_STATEMENT_MAX_BYTES", 20 * 1024 * 10
 BANKING_TRANSFER_ATTENTION_DAYS = _int("BANKING_TRANSFER_ATTENTION_DAYS", 3)
 # The matcher (docs/reconciliation.md): days between the bank's date and ours for an amount
 # match, and the score (0-100) from which a certain match is confirmed without a person.
-BANKING_MATCH_DATE_WINDOW_DAYS = _int("BANKING_MATCH_DATE_WINDOW_DAYS", 5)
+# Checked here, at start, in the ranges the matcher accepts (banking.matching): a value out of
+# them stopped the first matcher run, hours later in cron, instead of the start.
+BANKING_MATCH_DATE_WINDOW_DAYS = _int("BANKING_MATCH_DATE_WINDOW_DAYS", 5, maximum=90)
 BANKING_MATCH_AUTO_CONFIRM_SCORE = _decimal("BANKING_MATCH_AUTO_CONFIRM_SCORE", "90")
+if not 50 <= BANKING_MATCH_AUTO_CONFIRM_SCORE <= 100:
+    raise ImproperlyConfigured(
+        f"BANKING_MATCH_AUTO_CONFIRM_SCORE={BANKING_MATCH_AUTO_CONFIRM_SCORE}: use a score from 50 to 100."
+    )
 
 # --- Security (production) ----------------------------------------------------
 #
@@ -391,7 +399,12 @@ BACKUP_KEEP = _int("BACKUP_KEEP", 14, minimum=1)
 # the human format, the default under DEBUG.
 
 LOG_FILE = env.str("LOG_FILE", default="")
-LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain" if DEBUG else "json")
+LOG_FORMAT = _choice(
+    "DJANGO_LOG_FORMAT",
+    "plain" if DEBUG else "json",
+    lambda value: value in ("json", "plain"),
+    "json or plain",
+)
 LOG_LEVEL = _choice(
     "DJANGO_LOG_LEVEL",
     "INFO",

@@ -198,6 +198,21 @@ def test_demo_has_branch_cash_with_variances_and_floats_with_returns():
     assert set(floats.values_list("status", flat=True)) == {"allocated", "returned", "partially_returned"}
 
 
+def test_the_summary_counts_what_the_first_run_added_the_ledger_included():
+    # On an empty database everything stored was added by the run: the ledger rows too, which the
+    # posting service writes (the summary said 0 postings, GL lines and assignments added).
+    from banking.management.commands.load_demo import SUMMARY_MODELS
+
+    output = load_demo()
+
+    for model in SUMMARY_MODELS:
+        label = str(model._meta.verbose_name_plural)
+        row = next(line for line in output.splitlines() if line.strip().startswith(label))
+        added, stored = (int(part.replace(",", "")) for part in row[len(label) + 2 :].split())
+        assert added == stored == model.objects.count(), row
+    assert JournalEntry.objects.exists()
+
+
 def test_second_run_adds_nothing():
     # Given the demo, loaded once
     load_demo()

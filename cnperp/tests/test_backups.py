@@ -49,6 +49,8 @@ def test_a_full_backup_writes_a_dump_and_a_manifest_of_counts_checksums_and_tria
     backup = latest_backup(tmp_path)
     manifest = backup.manifest
     assert "Backup complete" in output
+    # The hint to verify it names the folder (without it, verify_backup looked in the default one).
+    assert f"manage.py verify_backup --latest --dir {tmp_path}" in output
     with gzip.open(backup.dump) as dump:
         assert dump.read(16)
     assert manifest["type"] == "full" and manifest["vendor"] == connection.vendor

@@ -72,6 +72,12 @@ def _last_line(text):
         ("DJANGO_LOG_LEVEL", "verbose"),
         ("DJANGO_TIME_ZONE", "Europe/Londn"),
         ("DJANGO_CACHE_URL", "memcache-ish://cache:11211"),
+        # Out of the matcher's ranges: they stopped the first matcher run, not the start.
+        ("BANKING_MATCH_DATE_WINDOW_DAYS", "91"),
+        ("BANKING_MATCH_AUTO_CONFIRM_SCORE", "40"),
+        ("BANKING_MATCH_AUTO_CONFIRM_SCORE", "101"),
+        # Was a ValueError from the logging set-up naming a handler, not the variable.
+        ("DJANGO_LOG_FORMAT", "xml"),
     ],
 )
 def test_a_malformed_setting_stops_startup_with_a_message_naming_the_variable(name, value):

@@ -240,6 +240,16 @@ def test_page_links_and_shell(imported):
     assert 'id="workbench-config"' in page and "banking/workbench.js" in page and "Keyboard shortcuts" in page
 
 
+def test_without_a_statement_reconcile_opens_the_latest_month_with_book_items(books, client, superuser):
+    # Before any statement is imported (a new account, the demo company) today's month is
+    # usually empty: the page opens on the month of the account's latest transaction instead.
+    client.force_login(superuser)
+    latest = BankTransaction.objects.filter(bank_account_id="ba-op").latest("transaction_date")
+    response = client.get("/admin/banking/bankaccount/ba-op/reconcile/")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/reconcile/{latest.transaction_date:%Y-%m}/")
+
+
 def test_a_reader_sees_the_workbench_but_cannot_change_it(imported):
     reader = grant(UserFactory(username="reader"), *READ)
     client = Client()

@@ -5,6 +5,8 @@ into ``BACKUP_DIR`` and keeps the newest ``BACKUP_KEEP`` backups of this databas
 Run ``verify_backup --latest`` right after; cron should run both.
 """
 
+import shlex
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -62,4 +64,8 @@ class Command(BaseCommand):
             self.stdout.write("  writes landed during the dump: the figures were taken from the dump itself.")
         for stem in deleted:
             self.stdout.write(f"  deleted (retention {keep}): {stem}")
-        self.stdout.write(self.style.SUCCESS("Backup complete. Verify it: manage.py verify_backup --latest"))
+        # The hint names the folder the backup went to when it is not the default one.
+        where = f" --dir {shlex.quote(str(dir))}" if dir else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"Backup complete. Verify it: manage.py verify_backup --latest{where}")
+        )
