@@ -34,8 +34,10 @@ reference machine with MariaDB: about 11,000 transactions/s without postings,
 """
 
 import calendar
+import csv
 import dataclasses
 import datetime
+import io
 import itertools
 import random
 from collections import Counter
@@ -43,7 +45,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -893,8 +895,99 @@ def demo_load(*, end_month=DEFAULT_END_MONTH, months=DEFAULT_MONTHS, seed=DEFAUL
     codes = month_codes(end_month, months)
     added = master_data_ensure(user=clerk, codes=codes)
     added.update(demo_year_create(codes=codes, seed=seed, clerk=clerk))
-    added["postings"] = demo_history_post(codes=codes[:-3], user=accountant)
+    posted = codes[:-3]
+    added["postings"] = demo_history_post(codes=posted, user=accountant)
+    if posted:
+        # The bank's side of the last posted month, for the reconciliation workbench to start from.
+        added.update(demo_statement_import(code=posted[-1], user=clerk))
     return added
+
+
+# The bank statement the demo imports: the operating account's last posted month, as the demo
+# bank's CSV export (profile csv-fnb), with the month's monthly fee, which nobody has booked.
+DEMO_STATEMENT_ACCOUNT = "ba-op"
+DEMO_BANK_FEE = Decimal("12.50")
+DEMO_STATEMENT_HEADER = (
+    "Booking date",
+    "Value date",
+    "Amount",
+    "Details",
+    "Reference",
+    "Counterparty",
+    "Counterparty IBAN",
+    "Balance",
+)
+
+
+def _csv_amount(amount):
+    return format(amount, "f").replace(".", ",")
+
+
+def demo_statement_text(*, code):
+    """Return the demo bank's CSV statement of ``ba-op`` for ``code``: its posted transactions,
+    every seventh booked by the bank a day later, and the bank's fee; ``None`` without them."""
+    account = BankAccount.objects.filter(pk=DEMO_STATEMENT_ACCOUNT).first()
+    if account is None:
+        return None
+    start, end = AccountingPeriod.bounds(code)
+    books = BankTransaction.objects.filter(
+        bank_account=account,
+        posting_status=PostingStatus.POSTED,
+        transaction_date__gte=start,
+        transaction_date__lte=end,
+    ).order_by("transaction_date", "id")
+    rows = []
+    for number, txn in enumerate(books):
+        day = min(txn.transaction_date + datetime.timedelta(days=1 if number % 7 == 6 else 0), end)
+        signed = txn.amount if txn.direction == Direction.IN else -txn.amount
+        details = txn.description or txn.get_transaction_type_display()
+        rows.append((day, txn.transaction_date, signed, details, txn.reference, txn.counterparty_name))
+    if not rows:
+        return None
+    rows.append((end, end, -DEMO_BANK_FEE, "Account maintenance fee", f"FEE-{code}", "First National Bank"))
+    rows.sort(key=lambda row: row[0])
+    opening = JournalEntry.objects.filter(account=account.gl_account, entry_date__lt=start).aggregate(
+        net=Sum(F("debit") - F("credit"))
+    )["net"] or Decimal("0.00")
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(DEMO_STATEMENT_HEADER)
+    balance = opening
+    for day, value_day, amount, details, reference, counterparty in rows:
+        balance += amount
+        writer.writerow(
+            (
+                f"{day:%d.%m.%Y}",
+                f"{value_day:%d.%m.%Y}",
+                _csv_amount(amount),
+                details,
+                reference,
+                counterparty,
+                "",
+                _csv_amount(balance),
+            )
+        )
+    return out.getvalue()
+
+
+def demo_statement_import(*, code, user):
+    """Import the demo bank's statement of ``ba-op`` for ``code`` (see :func:`demo_statement_text`),
+    through the import service, as finance staff would: a second run adds nothing."""
+    from banking.statement_import import statement_import
+
+    profile = StatementCsvProfile.objects.filter(pk="csv-fnb").first()
+    text = demo_statement_text(code=code)
+    if profile is None or text is None:
+        return {}
+    result = statement_import(
+        bank_account=BankAccount.objects.get(pk=DEMO_STATEMENT_ACCOUNT),
+        content=text.encode("utf-8"),
+        file_name=f"fnb-{DEMO_STATEMENT_ACCOUNT}-{code}.csv",
+        format="csv",
+        profile=profile,
+        user=user,
+    )
+    return {"StatementLine": result.new_lines}
 
 
 def demo_history_post(*, codes, user):

@@ -15,6 +15,7 @@ from banking.choices import Direction, PostingDocument, PostingStatus, Transacti
 from banking.demo import dimension_combinations
 from banking.models import (
     BankAccount,
+    BankStatement,
     BankTransaction,
     BankTransfer,
     BankTransferAllocation,
@@ -23,6 +24,7 @@ from banking.models import (
     PostingRule,
     StatementCsvProfile,
 )
+from banking.reconciliation import reconcile_banking_by_dimension
 from dimensions.models import Branch, CostCenter, Department, Project
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +213,30 @@ def test_the_summary_counts_what_the_first_run_added_the_ledger_included():
         added, stored = (int(part.replace(",", "")) for part in row[len(label) + 2 :].split())
         assert added == stored == model.objects.count(), row
     assert JournalEntry.objects.exists()
+
+
+def test_the_demo_imports_the_operating_accounts_statement_of_its_last_posted_month():
+    # Given the demo: its 2025 posted but the last quarter, so September is the last posted month
+    load_demo()
+
+    # Then the bank's CSV statement of September is imported for ba-op: a line per posted
+    # transaction of the month and the bank's fee of 12.50 that nobody booked, adding up
+    (statement,) = BankStatement.objects.filter(bank_account_id="ba-op")
+    posted = BankTransaction.objects.filter(
+        bank_account_id="ba-op",
+        posting_status="posted",
+        transaction_date__gte=datetime.date(2025, 9, 1),
+        transaction_date__lte=datetime.date(2025, 9, 30),
+    )
+    assert (statement.from_date, statement.to_date) == (datetime.date(2025, 9, 1), datetime.date(2025, 9, 30))
+    assert statement.line_count == posted.count() + 1 and statement.is_consistent
+
+    # And the month reconciles down to that fee: the matcher pairs every other line
+    call_command("reconcile", "--account", "ba-op", "--period", "2025-09", "--match", stdout=StringIO())
+    result = reconcile_banking_by_dimension("ba-op", "2025-09")
+    assert result["unmatched_book_items"]["count"] == 0
+    assert result["unmatched_statement_lines"]["count"] == 1
+    assert result["variance"] == Decimal("-12.50")
 
 
 def test_second_run_adds_nothing():

@@ -16,6 +16,7 @@ from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, 
 from banking import demo
 from banking.models import (
     BankAccount,
+    BankStatement,
     BankTransaction,
     BankTransfer,
     BankTransferAllocation,
@@ -23,6 +24,7 @@ from banking.models import (
     FloatAllocation,
     PostingRule,
     StatementCsvProfile,
+    StatementLine,
 )
 from cnperp.progress import Progress
 from dimensions.models import Branch, CostCenter, Department, Project
@@ -42,6 +44,8 @@ SUMMARY_MODELS = [
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
+    BankStatement,
+    StatementLine,
     JournalPosting,
     JournalEntry,
     DimensionAssignment,
