@@ -247,6 +247,8 @@ def bank_transaction_update(*, transaction_id, user, **data):
         refuse_matched(txn, "change it")
     if changed & DEPOSIT_FIELDS:
         _refuse_named_deposit(txn)
+    if "amount" in changed:
+        _refuse_below_claimed(txn, data["amount"])
     saved = _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
     if moved:
         # The matcher suggested it for what it was (account, amount, date): that may no longer hold.
@@ -395,6 +397,31 @@ def _submission_check(previous_deposit_id):
     return check
 
 
+def _claimed(deposit_id, *, leaving_out=None):
+    """What the live submissions naming ``deposit_id`` say reached the bank through it."""
+    amounts = (
+        CashSubmission.objects.filter(deposit_transaction_id=deposit_id, deposited_amount__isnull=False)
+        .exclude(pk=leaving_out)
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .exclude(posting_status=PostingStatus.REVERSED)
+        .values_list("deposited_amount", flat=True)
+    )
+    return sum(amounts, Decimal("0.00"))
+
+
+def _refuse_below_claimed(deposit, amount):
+    """A deposit lowered below what its submissions say reached the bank would leave the rest in
+    cash in transit for good: the same rule as :func:`_refuse_more_than_deposited`, from its side."""
+    claimed = _claimed(deposit.pk)
+    if amount is not None and claimed and amount < claimed:
+        raise ValidationError(
+            {
+                "amount": f"The cash submissions naming this deposit say {claimed} reached the bank "
+                f"through it; it cannot carry less ({amount})."
+            }
+        )
+
+
 def _refuse_more_than_deposited(submission, deposit):
     """Refuse submissions saying more reached the bank than their deposit carried.
 
@@ -404,14 +431,7 @@ def _refuse_more_than_deposited(submission, deposit):
     """
     if submission.deposited_amount is None:
         return
-    others = (
-        CashSubmission.objects.filter(deposit_transaction_id=deposit.pk, deposited_amount__isnull=False)
-        .exclude(pk=submission.pk)
-        .exclude(status=CashSubmissionStatus.CANCELLED)
-        .exclude(posting_status=PostingStatus.REVERSED)
-        .values_list("deposited_amount", flat=True)
-    )
-    claimed = submission.deposited_amount + sum(others, Decimal("0.00"))
+    claimed = submission.deposited_amount + _claimed(deposit.pk, leaving_out=submission.pk)
     if claimed > deposit.amount:
         raise ValidationError(
             {

@@ -239,10 +239,11 @@ def statement_import(*, bank_account, content: bytes, file_name, format="auto", 
             field="account",
             code="wrong_account",
         )
-    # A signed-off month keeps the lines it was approved with: a line new to it is refused, and
-    # the whole file with it (a file whose lines are all known already adds nothing, and passes).
+    # A signed-off month keeps the lines and the statement balances it was approved with: a line
+    # new to it, or a new statement ending in it (whose closing balance would become the month's),
+    # is refused, and the whole file with it. A file imported already adds nothing, and passes.
     refuse_finalized_months(
-        [(account.pk, day) for day in importer.new_days], "no statement line can be added to it"
+        [(account.pk, day) for day in importer.new_days], "no statement or statement line can be added to it"
     )
     return result
 
@@ -417,6 +418,9 @@ class _StatementWriter:
             self.write([])
         importer.seen_keys.update(self.keys)
         importer.new_days.update(self.new_days)
+        if parsed.to_date:
+            # The month a new statement ends in takes its closing balance from it.
+            importer.new_days.add(parsed.to_date)
         if self.continues:
             importer.occurrences.update(self.content_occurrences.maps[0])
             importer.reference_occurrences.update(self.occurrences.maps[0])

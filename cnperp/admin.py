@@ -23,6 +23,8 @@ from django.db.models import ProtectedError, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from cnperp.audit_admin import AuditHistoryMixin
 from cnperp.exceptions import DomainError
@@ -364,7 +366,7 @@ class ViewOnlyInline(admin.TabularInline):
 # --- Users and role groups ---------------------------------------------------------------------
 
 
-class RoleGroupAdmin(GroupAdmin):
+class RoleGroupAdmin(ListLookupGuard, GroupAdmin):
     """Django's group page, with each permission's model read in the same query.
 
     Read-only (the auditor), the page names every permission of the group, and a
@@ -376,13 +378,19 @@ class RoleGroupAdmin(GroupAdmin):
         return super().get_queryset(request).prefetch_related("permissions__content_type")
 
 
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(ListLookupGuard, UserAdmin):
     """Django's user page, with the user's own permissions' models and groups read at once."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("user_permissions__content_type", "groups")
 
 
+class GuardedTokenAdmin(ListLookupGuard, TokenAdmin):
+    """DRF's API token list, with the same guard on its address as every other list."""
+
+
+admin.site.unregister(TokenProxy)
+admin.site.register(TokenProxy, GuardedTokenAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RoleGroupAdmin)
 admin.site.unregister(get_user_model())

@@ -15,6 +15,27 @@ def reversed_legs_are_not_live(apps, schema_editor):
     BankTransaction.objects.filter(transfer__isnull=False, posting_status="reversed").update(live_leg=None)
 
 
+def refuse_back_once_received_again(apps, schema_editor):
+    """Going back restores one leg per direction: impossible once a transfer was received again."""
+    from django.db.models import Count
+
+    BankTransaction = apps.get_model("banking", "BankTransaction")
+    twice = (
+        BankTransaction.objects.filter(transfer__isnull=False)
+        .values("transfer_id", "direction")
+        .annotate(legs=Count("id"))
+        .filter(legs__gt=1)
+        .order_by("transfer_id")
+        .first()
+    )
+    if twice is not None:
+        raise migrations.exceptions.IrreversibleError(
+            f"Transfer {twice['transfer_id']} has {twice['legs']} {twice['direction']} legs (received again "
+            "after a reversal); banking 0009 allows one per direction. Restore a backup taken before "
+            "0010 instead."
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("banking", "0009_amounts_answer_on_their_field"),
@@ -37,4 +58,6 @@ class Migration(migrations.Migration):
             model_name="banktransaction",
             name="one_leg_per_direction",
         ),
+        # Last, so that going back checks first, before anything is undone.
+        migrations.RunPython(migrations.RunPython.noop, refuse_back_once_received_again),
     ]

@@ -54,3 +54,42 @@ def test_the_transfer_indexes_are_the_same_after_going_back_and_forth():
     if connection.vendor == "mysql":
         # none on an account alone: MariaDB's own index for the foreign key gave way to the new ones.
         assert ("from_bank_account_id",) not in upgraded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_before_receipts_received_again_is_refused_once_one_was():
+    # Given a transfer whose receipt was reversed and received again: two receiving legs, one live
+    from django.db.migrations.exceptions import IrreversibleError
+
+    from banking.tests.factories import BankAccountFactory, BankTransactionFactory, BankTransferFactory
+
+    transfer = BankTransferFactory(
+        from_bank_account=BankAccountFactory(), to_bank_account=BankAccountFactory()
+    )
+    for live, status in ((None, "reversed"), (True, "draft")):
+        BankTransactionFactory(
+            bank_account=transfer.to_bank_account,
+            transaction_type="transfer",
+            direction="in",
+            transfer=transfer,
+            live_leg=live,
+            posting_status=status,
+        )
+
+    # When banking is taken back before 0010, then it is refused before anything is undone
+    with pytest.raises(IrreversibleError, match="received again"):
+        call_command("migrate", "banking", "0009", verbosity=0)
+    assert "one_live_leg_per_direction" in _bank_transaction_constraints()
+
+    # and once the second leg is gone, going back and forth works
+    from banking.models import BankTransaction
+
+    BankTransaction.objects.filter(transfer=transfer, live_leg=None).delete()
+    call_command("migrate", "banking", "0009", verbosity=0)
+    call_command("migrate", "banking", verbosity=0)
+    assert "one_live_leg_per_direction" in _bank_transaction_constraints()
+
+
+def _bank_transaction_constraints():
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, "bank_transactions"))
