@@ -280,6 +280,18 @@ class RefusalAdmin(ListLookupGuard, admin.ModelAdmin):
                 self.delete_model(request, obj)
 
 
+def _swap(fields, names):
+    """Return ``fields`` (names, or rows of names) with each name in ``names`` replaced by its value."""
+    return [
+        _swap(field, names) if isinstance(field, (list, tuple)) else names.get(field, field)
+        for field in fields
+    ]
+
+
+def _username(user):
+    return None if user is None else user.get_username()
+
+
 class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
     """A postable document: written through its services while draft, final once posted.
 
@@ -299,12 +311,51 @@ class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_draft)
 
+    # A reference shown as a link to a page the reader may not open (a 403) is shown as text:
+    # field -> (the permission its page needs, the field shown without it).
+    plain_without_permission = {
+        "gl_posting": ("accounting.view_journalposting", "gl_reference"),
+        "return_posting": ("accounting.view_journalposting", "return_gl_reference"),
+        "posted_by": ("auth.view_user", "posted_by_name"),
+        "created_by": ("auth.view_user", "created_by_name"),
+        "updated_by": ("auth.view_user", "updated_by_name"),
+    }
+
+    def _plain_fields(self, request):
+        return {
+            field: plain
+            for field, (permission, plain) in self.plain_without_permission.items()
+            if not request.user.has_perm(permission)
+        }
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_draft:
             if self.fieldsets:
-                return flatten_fieldsets(self.fieldsets)
-            return [field.name for field in self.model._meta.fields]
-        return super().get_readonly_fields(request, obj)
+                fields = flatten_fieldsets(self.fieldsets)
+            else:
+                fields = [field.name for field in self.model._meta.fields]
+        else:
+            fields = super().get_readonly_fields(request, obj)
+        return _swap(fields, self._plain_fields(request))
+
+    def get_fieldsets(self, request, obj=None):
+        plain = self._plain_fields(request)
+        return [
+            (title, {**options, "fields": _swap(options.get("fields", ()), plain)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    @admin.display(description="posted by")
+    def posted_by_name(self, obj):
+        return _username(obj.posted_by)
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj):
+        return _username(obj.created_by)
+
+    @admin.display(description="updated by")
+    def updated_by_name(self, obj):
+        return _username(obj.updated_by)
 
     def service_data(self, obj, form, change):
         """Return the fields the form edits, as the service's keyword arguments."""
