@@ -10,8 +10,8 @@ Walked: the admin's pages a role can open (lists, the change form of a draft,
 a posted and a reversed record, history, the workbench, the dashboard, the
 import form), the links on them, the browsable and JSON API lists and reports,
 and the schema. Checked: no 5xx, no 404, no link to a page that refuses the very
-user it was shown to, no page whose query count grows with the rows it shows,
-nothing over a second.
+user it was shown to, no page whose query count grows with the rows it shows.
+(How long pages take is for the benchmarks, not for tests.)
 """
 
 import datetime
@@ -55,7 +55,6 @@ from dimensions.models import CostCenter, Project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.mariadb]
 
-SLOW = 1.0  # seconds: no page may take longer at this size
 PERIOD = "2025-10"
 HREF = re.compile(r'href="([^"#]*)"')
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -250,23 +249,21 @@ def _refused_links(client, pages, *, wanted=None):
 
 
 @pytest.mark.parametrize("who", ["superuser", roles.CLERK, roles.ACCOUNTANT, roles.CONTROLLER, roles.AUDITOR])
-def test_every_admin_screen_and_every_link_on_it_answers_without_a_server_error_or_404_within_a_second(
-    world, who
-):
+def test_every_admin_screen_and_every_link_on_it_answers_without_a_server_error_or_404(world, who):
     client = _admin(world[who])
     failures, visited = [], set()
     for page in _screens():
-        response, _queries, took = _timed(client, page)
+        response, _queries, _took = _timed(client, page)
         visited.add(page)
-        if response.status_code >= 500 or response.status_code == 404 or took > SLOW:
-            failures.append((page, response.status_code, round(took, 2)))
+        if response.status_code >= 500 or response.status_code == 404:
+            failures.append((page, response.status_code))
         if response.status_code != 200:
             continue
         for link in _followed(page, _links(response, page) - visited):
             visited.add(link)
-            answer, _queries, took = _timed(client, link)
-            if answer.status_code >= 500 or answer.status_code == 404 or took > SLOW:
-                failures.append((link, answer.status_code, round(took, 2), "linked from", page))
+            answer, _queries, _took = _timed(client, link)
+            if answer.status_code >= 500 or answer.status_code == 404:
+                failures.append((link, answer.status_code, "linked from", page))
     assert failures == []
 
 
@@ -297,13 +294,13 @@ def test_every_api_list_report_and_detail_answers_json_and_the_browsable_page_fo
     failures = []
     for url in urls:
         for accept in ("application/json", BROWSER_ACCEPT):
-            response, _queries, took = _timed(client, url, HTTP_ACCEPT=accept)
-            if response.status_code not in (200, 403) or took > SLOW:
-                failures.append((url, accept[:9], response.status_code, round(took, 2)))
+            response, _queries, _took = _timed(client, url, HTTP_ACCEPT=accept)
+            if response.status_code not in (200, 403):
+                failures.append((url, accept[:9], response.status_code))
     for url in ("/api/schema", "/api/schema?format=json", "/docs", "/redoc"):
-        response, _queries, took = _timed(client, url, HTTP_ACCEPT=BROWSER_ACCEPT)
-        if response.status_code != 200 or took > SLOW:
-            failures.append((url, response.status_code, round(took, 2)))
+        response, _queries, _took = _timed(client, url, HTTP_ACCEPT=BROWSER_ACCEPT)
+        if response.status_code != 200:
+            failures.append((url, response.status_code))
     assert failures == []
 
 
