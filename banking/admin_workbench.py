@@ -357,6 +357,11 @@ class Workbench:
                 "prepared_by": snapshot["prepared_by"],
                 "approved_by": snapshot["approved_by"],
                 "approved_at": snapshot["approved_at"].isoformat() if snapshot["approved_at"] else None,
+                # The day in the business's time zone (TIME_ZONE), as the controller saw it: the
+                # UTC date of the moment read a day off in the evening or the early morning.
+                "approved_on": timezone.localtime(snapshot["approved_at"]).date().isoformat()
+                if snapshot["approved_at"]
+                else None,
             },
         }
 
@@ -857,6 +862,7 @@ class BankAccountWorkbenchMixin:
             "next_url": reverse("admin:banking_bankaccount_reconcile", args=[account.pk, _shift(period, 1)]),
             "import_url": reverse("admin:banking_bankstatement_import"),
             "can_import": request.user.has_perm(IMPORT_PERMISSION),
+            "can_see_dashboard": request.user.has_perms(DASHBOARD_PERMISSIONS),
             "dashboard_url": reverse("admin:banking_bankaccount_dashboard") + f"?period={period}",
             "workbench_config": config,
         }
@@ -911,6 +917,8 @@ class BankAccountWorkbenchMixin:
             "next_url": f"?period={_shift(period, 1)}{shown}",
             "dashboard": data,
             "chart_data": data["charts"],
+            # Links offered only to whoever may follow them (a 403 is a dead end).
+            "can_reconcile": request.user.has_perms(VIEW_PERMISSIONS),
         }
         return TemplateResponse(request, self.dashboard_template, context)
 
@@ -933,6 +941,10 @@ class ReconciliationWorkbenchLinkMixin:
 
 
 # --- The dashboard's numbers ------------------------------------------------------------
+
+
+def _words(code):
+    return code.replace("_", " ") if code else code
 
 
 def cash_dashboard_data(period, currency=None):
@@ -970,6 +982,9 @@ def cash_dashboard_data(period, currency=None):
     account_rows = [
         {
             **row,
+            # In words, as the workbench shows them ("out of balance", not out_of_balance).
+            "balance_status": _words(row["balance_status"]),
+            "reconciliation_status": _words(row["reconciliation_status"]),
             "book_closing_balance": _money(row["book_closing_balance"]),
             "statement_closing_balance": _money(row["statement_closing_balance"]),
             "variance": _money(row["variance"]),

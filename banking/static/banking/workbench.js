@@ -129,7 +129,7 @@
     $("#sum-snapshot").textContent = !snap
       ? "not started"
       : snap.status === "finalized"
-        ? `signed off by ${snap.approved_by} on ${snap.approved_at.slice(0, 10)}`
+        ? `signed off by ${snap.approved_by} on ${snap.approved_on}`
         : `draft (prepared by ${snap.prepared_by || "—"})`;
     root.classList.toggle("wb-finalized", s.finalized);
   }
@@ -151,7 +151,9 @@
   async function refresh() {
     root.dataset.state = "busy";
     try {
-      await Promise.all([loadSummary(), ...PANES.map(loadPane)]);
+      // The summary first: whether the month is signed off decides what the rows offer.
+      await loadSummary();
+      await Promise.all(PANES.map(loadPane));
     } catch (error) {
       say(error.message, "error");
     }
@@ -177,7 +179,8 @@
   function checkbox(name, id, amount, enabled = true) {
     const box = el("input", { type: "checkbox", "aria-label": `select ${id}` });
     box.checked = state.selected[name].has(id);
-    box.disabled = !enabled;
+    // A signed-off month takes no change: nothing to select for one.
+    box.disabled = !enabled || state.finalized;
     box.addEventListener("change", () => toggle(name, id, amount, box.checked));
     return box;
   }
@@ -481,6 +484,18 @@
     loadPane(state.active).catch((error) => say(error.message, "error"));
   }
 
+  // The changing shortcuts say why nothing happens in a signed-off month, rather than a hint
+  // about selecting (m), a dialog whose save is always refused (n), or nothing at all (u, g).
+  function unlessSignedOff(change) {
+    return () => {
+      if (state.finalized) {
+        say(`This month is ${$("#sum-snapshot").textContent}: it takes no change.`, "warning");
+        return;
+      }
+      change();
+    };
+  }
+
   const KEYS = {
     "/": () => $("#f-text").focus(),
     "?": () => $("#dlg-help").showModal(),
@@ -493,20 +508,22 @@
     ArrowUp: () => move(-1),
     x: toggleCursor,
     " ": toggleCursor,
-    a: () => config.can_match && decide("accept", selectedOrCursor("suggestions")),
-    r: () => config.can_match && decide("reject", selectedOrCursor("suggestions")),
-    m: () => config.can_match && matchSelected(),
-    n: () => config.can_match && openCreate(state.panes.lines.rows[state.panes.lines.cursor]),
-    u: () => {
+    a: unlessSignedOff(() => config.can_match && decide("accept", selectedOrCursor("suggestions"))),
+    r: unlessSignedOff(() => config.can_match && decide("reject", selectedOrCursor("suggestions"))),
+    m: unlessSignedOff(() => config.can_match && matchSelected()),
+    n: unlessSignedOff(() => config.can_match && openCreate(state.panes.lines.rows[state.panes.lines.cursor])),
+    u: unlessSignedOff(() => {
       const row = state.panes.lines.rows[state.panes.lines.cursor];
       if (config.can_match && row && row.status === "matched") unmatch(row.id);
-    },
+    }),
     "[": () => page(-1),
     "]": () => page(1),
-    g: () => config.can_match && !state.finalized && attempt(() => api("run-matcher", { method: "POST" })),
+    g: unlessSignedOff(() => config.can_match && attempt(() => api("run-matcher", { method: "POST" }))),
     F: openFinalize,
     Escape: clearSelection,
   };
+
+  const SELECT_KEYS = new Set(["ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown", " ", "Enter"]);
 
   function activate(name) {
     state.active = name;
@@ -515,8 +532,12 @@
 
   document.addEventListener("keydown", (event) => {
     const target = event.target;
-    const typing = target.matches("input:not([type=checkbox]), textarea, select");
+    // A list keeps the keys that move through it; any other key is a shortcut (its type-ahead
+    // took "a" for "All" instead of accepting the suggestion).
+    const choosing = target.matches("select") && SELECT_KEYS.has(event.key);
+    const typing = target.matches("input:not([type=checkbox]), textarea") || choosing;
     if (document.querySelector("dialog[open]") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target.matches("select") && event.key === "Escape") target.blur();
     if (typing) {
       if (event.key === "Escape") target.blur();
       return;
@@ -550,6 +571,7 @@
     $(`#status-${name}`).addEventListener("change", (event) => {
       state.panes[name].status = event.target.value;
       state.panes[name].page = 1;
+      activate(name);
       loadPane(name).catch((error) => say(error.message, "error"));
     });
   }
