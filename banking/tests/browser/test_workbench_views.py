@@ -288,7 +288,11 @@ def test_a_clerk_matches_but_cannot_sign_off_nor_post(imported):
 
 def test_without_the_view_permission_there_is_no_workbench(books, client):
     client.force_login(grant(UserFactory(username="stranger")))
-    assert client.get(BASE).status_code == 403
+    refused = client.get(BASE)
+    assert refused.status_code == 403
+    # A page in the admin's frame that says why (it was a bare "403 Forbidden").
+    page = refused.content.decode()
+    assert "You may not open this page" in page and "banking.view_bankreconciliation" in page
     assert get(client, "summary")[0] == 403
     assert client.get("/admin/banking/bankaccount/cash-dashboard/").status_code == 403
 
