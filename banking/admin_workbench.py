@@ -58,6 +58,7 @@ from django.utils.html import format_html
 from accounting import locks
 from accounting.models import AccountingPeriod, JournalEntry
 from banking import matching, reconciliation, reports
+from banking.admin_import import IMPORT_PERMISSION
 from banking.choices import (
     TYPE_DIRECTION,
     LineMatchStatus,
@@ -90,7 +91,6 @@ VIEW_PERMISSIONS = (
 # The dashboard shows what the four report endpoints show, and needs what each of them needs.
 DASHBOARD_PERMISSIONS = tuple(sorted(set().union(*REPORT_PERMISSIONS.values())))
 MATCH_PERMISSION = "banking.match_statementline"
-IMPORT_PERMISSION = "banking.import_bankstatement"
 FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 POST_PERMISSION = "banking.post_banktransaction"
 

@@ -84,8 +84,8 @@ from banking.services import (
     bank_transfer_receipt_reversed,
     finalized_months,
     finalized_refusal,
-    refuse_finalized_months,
     refuse_matched,
+    refuse_signed_off,
 )
 from banking.splits import Split, transfer_splits
 from cnperp import audit
@@ -538,8 +538,7 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
-    bank_accounts_lock_shared([txn.bank_account_id])  # moved since the first read: that one too
-    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
+    refuse_signed_off(txn.bank_account_id, txn.transaction_date)  # its account, moved since or not
     check_segregation(user=user, makers=_makers(BankTransaction, txn, user), action=SOD_POST)
     # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
     # lock) sends it through cash in transit; one read before would have posted it to sales.
@@ -586,8 +585,7 @@ def _reverse_document(
         )
     if model in BANK_LINE_MODELS:
         # The reversal's bank line lands in the month of its date: one signed off stays as approved.
-        bank_accounts_lock_shared([document.bank_account_id])
-        refuse_finalized_months([(document.bank_account_id, reversal_date)], BOOK_CHANGE)
+        refuse_signed_off(document.bank_account_id, reversal_date)
     if refuse is not None:
         refuse(document)
     reversal = journal_posting_reverse(
@@ -947,8 +945,7 @@ def float_allocation_post(*, allocation_id, user):
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
-    bank_accounts_lock_shared([allocation.bank_account_id])
-    refuse_finalized_months([(allocation.bank_account_id, allocation.allocation_date)], BOOK_CHANGE)
+    refuse_signed_off(allocation.bank_account_id, allocation.allocation_date)
     check_segregation(user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT)
     posting, created = _post_once(
         source_type=SourceType.FLOAT_ALLOCATION,
@@ -1017,8 +1014,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         )
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
-    bank_accounts_lock_shared([allocation.bank_account_id])
-    refuse_finalized_months([(allocation.bank_account_id, day)], BOOK_CHANGE)
+    refuse_signed_off(allocation.bank_account_id, day)
     posting = journal_posting_create(
         source_type=SourceType.FLOAT_RETURN,
         source_id=allocation.pk,

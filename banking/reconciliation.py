@@ -60,6 +60,7 @@ from banking.models import (
 from cnperp import audit
 from cnperp.duties import check_segregation
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
+from cnperp.fields import money_limit
 from dimensions.models import CostCenter, Department, Project
 
 ZERO = Decimal("0.00")
@@ -547,7 +548,7 @@ SNAPSHOT_MONEY_FIELDS = (
 
 def _refuse_beyond_columns(snapshot, period):
     """Refuse a month whose totals no stored amount can hold, naming it, before the database fails."""
-    limit = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
+    limit = money_limit()
     for name in SNAPSHOT_MONEY_FIELDS:
         value = getattr(snapshot, name)
         if value is not None and abs(value) >= limit:

@@ -90,6 +90,12 @@ def refuse_finalized_months(pairs, change):
 BOOK_CHANGE = "nothing dated in it can be recorded, posted, reversed, changed or deleted on that account"
 
 
+def refuse_signed_off(bank_account_id, day):
+    """Share-lock the account, then refuse a change dated ``day`` in its signed-off month (409)."""
+    bank_accounts_lock_shared([bank_account_id])
+    refuse_finalized_months([(bank_account_id, day)], BOOK_CHANGE)
+
+
 def bank_accounts_lock_shared(ids):
     """Share-lock bank accounts before changing what their books hold (a draft, a posting, a reversal).
 
@@ -148,8 +154,7 @@ def _save(document, *, user, validate=None):
     check_active_dimensions(document)
     document.full_clean()
     if isinstance(document, BankTransaction):
-        bank_accounts_lock_shared([document.bank_account_id])
-        refuse_finalized_months([(document.bank_account_id, document.transaction_date)], BOOK_CHANGE)
+        refuse_signed_off(document.bank_account_id, document.transaction_date)
     document.save()
     return document
 
@@ -237,7 +242,7 @@ def bank_transaction_update(*, transaction_id, user, **data):
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     # Moving a draft out of a signed-off month changes that month too (the new place: _save).
-    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
+    refuse_signed_off(txn.bank_account_id, txn.transaction_date)
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
         raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
@@ -300,7 +305,7 @@ def bank_transaction_delete(*, transaction_id, user):
     bank_accounts_lock_shared([_account_of(transaction_id)])
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
-    refuse_finalized_months([(txn.bank_account_id, txn.transaction_date)], BOOK_CHANGE)
+    refuse_signed_off(txn.bank_account_id, txn.transaction_date)
     if txn.transfer_id:
         raise ConflictError("This transaction is a leg of a transfer; cancel the transfer instead.")
     refuse_matched(txn, "delete it")

@@ -37,7 +37,6 @@ import threading
 from collections import ChainMap
 from contextlib import closing
 from dataclasses import dataclass, field
-from decimal import Decimal
 from queue import Full, Queue
 
 from django.conf import settings
@@ -51,6 +50,7 @@ from banking.models import BankAccount, BankStatement, StatementLine
 from banking.services import refuse_finalized_months
 from cnperp.bulk_sql import rows_insert
 from cnperp.exceptions import DomainError
+from cnperp.fields import money_limit
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 BATCH_SIZE = 2000
@@ -570,7 +570,7 @@ def _insert_lines(statement, account, new):
 
 def _check_totals_fit(parsed, number):
     """Refuse totals the money columns cannot hold, rather than fail in the database."""
-    limit = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
+    limit = money_limit()
     for what, value in (
         ("lines total", parsed.lines_total),
         ("balance difference", parsed.balance_difference),

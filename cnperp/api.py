@@ -23,7 +23,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.validators import UniqueValidator
 from rest_framework.views import APIView
 
-from cnperp.fields import KEY_MAX_LENGTH, key_validator
+from cnperp.fields import KEY_MAX_LENGTH, key_validator, not_negative_amount, positive_amount
 from cnperp.records import record_create, record_delete, record_update
 
 # DRF's default lookup pattern excludes dots; our keys allow them (``acct.2025``).
@@ -100,16 +100,6 @@ def key_field(model):
     )
 
 
-def _positive(value):
-    if value <= 0:
-        raise serializers.ValidationError("The amount must be positive.")
-
-
-def _not_negative(value):
-    if value < 0:
-        raise serializers.ValidationError("The amount cannot be negative.")
-
-
 class MoneyInput(serializers.DecimalField):
     """An amount given by a client: "-0.00" is zero (stored as 0.00, so answered as 0.00 too)."""
 
@@ -123,7 +113,7 @@ def money_field(*, allow_zero=False, **kwargs):
     return MoneyInput(
         max_digits=settings.MONEY_MAX_DIGITS,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
-        validators=[_not_negative if allow_zero else _positive],
+        validators=[not_negative_amount if allow_zero else positive_amount],
         **kwargs,
     )
 

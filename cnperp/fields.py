@@ -6,6 +6,7 @@ generated when it doesn't. On MySQL/MariaDB they use a binary collation so that
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -57,6 +58,11 @@ class KeyField(models.CharField):
 def key_field(prefix):
     """Return a primary-key field that a client may set, generated when it doesn't."""
     return KeyField(primary_key=True, default=PrefixedKey(prefix), editable=True)
+
+
+def money_limit():
+    """Return the first amount the money columns cannot hold (10 ** 16 with 18 digits, 2 places)."""
+    return Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
 
 
 # The database's check constraints hold these too; as field validators they answer on the field,
