@@ -39,6 +39,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
 from django.utils import timezone
 
@@ -86,7 +87,9 @@ FLOW_METRICS = {"inflow": ZERO, "outflow": ZERO, "count": 0}
 
 def _cents(value):
     # SQLite returns sums without their scale ("150"); every amount leaves with two places.
-    return ZERO if value is None else Decimal(value).quantize(ZERO)
+    if value is None:
+        return ZERO
+    return (value if type(value) is Decimal else Decimal(value)).quantize(ZERO)
 
 
 def alert_threshold():
@@ -917,31 +920,38 @@ TRANSFER_FIELDS = (
 
 
 def _transfers(rows, account_id, today, attention_days):
+    """Return the listed transfers from ``rows`` (tuples of ``TRANSFER_FIELDS``), allocations empty."""
     items = []
+    received_status, out, incoming = TransferStatus.RECEIVED, Direction.OUT, Direction.IN
     for row in rows:
-        direction = Direction.OUT if row["from_bank_account_id"] == account_id else Direction.IN
-        amount = _cents(row["amount"])
-        received = None if row["received_amount"] is None else _cents(row["received_amount"])
-        if row["status"] == TransferStatus.RECEIVED and row["received_date"]:
-            days = (row["received_date"] - row["initiated_date"]).days
-        elif row["status"] in OPEN_TRANSFER:
-            days = (today - row["initiated_date"]).days
+        transfer_id, from_id, to_id, amount, received, status, initiated, received_date, reference = row
+        outgoing = from_id == account_id
+        amount = _cents(amount)
+        received = None if received is None else _cents(received)
+        if status == received_status and received_date:
+            days = (received_date - initiated).days
+        elif status in OPEN_TRANSFER:
+            days = (today - initiated).days
         else:
             days = None
         reasons = []
         if received is not None and received != amount:
             reasons.append("received_amount_differs")
-        if row["status"] in OPEN_TRANSFER and days is not None and days > attention_days:
+        if status in OPEN_TRANSFER and days is not None and days > attention_days:
             reasons.append("in_transit_too_long")
         items.append(
             {
-                **row,
-                "direction": direction,
-                "counterparty_bank_account_id": row["to_bank_account_id"]
-                if direction == Direction.OUT
-                else row["from_bank_account_id"],
+                "id": transfer_id,
+                "from_bank_account_id": from_id,
+                "to_bank_account_id": to_id,
                 "amount": amount,
                 "received_amount": received,
+                "status": status,
+                "initiated_date": initiated,
+                "received_date": received_date,
+                "reference": reference,
+                "direction": out if outgoing else incoming,
+                "counterparty_bank_account_id": to_id if outgoing else from_id,
                 "difference": None if received is None else received - amount,
                 "days_in_transit": days,
                 "needs_attention": bool(reasons),
@@ -953,7 +963,7 @@ def _transfers(rows, account_id, today, attention_days):
 
 
 def _transfers_in_view(account_id, start, end):
-    """Return the rows of the transfers of ``account_id`` tracked in the month ``start``..``end``.
+    """Return the transfers of ``account_id`` tracked in ``start``..``end``, tuples of ``TRANSFER_FIELDS``.
 
     A transfer is tracked in the month when it was initiated by ``end`` and
     initiated, received or still open since ``start``. The plain ``OR`` of
@@ -969,8 +979,28 @@ def _transfers_in_view(account_id, start, end):
     parts += [earlier & Q(**{side: account_id}, received_date__gte=start) for side in sides]
     either_side = Q(**{sides[0]: account_id}) | Q(**{sides[1]: account_id})
     parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
-    first, *rest = (BankTransfer.objects.filter(part).values(*TRANSFER_FIELDS).order_by() for part in parts)
-    return first.union(*rest, all=True).order_by("initiated_date", "id")
+    columns = TRANSFER_FIELDS
+    first, *rest = (BankTransfer.objects.filter(part).values_list(*columns).order_by() for part in parts)
+    return first.union(*rest, all=True)
+
+
+def _allocation_rows(transfer_ids):
+    """Return the allocations of ``transfer_ids`` by transfer and line, as tuples.
+
+    Plain SQL: the ORM would prepare each id of the list on every request (a
+    month lists several hundred transfers), and the values need no conversion.
+    """
+    if not transfer_ids:
+        return []
+    columns = ", ".join(("transfer_id", "line_number", "from_bank_account_id", "amount", "received_amount"))
+    table, marks = BankTransferAllocation._meta.db_table, ", ".join(["%s"] * len(transfer_ids))
+    sql = (
+        f"SELECT {columns}, {', '.join(DIMENSION_COLUMNS)} FROM {table} "  # noqa: S608 (placeholders only)
+        f"WHERE transfer_id IN ({marks}) ORDER BY transfer_id, line_number"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(transfer_ids))
+        return cursor.fetchall()
 
 
 def transfer_tracking_get(*, bank_account_id, period=None, today=None):
@@ -985,44 +1015,38 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     start, end = period_bounds(period)
     account = bank_account_get(bank_account_id)
     attention_days = transfer_attention_days()
-    listed = _transfers(_transfers_in_view(account.pk, start, end), account.pk, today, attention_days)
+    rows = _transfers_in_view(account.pk, start, end).order_by("initiated_date", "id")
+    listed = _transfers(rows, account.pk, today, attention_days)
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}
     # The transfers and their allocations are read once; every sum below is made from those rows
     # (a month has a few hundred transfers at most), not by asking the database again.
-    allocation_rows = (
-        BankTransferAllocation.objects.filter(transfer_id__in=list(by_id))
-        .order_by("transfer_id", "line_number")
-        .values(
-            "transfer_id",
-            "line_number",
-            "from_bank_account_id",
-            "amount",
-            "received_amount",
-            *DIMENSION_COLUMNS,
-        )
-    )
     grouped = {"outgoing": {}, "incoming": {}}
-    for row in allocation_rows:
-        amount = _cents(row["amount"])
-        received = None if row["received_amount"] is None else _cents(row["received_amount"])
-        by_id[row["transfer_id"]]["allocations"].append(
+    for transfer_id, line_number, from_id, amount, received, *dimensions in _allocation_rows(by_id):
+        amount = _cents(amount)
+        received = None if received is None else _cents(received)
+        cost_center, project, department = dimensions
+        by_id[transfer_id]["allocations"].append(
             {
-                "line_number": row["line_number"],
+                "line_number": line_number,
                 "amount": amount,
                 "received_amount": received,
-                **{name: row[f"{name}_id"] or UNASSIGNED for name in DIMENSIONS},
+                "cost_center": cost_center or UNASSIGNED,
+                "project": project or UNASSIGNED,
+                "department": department or UNASSIGNED,
             }
         )
-        direction = "outgoing" if row["from_bank_account_id"] == account.pk else "incoming"
-        key = (row["from_bank_account_id"], *(row[column] for column in DIMENSION_COLUMNS))
-        group = grouped[direction].get(key)
+        groups = grouped["outgoing" if from_id == account.pk else "incoming"]
+        key = (from_id, cost_center, project, department)
+        group = groups.get(key)
         if group is None:
-            group = grouped[direction][key] = {
-                "from_bank_account_id": key[0],
-                **dict(zip(DIMENSION_COLUMNS, key[1:], strict=True)),
-                **_zeros(ALLOCATION_METRICS),
+            group = groups[key] = {
+                "from_bank_account_id": from_id,
+                "cost_center_id": cost_center,
+                "project_id": project,
+                "department_id": department,
+                **ALLOCATION_METRICS,
             }
         group["amount"] += amount
         group["received_amount"] += received or ZERO

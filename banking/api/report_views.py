@@ -9,6 +9,7 @@ whoever may read the GL lines and the accounts may read what is summed from them
 
 from decimal import Decimal
 
+import orjson
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -43,9 +44,35 @@ class ReportJSONEncoder(encoders.JSONEncoder):
         return super().default(obj)
 
 
+_ENCODER = ReportJSONEncoder()
+# Line and paragraph separators are valid in JSON but not in JavaScript; DRF escapes them, so do we.
+_JS_UNSAFE = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+
+
 class ReportJSONRenderer(JSONRenderer):
-    # Encoding the selector's result directly spares a serializer pass over every row.
+    """The selector's result encoded directly (no serializer pass over every row), by ``orjson``.
+
+    A report lists hundreds of rows of amounts and dates: the standard library's
+    encoder calls back into Python for each of them (4 ms of a transfer
+    tracking's 30 for a busy month), orjson encodes dates itself and calls
+    back only for amounts. The text is the same JSON as DRF's renderer gives
+    (amounts as ``"5000.00"``, UTC moments ending in ``Z``); an indented answer
+    (the browsable API's) or anything orjson does not take (a key that is not
+    a string, say) goes through DRF's own renderer.
+    """
+
     encoder_class = ReportJSONEncoder
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None or self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            content = orjson.dumps(data, default=_ENCODER.default, option=orjson.OPT_UTC_Z)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        for unsafe, escaped in _JS_UNSAFE:
+            content = content.replace(unsafe, escaped)
+        return content
 
 
 def _errors(*codes):
@@ -124,7 +151,23 @@ class ReportView(APIView):
         if response.status_code >= 400 and renderer is not None and renderer.format in EXPORTS:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.add_post_render_callback(self._let_go)
+        return response
+
+    def _let_go(self, response):
+        """Untie the rendered answer from the view and from itself, so its rows are freed with it.
+
+        DRF ties them in cycles (``view.response``; the view and the answer
+        itself in ``response.renderer_context``), which only Python's cyclic
+        collector frees: the rows of every report answered since its last run
+        were freed at once, inside whichever request set it off (14 to 18 ms
+        for ten busy-month transfer trackings). Untied, each answer's rows go
+        when the answer does, once sent. The context is of no use once the
+        content is rendered.
+        """
+        self.response = None
+        response.renderer_context = {}
 
 
 HEADER_EXAMPLE = {
