@@ -10,3 +10,7 @@ django.setup(set_prefix=False)
 from cnperp.handlers import CharsetSafeWSGIHandler  # noqa: E402 (needs the apps set up)
 
 application = CharsetSafeWSGIHandler()
+
+from cnperp.runtime import settle_after_start  # noqa: E402
+
+settle_after_start()
