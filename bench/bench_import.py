@@ -8,7 +8,7 @@ remittance text, some lines without any reference, which take the content-hash
 path). Then, in a *fresh process* (so that peak memory is the import's own, not
 the set-up's), it runs ``banking.statement_import.statement_import`` on the file
 exactly as the API and ``manage.py import_statement`` do, and prints lines per
-second and the peak resident memory (``resource.getrusage``). A second import of
+second and the peak resident memory (``VmHWM``, ``bench/peak_memory.py``). A second import of
 the same file (all duplicates) is timed too. ``--repeat N`` imports N times
 (the statement is deleted, untimed, between them) and prints each.
 
@@ -24,7 +24,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from peak_memory import peak_mib  # noqa: E402  (bench/ is the script's own directory)
 
 DB_NAME = "cnperp_bench_import"
 HOST, PORT, USER = "127.0.0.1", 3306, "root"
@@ -215,7 +216,7 @@ def _run(path, repeat=1):
         )
         runs.append(round(time.perf_counter() - started, 3))
     first = runs[-1]
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_mib()
     started = time.perf_counter()
     again = statement_import(bank_account=account, content=content, file_name=Path(path).name, user=None)
     second = time.perf_counter() - started
@@ -234,7 +235,7 @@ def _run(path, repeat=1):
                 "is_consistent": outcome.is_consistent,
                 "seconds": round(first, 3),
                 "lines_per_second": round(result.lines_read / first),
-                "peak_rss_mib": round(peak_kib / 1024, 1),
+                "peak_rss_mib": round(peak, 1),
                 "reimport_seconds": round(second, 3),
                 "reimport_duplicates": again.duplicate_lines,
                 "runs": runs,
