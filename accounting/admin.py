@@ -14,6 +14,7 @@ postings under way. Both need the permission ``accounting.close_accountingperiod
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
@@ -75,8 +76,9 @@ def period_filter(date_field):
                 return queryset
             try:
                 start, end = AccountingPeriod.bounds(self.value())
-            except ValidationError:
-                return queryset.none()
+            except ValidationError as error:
+                # Not an empty list: the clerk is told the month was not understood.
+                raise IncorrectLookupParameters(error) from error
             return queryset.filter(**{f"{date_field}__gte": start, f"{date_field}__lte": end})
 
     return PeriodFilter

@@ -12,8 +12,18 @@ this module; every app's ``admin.py`` does, which sets the titles once.
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, quote
-from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.admin.views.main import (
+    ALL_VAR,
+    ERROR_FLAG,
+    IS_FACETS_VAR,
+    IS_POPUP_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+)
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -153,13 +163,58 @@ def _bad_lookup(key, value):
     return False
 
 
+# What a list's address may carry besides filters (Django's own ChangeList parameters).
+LIST_PARAMETERS = frozenset(
+    {ALL_VAR, ORDER_VAR, SEARCH_VAR, PAGE_VAR, ERROR_FLAG, IS_POPUP_VAR, TO_FIELD_VAR, IS_FACETS_VAR}
+)
+
+
+def _shown(key, value, limit=60):
+    text = f"{key}={value}"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _first_sentence(error):
+    """The cause of a refused lookup without Django's list of every field name."""
+    # Django wraps the cause: IncorrectLookupParameters(error), raised from inside its except.
+    cause = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    text = " ".join(cause.messages) if isinstance(cause, ValidationError) else str(cause)
+    return text.split(". Choices are:")[0].rstrip(".")
+
+
 class ListLookupGuard:
-    """Send a list asked for an impossible date part or a pattern lookup to the "bad filter" page."""
+    """A list asked for a filter it cannot apply shows the whole list and says which filter and why.
+
+    Django's own answer to a bad lookup is a redirect to the unfiltered list (``?e=1``) with no
+    word of it, so a clerk who mistyped a filter read the whole list as the filtered one; and the
+    same filter after ``e=1`` got the page "Something's wrong with your database installation".
+    """
 
     def changelist_view(self, request, extra_context=None):
-        if any(_bad_lookup(key, value) for key, value in request.GET.items()):
-            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
-        return super().changelist_view(request, extra_context)
+        bad = [_shown(key, value) for key, value in request.GET.items() if _bad_lookup(key, value)]
+        if bad:
+            return self._unfiltered(request, bad, "the database cannot apply it")
+        response = super().changelist_view(request, extra_context)
+        refused = getattr(request, "_refused_list_filter", None)
+        if refused is None:
+            return response
+        filters = [_shown(key, value) for key, value in request.GET.items() if key not in LIST_PARAMETERS]
+        return self._unfiltered(request, filters, _first_sentence(refused))
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as error:
+            request._refused_list_filter = error
+            raise
+
+    @staticmethod
+    def _unfiltered(request, filters, reason):
+        named = ", ".join(f"“{text}”" for text in filters) or "its address"
+        messages.error(
+            request, f"This list cannot be filtered by {named}: {reason}. The whole list is shown."
+        )
+        return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
 
 
 class KeyedAdmin(ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
