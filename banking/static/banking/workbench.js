@@ -95,8 +95,37 @@
     box.hidden = false;
   }
 
+  // A row's button is redrawn with its table after every change, and the focus fell to the
+  // page's top: a keyboard user lost their place after each Accept. The place is kept instead:
+  // the same row if it is still listed (Unmatch), else the row that took its place (Accept).
+  function focusPlace() {
+    const active = document.activeElement;
+    const row = active && active.closest ? active.closest("tbody[id^=rows-] tr[data-id]") : null;
+    if (!row) return null;
+    const rows = [...row.parentElement.querySelectorAll("tr[data-id]")];
+    return { body: row.parentElement.id, id: row.dataset.id, index: rows.indexOf(row), label: active.textContent };
+  }
+
+  function restoreFocus(place) {
+    if (!place || (document.activeElement && document.activeElement !== document.body)) return;
+    const rows = [...document.querySelectorAll(`#${place.body} tr[data-id]`)];
+    const row = rows.find((r) => r.dataset.id === place.id) || rows[Math.min(place.index, rows.length - 1)];
+    const name = place.body.replace("rows-", "");
+    if (!row) {
+      // The table emptied: its own control, so the keyboard stays in the pane.
+      ($(`#status-${name}`) || $("#select-all-suggestions"))?.focus();
+      return;
+    }
+    const usable = [...row.querySelectorAll("button, input, a")].filter((node) => !node.disabled);
+    const target = usable.find((node) => node.tagName === "BUTTON" && node.textContent === place.label) || usable.find((node) => node.tagName === "BUTTON") || usable[0];
+    if (target) target.focus();
+    state.panes[name].cursor = rows.indexOf(row);
+    markCursor();
+  }
+
   async function attempt(work) {
     root.dataset.state = "busy";
+    const place = focusPlace();
     try {
       const answer = await work();
       if (answer && answer.message) say(answer.message, answer.refused && answer.refused.length ? "warning" : "success");
@@ -106,6 +135,7 @@
       return null;
     } finally {
       await refresh();
+      restoreFocus(place);
     }
   }
 

@@ -371,3 +371,47 @@ def test_dashboard_shows_states_as_words(page, live_server, console):
     page.goto(f"{live_server.url}/admin/banking/bankaccount/cash-dashboard/?period=2025-09")
     page.wait_for_selector(".cash-dashboard[data-state=ready]")
     assert "_" not in page.inner_text("#cd-accounts tbody")
+
+
+def test_the_keyboard_keeps_its_place_after_a_rows_button(page, live_server, console, settings):
+    """A row's button is redrawn with its table after the change it makes; the focus fell to the
+    page's top, so a keyboard user had to tab back through the whole page after each Accept."""
+    settings.BANKING_MATCH_AUTO_CONFIRM_SCORE = 100  # every pair stays a suggestion
+    call_command("load_demo", verbosity=0)
+    log_in(page, live_server, "boss")
+    page.goto(live_server.url + SEPT)
+    settle(page)
+    page.keyboard.press("g")
+    page.wait_for_selector("#wb-message:has-text('45 with suggestions')")
+    settle(page)
+    rows = page.locator("#rows-suggestions tr[data-id]")
+    first, second = rows.nth(0).get_attribute("data-id"), rows.nth(1).get_attribute("data-id")
+    rows.nth(0).get_by_role("button", name="Accept").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wb-message:has-text('1 suggestion(s) accepted')")
+    settle(page)
+    focused = "[document.activeElement.textContent, document.activeElement.closest('tr')?.dataset.id]"
+    # the focus is put back once the tables are drawn again
+    page.wait_for_function("document.activeElement !== document.body")
+    # the Accept of the suggestion that moved up into the accepted one's place
+    assert page.evaluate(focused) == ["Accept", second]
+    assert first not in page.inner_text("#rows-suggestions")
+    page.keyboard.press("Enter")  # and the keyboard carries on from there
+    page.wait_for_function(f"!document.querySelector('#rows-suggestions tr[data-id=\"{second}\"]')")
+    settle(page)
+    assert second not in page.inner_text("#rows-suggestions")
+    page.wait_for_function("document.activeElement !== document.body")
+    assert page.evaluate(focused)[0] == "Accept"
+    assert summary_vs_api(page, "2025-09")[0]["matched"].startswith("2 ")
+    # Unmatch keeps the row (now open, with "Record…") when the list shows every line.
+    page.select_option("#status-lines", "all")
+    settle(page)
+    matched = page.locator("#rows-lines tr[data-id]", has=page.get_by_role("button", name="Unmatch")).first
+    line = matched.get_attribute("data-id")
+    matched.get_by_role("button", name="Unmatch").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wb-message:has-text('Unmatched 1')")
+    settle(page)
+    page.wait_for_function("document.activeElement !== document.body")
+    assert page.evaluate(focused) == ["Record…", line]
+    no_js_errors(page, console)
