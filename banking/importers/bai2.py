@@ -7,6 +7,14 @@ each with its balances as summary codes and its transactions (``16``), and
 becomes one statement: opening balance from ``010`` (opening ledger), closing
 from ``015`` (closing ledger). Type codes 100-399 are credits, 400-699 debits.
 
+Type code 890 ("Contains Non-monetary Information") is a message from the
+bank in a ``16`` record, with no amount: it is not a statement line (a 0.00
+line would stay unmatched in every reconciliation), so it is left out of the
+lines. It still counts in the trailers' record counts, which are checked on
+the file as written. Its text is not kept: a statement has no field for it.
+An 890 record with an amount is refused, since its type code does not say
+whether the money came in or went out.
+
 Amounts carry no decimal point: the currency's minor units are implied
 (``34726979`` USD is 347,269.79; JPY has none, BHD three).
 
@@ -131,6 +139,7 @@ def _statement(file_id, group, account):
         # Its lines take the group's date: without one they would have no booking date at all.
         raise StatementParseError("A 02 group header has no as-of date.")
     lines = [_line(detail, as_of, currency, decimals) for detail in account.children]
+    lines = [line for line in lines if line is not None]
     number = header.customer_account_number or ""
     statement = ParsedStatement(
         statement_id="/".join(
@@ -154,7 +163,17 @@ def _amount(units, decimals):
 
 
 def _line(detail, as_of, currency, decimals):
+    """Return the statement line of a 16 record, or None for a record that carries no money (890)."""
     code = detail.type_code
+    if code.transaction == TypeCodeTransaction.misc:
+        if detail.amount:
+            amount = minor_units_to_money(detail.amount, decimals)
+            raise StatementParseError(
+                f"A 16 record (type {code.code}, {code.description}) has the amount {amount}: a "
+                "non-monetary record carries none, and its type code does not say money in or out."
+            )
+        # Empty or zero: the bank's note, no money moved; it is no line to reconcile.
+        return None
     if detail.amount is None:
         raise StatementParseError(f"A 16 record (type {code.code}) has no amount.")
     amount = minor_units_to_money(detail.amount, decimals)

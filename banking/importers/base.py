@@ -94,6 +94,9 @@ class ParsedStatement:
 # [0-9], not \d: \d matches every script's digits ("٥.٠٠", "５"), which
 # Decimal() reads as numbers, though no bank format writes them.
 _AMOUNT = re.compile(r"^[+-]?([0-9]+)(?:[.,]([0-9]*))?$")
+# The sign and the decimal mark of an amount written without its leading zero ("+.50", "-.50"):
+# OFX allows that form; a digit must follow the mark, so "+." and "." stay refused.
+_BARE_FRACTION = re.compile(r"^([+-]?)(?=[.,][0-9])")
 _NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 
 
@@ -112,15 +115,22 @@ def check_ascii_digits(text, *, line=None, what):
         )
 
 
-def money(text, *, line=None, what="amount"):
+def money(text, *, line=None, what="amount", bare_fraction=False):
     """Return ``text`` as a ``Decimal`` with the project's precision, refusing anything else.
 
     A bank amount with more decimals than we store (``10.005``) would be
     rounded on save; it is refused instead so no cent is invented or lost.
+
+    ``bare_fraction`` also takes an amount without a digit before its decimal
+    mark (``+.50``, ``.50``, ``-.50``), as OFX writes them. Only the OFX parser
+    asks for it: in the other formats such an amount is not what the bank's
+    layout says, and is refused as before.
     """
     raw = (text or "").strip()
     check_ascii_digits(raw, line=line, what=what)
-    match = _AMOUNT.match(raw)
+    # The zero is put back for reading only: an error still quotes the amount as the bank wrote it.
+    digits = _BARE_FRACTION.sub(r"\g<1>0", raw, count=1) if bare_fraction else raw
+    match = _AMOUNT.match(digits)
     if not match:
         raise StatementParseError(f'The {what} "{raw[:40]}" is not a number.', line)
     places = settings.MONEY_DECIMAL_PLACES
@@ -130,7 +140,7 @@ def money(text, *, line=None, what="amount"):
     if len(integer.lstrip("0")) > settings.MONEY_MAX_DIGITS - places:
         raise StatementParseError(f'The {what} "{raw[:40]}" is too large.', line)
     try:
-        value = Decimal(raw.replace(",", "."))
+        value = Decimal(digits.replace(",", "."))
     except InvalidOperation:
         raise StatementParseError(f'The {what} "{raw[:40]}" is not a number.', line) from None
     return value.quantize(Decimal(1).scaleb(-places))

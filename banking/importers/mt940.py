@@ -13,7 +13,14 @@ What we add around the library:
 - SOH/ETX (and other control characters) that wrap messages sent over SWIFT
   links are stripped;
 - an MT942 (``:34F:``, ``:13D:``, ``:90D:``/``:90C:``) has no booked balances,
-  so its opening and closing stay empty and its consistency is unknown;
+  so its opening and closing stay empty and its consistency is unknown. Its
+  ``:90D:``/``:90C:`` (number and sum of the debit and credit entries) are
+  checked against its ``:61:`` lines instead, as SWIFT counts them (``D`` and
+  ``RC`` are debit entries, ``C`` and ``RD`` credit entries): a report whose
+  totals disagree has lost or changed an entry and is refused. A report
+  without entries takes its currency from its floor limit or totals;
+- an ``:86:`` after the closing balance (MT940) or after the totals (MT942) is
+  information to the account owner about the statement and belongs to no line;
 - the ``:86:`` details in the German structured layout (``?00`` posting text,
   ``?20``-``?29`` and ``?60``-``?63`` purpose, ``?31`` counterparty IBAN,
   ``?32``-``?33`` name) are split here, and the SEPA end-to-end reference
@@ -72,7 +79,10 @@ def parse(content):
 
 
 def _statement(chunk, first_line):
-    is_mt942 = bool(re.search(r"(?m)^:(34F|13D|13):", chunk))
+    # An MT940 never has :90D:/:90C:, an MT942 never a :60F: balance: totals without one are a report.
+    is_mt942 = bool(re.search(r"(?m)^:(34F|13D|13):", chunk)) or bool(
+        re.search(r"(?m)^:90[CD]:", chunk) and not re.search(r"(?m)^:60[FM]:", chunk)
+    )
     if not re.search(r"(?m)^:25:", chunk):
         raise StatementParseError("The statement has no account identification (:25:).", first_line)
     if not is_mt942 and not (re.search(r"(?m)^:60[FM]:", chunk) and re.search(r"(?m)^:62[FM]:", chunk)):
@@ -108,6 +118,12 @@ def _statement(chunk, first_line):
     lines = [_line(transaction.data, first_line) for transaction in transactions.transactions]
     if not currency and lines:
         currency = lines[0].currency
+    if not currency:
+        # A report without entries still names its currency: an empty currency would let it pass
+        # into an account kept in another.
+        for key in ("d_floor_limit", "c_floor_limit", "sum_debit_entries", "sum_credit_entries"):
+            currency = currency or (getattr(data.get(key), "currency", None) or "")
+    _check_totals(data, transactions.transactions, lines, currency.upper(), first_line)
     number = data.get("statement_number") or ""
     sequence = data.get("sequence_number") or ""
     statement_id = "/".join(
@@ -135,18 +151,21 @@ def _statement(chunk, first_line):
     return statement
 
 
-_CLOSING = re.compile(r"(?m)^:62[FM]:")
+_CLOSING = re.compile(r"(?m)^:(?:62[FM]|90[CD]):")
+_STATEMENT_LINE = re.compile(r"(?m)^:61:")
 _INFORMATION_BLOCK = re.compile(r"(?ms)^:86:.*?(?=^:[0-9]{2}[A-Z]?:|\Z)")
 
 
 def _without_closing_information(chunk):
-    """Drop any :86: after the closing balance: information to the account owner about the statement.
+    """Drop any :86: after the closing balance or the MT942 totals: information to the account owner.
 
     The library glued it to the last line's own :86: (its counterparty read
     "ACME GMBHNew fees from March"); it belongs to no line. The :64: and :65:
-    balances around it stay.
+    balances and the :90D:/:90C: totals around it stay. Looked for after the
+    last :61: only, so that no line's own :86: is taken for it.
     """
-    closing = _CLOSING.search(chunk)
+    last_line = max((match.start() for match in _STATEMENT_LINE.finditer(chunk)), default=0)
+    closing = _CLOSING.search(chunk, last_line)
     if closing is None:
         return chunk
     head, tail = chunk[: closing.start()], chunk[closing.start() :]
@@ -167,6 +186,44 @@ def _check_amount_lengths(chunk, first_line):
                 f'The :61: amount "{match.group(1)[:30]}" is longer than the {AMOUNT_MAX_CHARACTERS} '
                 "characters an MT940 amount has.",
                 first_line + chunk.count("\n", 0, match.start()),
+            )
+
+
+# The :61: marks of the entries each MT942 total counts: a reversal of a credit takes money out.
+_TOTALS = (
+    ("90D", "sum_debit_entries", "debit", ("D", "RC")),
+    ("90C", "sum_credit_entries", "credit", ("C", "RD")),
+)
+
+
+def _check_totals(data, transactions, lines, currency, first_line):
+    """Refuse a :90D:/:90C: total that its :61: lines do not make up, in number or amount.
+
+    An interim report has no balances to check its lines against; these
+    totals are all it says about them, so a line lost or changed on the way
+    (a cut file, a line the library could not read whole) shows only here.
+    """
+    for tag, key, kind, marks in _TOTALS:
+        total = data.get(key)
+        if total is None:
+            continue
+        stated = money(format(abs(total.amount), "f"), line=first_line, what=f":{tag}: total")
+        if total.currency and currency and total.currency.upper() != currency:
+            raise StatementParseError(
+                f"The :{tag}: is in {total.currency.upper()}, the :61: lines in {currency}.", first_line
+            )
+        counted = [
+            line
+            for line, transaction in zip(lines, transactions, strict=True)
+            if (transaction.data.get("status") or "").upper() in marks
+        ]
+        held = sum((abs(line.amount) for line in counted), money("0"))
+        number = str(total.number or "").strip()
+        if stated != held or (number and int(number) != len(counted)):
+            raise StatementParseError(
+                f"The :{tag}: says {number or 'its'} {kind} entries totalling {stated}; the :61: lines hold "
+                f"{len(counted)} totalling {held}: an entry is missing or altered.",
+                first_line,
             )
 
 

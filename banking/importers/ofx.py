@@ -14,7 +14,9 @@ with itself by construction, so the opening stays empty and the statement's
 consistency is "unknown" rather than a check that proves nothing. Per
 transaction: ``FITID`` (the bank's unique id, used to recognise the line in a
 later download), ``DTPOSTED``/``DTUSER``, ``TRNAMT`` (already signed),
-``TRNTYPE``, ``NAME``/``PAYEE``, ``MEMO``, ``REFNUM``/``CHECKNUM``.
+``TRNTYPE``, ``NAME``/``PAYEE``, ``MEMO``, ``REFNUM``/``CHECKNUM``. An
+amount may leave out the zero before its decimal mark (``+.50``, ``-.50``), as
+the OFX specification allows; it is read as ``0.50``/``-0.50``.
 
 An SGML leaf may also come without a value (``<NAME>`` straight followed by
 ``<MEMO>``, as some banks write an empty payee): nothing tells it from an
@@ -270,7 +272,7 @@ def _statement(element):
     ledger = element.find("LEDGERBAL")
     closing = None
     if ledger is not None:
-        closing = money(ledger.value("BALAMT"), line=ledger.line, what="ledger balance")
+        closing = money(ledger.value("BALAMT"), line=ledger.line, what="ledger balance", bare_fraction=True)
     statement = ParsedStatement(
         statement_id="",
         account_identifier=account.value("ACCTID") if account is not None else "",
@@ -309,7 +311,7 @@ def _transaction(element, currency):
     return ParsedLine(
         booking_date=_date(posted, element),
         value_date=_date(user_date, element) if user_date else None,
-        amount=money(amount_text, line=element.line),
+        amount=money(amount_text, line=element.line, bare_fraction=True),
         currency=(element.value("CURRENCY/CURSYM") or currency).upper(),
         fitid=element.value("FITID"),
         bank_reference=element.value("REFNUM"),
