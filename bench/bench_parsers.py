@@ -16,18 +16,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _ofx_with(transactions):
-    body = "".join(
-        f"<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20251015\n<TRNAMT>-1.00\n<FITID>{i}\n<NAME>X\n</STMTTRN>\n"
-        for i in range(transactions)
-    )
-    return (
-        "OFXHEADER:100\nDATA:OFXSGML\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR\n"
-        "<BANKACCTFROM><ACCTID>1\n</BANKACCTFROM><BANKTRANLIST><DTSTART>20251001\n<DTEND>20251031\n"
-        f"{body}</BANKTRANLIST><LEDGERBAL><BALAMT>0\n</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
-    ).encode()
-
-
 def _timed(content):
     from banking.importers import ofx
     from banking.importers.base import StatementParseError
@@ -47,8 +35,11 @@ def main():
     import django
 
     django.setup()
+    # The same file the parser's tests read (banking/tests/test_parsers_under_fuzz.py).
+    from banking.tests.statement_files import ofx_with
+
     for transactions in (2500, 10000, 40000):
-        content = _ofx_with(transactions)
+        content = ofx_with(transactions)
         seconds, lines = _timed(content)
         print(
             f"OFX, {transactions:,} transactions ({len(content) / 1e6:.1f} MB): {seconds:.2f} s, "

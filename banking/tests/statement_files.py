@@ -104,3 +104,16 @@ def mt940_file(
     if closing:
         body.append(f":62F:{closing}")
     return ("\r\n".join(body) + "\r\n-\r\n").encode()
+
+
+def ofx_with(transactions):
+    """An OFX 1.x (SGML) file of ``transactions`` debits of 1.00, seven lines each, for size tests."""
+    body = "".join(
+        f"<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20251015\n<TRNAMT>-1.00\n<FITID>{i}\n<NAME>X\n</STMTTRN>\n"
+        for i in range(transactions)
+    )
+    return (
+        "OFXHEADER:100\nDATA:OFXSGML\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR\n"
+        "<BANKACCTFROM><ACCTID>1\n</BANKACCTFROM><BANKTRANLIST><DTSTART>20251001\n<DTEND>20251031\n"
+        f"{body}</BANKTRANLIST><LEDGERBAL><BALAMT>0\n</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    ).encode()

@@ -22,7 +22,7 @@ from banking.importers import StatementParseError, parse_statements
 from banking.models import BankStatement, StatementLine
 from banking.statement_import import statement_import
 from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
-from banking.tests.statement_files import sample
+from banking.tests.statement_files import ofx_with, sample
 from cnperp.exceptions import DomainError
 
 D = Decimal
@@ -189,25 +189,13 @@ def test_auto_detection_reads_files_with_cr_line_ends(name):
     assert [len(s.lines) for s in parsed(content)] == [len(s.lines) for s in explicit]
 
 
-def _ofx_with(transactions):
-    body = "".join(
-        f"<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>20251015\n<TRNAMT>-1.00\n<FITID>{i}\n<NAME>X\n</STMTTRN>\n"
-        for i in range(transactions)
-    )
-    return (
-        "OFXHEADER:100\nDATA:OFXSGML\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR\n"
-        "<BANKACCTFROM><ACCTID>1\n</BANKACCTFROM><BANKTRANLIST><DTSTART>20251001\n<DTEND>20251031\n"
-        f"{body}</BANKTRANLIST><LEDGERBAL><BALAMT>0\n</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
-    ).encode()
-
-
 def test_a_large_ofx_file_is_read_whole_with_the_right_line_numbers():
     """Line numbers are counted on from the last element, not from the start of the file (that was
     quadratic: 40,000 transactions took 134 s; bench/bench_parsers.py times it). They stay right:
     a broken transaction near the end is reported on its own line."""
-    statements = parsed(_ofx_with(10000), "ofx")
+    statements = parsed(ofx_with(10000), "ofx")
     assert len(statements[0].lines) == 10000
-    broken = _ofx_with(3000).replace(b"<FITID>2999\n", b"<FITID>2999\n<TRNAMT>-2.00\n")
+    broken = ofx_with(3000).replace(b"<FITID>2999\n", b"<FITID>2999\n<TRNAMT>-2.00\n")
     with pytest.raises(StatementParseError) as refused:
         parsed(broken, "ofx")
     # Seven lines before the first transaction, seven per transaction: number 2999 opens on 21001.
