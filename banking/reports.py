@@ -36,6 +36,7 @@ import datetime
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,8 +44,8 @@ from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
 from django.utils import timezone
 
-from accounting.choices import PeriodStatus, SourceType
-from accounting.models import AccountingPeriod, JournalEntry
+from accounting.choices import PeriodStatus, PostingPurpose, SourceType
+from accounting.models import AccountingPeriod, JournalEntry, JournalPosting
 from banking.choices import (
     CashSubmissionStatus,
     Direction,
@@ -70,6 +71,7 @@ from banking.reconciliation import (
     reversed_after_ids,
     statement_closing,
 )
+from banking.splits import allocation_shares
 from cnperp.exceptions import DomainError
 from dimensions.models import UNASSIGNED_KEY, Branch, CostCenter, Department, Project
 
@@ -919,9 +921,14 @@ TRANSFER_FIELDS = (
 )
 
 
-def _transfers(rows, account_id, today, attention_days):
-    """Return the listed transfers from ``rows`` (tuples of ``TRANSFER_FIELDS``), allocations empty."""
+def _transfers(rows, account_id, today, attention_days, until=None):
+    """Return the listed transfers from ``rows`` (tuples of ``TRANSFER_FIELDS``), allocations empty.
+
+    An open transfer's days in transit run to ``until[id]`` (the end of a transit that was
+    still running at the month's end, settled since), or else to ``today``.
+    """
     items = []
+    until = until or {}
     received_status, out, incoming = TransferStatus.RECEIVED, Direction.OUT, Direction.IN
     for row in rows:
         transfer_id, from_id, to_id, amount, received, status, initiated, received_date, reference = row
@@ -931,7 +938,7 @@ def _transfers(rows, account_id, today, attention_days):
         if status == received_status and received_date:
             days = (received_date - initiated).days
         elif status in OPEN_TRANSFER:
-            days = (today - initiated).days
+            days = (until.get(transfer_id, today) - initiated).days
         else:
             days = None
         reasons = []
@@ -984,6 +991,144 @@ def _transfers_in_view(account_id, start, end):
     return first.union(*rest, all=True)
 
 
+# --- Transfers as they stood at a month's end ---------------------------------------------------
+#
+# A month's tracking describes each transfer as it stood on the month's last day, as the variance
+# report does its transactions (banking.reconciliation): a transfer sent on 30 October and received
+# on 2 November was in transit on 31 October (its money in the transfers-in-transit account), and a
+# receipt reversed in November was still a receipt then. The transfer's row holds today's state
+# only: undoing a receipt clears its date and amount, and a failure has no date. What happened
+# after the month is read from the transfer's legs and their reversals instead:
+#
+# - received then: the row's receipt if dated by the month's end, or a receiving leg dated by
+#   then whose reversal is dated after it (on its date, for its amount);
+# - otherwise still open then when today's receipt is dated after the month's end, or when it
+#   failed and its sending leg was reversed after it: ``in_transit`` if its sending leg was in
+#   the books then (posted, or reversed only later), else ``initiated``, the rule
+#   ``bank_transfer_receipt_reversed`` applies when it puts a transfer back;
+# - otherwise as today (nothing dated after the month changed it: the current month is today's).
+#
+# Only transfers something happened to after the month are read again: the reversals dated after
+# it (an index range, empty for the current month), then the legs of those and of the transfers
+# received after it, with their transfers (a failed transfer sent before the month and open at its
+# end is not among the month's rows): two more queries, the second only when there is any.
+
+LEG_FIELDS = ("pk", "direction", "posting_status", "transaction_date", "amount")
+LEG_TRANSFER_FIELDS = tuple(f"transfer__{name}" for name in TRANSFER_FIELDS)
+
+
+def _reversals_after(end):
+    """``{bank transaction id: reversal date}`` for the reversals dated after ``end``."""
+    # A range of posting_purpose_date_idx, read from the index alone.
+    return dict(
+        JournalPosting.objects.filter(
+            purpose=PostingPurpose.REVERSE, source_type=SourceType.BANK_TRANSACTION, entry_date__gt=end
+        )
+        .values_list("source_id", "entry_date")
+        .order_by()  # the model's ordering would read every row for its sort, not the index alone
+    )
+
+
+def _legs(reversed_ids, received_after):
+    """Rows of ``LEG_FIELDS`` + ``LEG_TRANSFER_FIELDS``: the transfer legs among ``reversed_ids``
+    and the sending legs of ``received_after``."""
+    parts = []
+    if reversed_ids:
+        parts.append(Q(pk__in=sorted(reversed_ids), transfer_id__isnull=False))
+    if received_after:
+        parts.append(Q(transfer_id__in=sorted(received_after), direction=Direction.OUT))
+    if not parts:
+        return []
+    # Each part a range of one index (the primary key, the transfer's), joined by UNION rather than
+    # one OR that MariaDB may read as a scan of every transaction; the join reads one transfer per leg.
+    columns = LEG_FIELDS + LEG_TRANSFER_FIELDS
+    first, *rest = (BankTransaction.objects.filter(part).values_list(*columns).order_by() for part in parts)
+    return list(first.union(*rest)) if rest else list(first)
+
+
+def _transfers_at_end(rows, account_id, start, end):
+    """Return ``(rows, until, received)``: ``rows`` (tuples of ``TRANSFER_FIELDS``) as the transfers
+    stood at ``end`` (see above), those open then but settled since listed too.
+
+    ``until`` holds the end of the transit of each transfer open at ``end`` but settled since (its
+    receipt, or its sending leg's reversal), for its days in transit; ``received`` what had been
+    received at ``end`` of each transfer whose received amount differs from today's (``None``:
+    nothing), for the allocations' shares.
+    """
+    received_status, out = TransferStatus.RECEIVED, Direction.OUT
+    later = _reversals_after(end)
+    received_after = {
+        row[0] for row in rows if row[5] == received_status and row[7] is not None and row[7] > end
+    }
+    if not later and not received_after:
+        return rows, {}, {}
+    sent, receipts, sending_reversed, found = set(), {}, {}, {}
+    for pk, direction, posting_status, day, amount, *transfer in _legs(later, received_after):
+        reversed_on = later.get(pk)
+        if day > end:
+            continue  # not in the books at the end
+        transfer_id = transfer[0]
+        found[transfer_id] = tuple(transfer)
+        if direction == out:
+            if posting_status == PostingStatus.POSTED or reversed_on:
+                sent.add(transfer_id)
+            if reversed_on:
+                sending_reversed[transfer_id] = reversed_on
+        elif reversed_on and (transfer_id not in receipts or receipts[transfer_id][0] < day):
+            # The receipt standing at the end (a transfer has one live receiving leg at a time).
+            receipts[transfer_id] = (day, _cents(amount))
+    listed_ids = {row[0] for row in rows}
+    missing = [
+        row
+        for transfer_id, row in found.items()
+        if transfer_id not in listed_ids
+        and (transfer_id in receipts or transfer_id in sending_reversed)
+        and account_id in (row[1], row[2])
+        and row[6] <= end
+    ]
+    until, received, at_end = {}, {}, []
+    for row in rows + missing:
+        transfer_id, _from, _to, _amount, _received, status, initiated, received_date, reference = row
+        if transfer_id in receipts:
+            received_date, received_amount = receipts[transfer_id]
+            status, received[transfer_id] = received_status, received_amount
+        elif transfer_id in received_after or (
+            status == TransferStatus.FAILED and transfer_id in sending_reversed
+        ):
+            until[transfer_id] = (
+                received_date if transfer_id in received_after else sending_reversed[transfer_id]
+            )
+            status = TransferStatus.IN_TRANSIT if transfer_id in sent else TransferStatus.INITIATED
+            received_date = received_amount = received[transfer_id] = None
+        else:
+            at_end.append(row)
+            continue
+        # Tracked in the month as it stood: sent in it, received in it, or open at its end.
+        if initiated >= start or status in OPEN_TRANSFER or received_date >= start:
+            at_end.append((*row[:4], received_amount, status, initiated, received_date, reference))
+    if missing:
+        at_end.sort(key=lambda row: (row[6], row[0]))
+    return at_end, until, received
+
+
+def _received_shares(allocation_rows, received):
+    """``{(transfer id, line number): share}`` of ``received``, split as a receiving leg posts it."""
+    lines = defaultdict(list)
+    for transfer_id, line_number, _from_id, amount, *_rest in allocation_rows:
+        if received.get(transfer_id) is not None:
+            # The shares its receipt recorded were cleared when it was undone: split anew.
+            lines[transfer_id].append(
+                (line_number, SimpleNamespace(amount=_cents(amount), received_amount=None))
+            )
+    shares = {}
+    for transfer_id, numbered in lines.items():
+        split = allocation_shares(received[transfer_id], [share for _number, share in numbered])
+        shares.update(
+            ((transfer_id, number), value) for (number, _share), value in zip(numbered, split, strict=True)
+        )
+    return shares
+
+
 def _allocation_rows(transfer_ids):
     """Return the allocations of ``transfer_ids`` by transfer and line, as tuples.
 
@@ -1008,24 +1153,33 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
 
     The month (``period``, by default the current one) selects the transfers
     initiated in it, received in it, or still open (initiated or in transit)
-    at its end. Days in transit run to the receipt, or to ``today`` while open.
+    at its end, each as it stood at the end (see ``_transfers_at_end``). Days in
+    transit run to the receipt, or to ``today`` while open; for one open at the
+    month's end but settled since, to the receipt or its sending leg's reversal.
     """
     today = today or timezone.localdate()
     period = period or AccountingPeriod.code_for(today)
     start, end = period_bounds(period)
     account = bank_account_get(bank_account_id)
     attention_days = transfer_attention_days()
-    rows = _transfers_in_view(account.pk, start, end).order_by("initiated_date", "id")
-    listed = _transfers(rows, account.pk, today, attention_days)
+    rows = list(_transfers_in_view(account.pk, start, end).order_by("initiated_date", "id"))
+    rows, until, received_at_end = _transfers_at_end(rows, account.pk, start, end)
+    listed = _transfers(rows, account.pk, today, attention_days, until)
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}
     # The transfers and their allocations are read once; every sum below is made from those rows
     # (a month has a few hundred transfers at most), not by asking the database again.
     grouped = {"outgoing": {}, "incoming": {}}
-    for transfer_id, line_number, from_id, amount, received, *dimensions in _allocation_rows(by_id):
+    allocation_rows = _allocation_rows(by_id)
+    # The allocations' received shares as they stood at the end, where the receipt differs from today's.
+    shares = _received_shares(allocation_rows, received_at_end) if received_at_end else {}
+    for transfer_id, line_number, from_id, amount, received, *dimensions in allocation_rows:
         amount = _cents(amount)
-        received = None if received is None else _cents(received)
+        if transfer_id in received_at_end:
+            received = shares.get((transfer_id, line_number))
+        else:
+            received = None if received is None else _cents(received)
         cost_center, project, department = dimensions
         by_id[transfer_id]["allocations"].append(
             {
