@@ -1137,7 +1137,16 @@ def _allocation_rows(transfer_ids):
     """
     if not transfer_ids:
         return []
-    columns = ", ".join(("transfer_id", "line_number", "from_bank_account_id", "amount", "received_amount"))
+    names = ("transfer_id", "line_number", "from_bank_account_id", "amount", "received_amount")
+    if connection.vendor != "mysql":
+        # SQLite hands an amount back as a float: read through the ORM, whose converter turns it
+        # into the same Decimal as the transfer's own amount (plain SQL gave 12345678901234.56
+        # on the allocation against 12345678901234.60 on its transfer).
+        allocations = BankTransferAllocation.objects.filter(transfer_id__in=sorted(transfer_ids))
+        return list(
+            allocations.order_by("transfer_id", "line_number").values_list(*names, *DIMENSION_COLUMNS)
+        )
+    columns = ", ".join(names)
     table, marks = BankTransferAllocation._meta.db_table, ", ".join(["%s"] * len(transfer_ids))
     sql = (
         f"SELECT {columns}, {', '.join(DIMENSION_COLUMNS)} FROM {table} "  # noqa: S608 (placeholders only)
