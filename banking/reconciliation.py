@@ -112,7 +112,9 @@ def reversed_after_ids(source_type, end):
         # A range of posting_purpose_date_idx, read from the index alone.
         JournalPosting.objects.filter(
             purpose=PostingPurpose.REVERSE, source_type=source_type, entry_date__gt=end
-        ).values_list("source_id", flat=True)
+        )
+        .values_list("source_id", flat=True)
+        .order_by()  # the model's ordering (by posted_at) would make it read the rows to sort them
     )
 
 

@@ -379,7 +379,9 @@ class TransferTrackingView(ReportView):
 
     @extend_schema(
         summary="Transfers out of and into a bank account",
-        description="Transfers initiated in the month, received in it, or still open at its end: amount, "
+        description="Transfers initiated in the month, received in it, or still open at its end, each as it "
+        "stood on the month's last day (one received since was in transit then; a receipt reversed since was "
+        "a receipt then): amount, "
         "received amount, status, days in transit, allocations by dimension, and those needing attention "
         "(received amount different from sent, or in transit longer than BANKING_TRANSFER_ATTENTION_DAYS).",
         parameters=[
