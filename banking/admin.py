@@ -563,11 +563,11 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             # Arrival and failure are recorded by the actions, not typed in.
-            return (*TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS)
+            return self.readable(request, (*TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS))
         # Its sending leg carries the amount, accounts, date and dimensions:
         # once created, only the description can change here.
         fixed = tuple(name for name in TRANSFER_CREATE_FIELDS if name != "description")
-        return (*fixed, *TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS)
+        return self.readable(request, (*fixed, *TRANSFER_OUTCOME_FIELDS, *AUDIT_FIELDS))
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -829,7 +829,7 @@ class BankStatementAdmin(StatementImportAdminMixin, ViewOnlyAdmin):
     closing_money = money_column("closing_balance", "closing")
 
     def get_readonly_fields(self, request, obj=None):
-        return flatten_fieldsets(self.fieldsets)
+        return self.readable(request, flatten_fieldsets(self.fieldsets))
 
     @admin.display(description="lines")
     def lines_link(self, obj):
@@ -963,7 +963,7 @@ class BankReconciliationAdmin(ReconciliationWorkbenchLinkMixin, TrackedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The figures are the reconciliation service's; finance staff add notes.
-        return [name for name in flatten_fieldsets(self.fieldsets) if name != "notes"]
+        return self.readable(request, [name for name in flatten_fieldsets(self.fieldsets) if name != "notes"])
 
     def has_add_permission(self, request):
         # A snapshot is computed by the reconciliation service, never typed in.

@@ -10,6 +10,8 @@ with the input kept, and changes nothing. Never a 500.
 this module; every app's ``admin.py`` does, which sets the titles once.
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -27,7 +29,7 @@ from django.contrib.admin.views.main import (
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.http import HttpResponseRedirect
@@ -217,7 +219,78 @@ class ListLookupGuard:
         return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
 
 
-class KeyedAdmin(ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
+@functools.cache
+def _reference_as_text(model, name):
+    """A read-only column showing ``model.name`` (a reference) as text: one callable per field, so
+    that the admin finds the same object among the read-only fields and in the fieldsets."""
+    field = model._meta.get_field(name)
+
+    def shown(obj):
+        value = getattr(obj, name)
+        if value is None:
+            return None
+        return value.get_username() if isinstance(value, get_user_model()) else str(value)
+
+    shown.short_description = field.verbose_name
+    shown.__name__ = f"{name}_as_text"
+    return shown
+
+
+class ReadableReferences:
+    """A read-only reference to a record the reader may not open is shown as text, not as a link.
+
+    Django links every read-only reference to its admin page whatever the reader may open, so a
+    clerk met "created by", "approved by" and "closed by" as links to user pages that answer 403.
+    """
+
+    def _references_as_text(self, request, names):
+        swapped = {}
+        for name in names:
+            if not isinstance(name, str):
+                continue
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not (field.many_to_one or field.one_to_one) or not field.concrete:
+                continue
+            target = self.admin_site._registry.get(field.related_model)
+            if target is not None and not target.has_view_permission(request):
+                swapped[name] = _reference_as_text(self.model, name)
+        return swapped
+
+    def readable(self, request, fields):
+        """``fields`` (read-only field names) with each reference the reader may not open as text.
+
+        An admin that builds its read-only fields without calling ``super()`` passes them here.
+        """
+        fields = list(fields)
+        return _swap(fields, self._references_as_text(request, fields))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readable(request, super().get_readonly_fields(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        # Only what get_readonly_fields shows as text: a callable among the fieldsets that is not
+        # among the read-only fields would be taken for a form field (a FieldError).
+        readonly = set(self.get_readonly_fields(request, obj))
+        fieldsets = super().get_fieldsets(request, obj)
+        names = {
+            name: shown
+            for name in flatten_fieldsets(fieldsets)
+            if isinstance(name, str)
+            for shown in [self._references_as_text(request, [name]).get(name)]
+            if shown is not None and shown in readonly
+        }
+        if not names:
+            return fieldsets
+        return [
+            (title, {**options, "fields": _swap(options.get("fields", ()), names)})
+            for title, options in fieldsets
+        ]
+
+
+class KeyedAdmin(ReadableReferences, ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
     """String keys are chosen once: editable on the add form, read-only afterwards."""
 
     def get_readonly_fields(self, request, obj=None):
@@ -265,7 +338,7 @@ class ActiveChoicesMixin:
         return queryset, may_have_duplicates
 
 
-class RefusalAdmin(ListLookupGuard, admin.ModelAdmin):
+class RefusalAdmin(ReadableReferences, ListLookupGuard, admin.ModelAdmin):
     """Turn a service's refusal during save or delete into a message, with nothing changed.
 
     ``save_model``/``save_related``/``delete_model`` raise :class:`ServiceRefused`.
@@ -439,7 +512,7 @@ class DraftDocumentAdmin(RefusalAdmin, TrackedAdmin):
             raise ServiceRefused(exc) from exc
 
 
-class ViewOnlyAdmin(ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
+class ViewOnlyAdmin(ReadableReferences, ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
     """Rows written once by a service (the ledger, imports): finance staff read them, never edit."""
 
     def has_add_permission(self, request, obj=None):
