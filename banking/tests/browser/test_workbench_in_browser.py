@@ -129,6 +129,18 @@ def open_september(page, live_server):
     settle(page)
 
 
+def september_as_suggestions(page, live_server, settings):
+    """The demo's September open in the workbench, its 45 pairs left as suggestions by the matcher."""
+    settings.BANKING_MATCH_AUTO_CONFIRM_SCORE = 100  # every pair stays a suggestion
+    call_command("load_demo", verbosity=0)
+    log_in(page, live_server, "boss")
+    page.goto(live_server.url + SEPT)
+    settle(page)
+    page.keyboard.press("g")
+    page.wait_for_selector("#wb-message:has-text('45 with suggestions')")
+    settle(page)
+
+
 def sign_off_out_of_balance(page):
     page.keyboard.press("F")
     page.wait_for_selector("#dlg-finalize[open]")
@@ -209,14 +221,7 @@ def test_superuser_month_end_figures_agree_with_the_api_at_every_step(page, live
 
 
 def test_suggestions_by_keyboard_and_mouse_agree_with_the_api(page, live_server, console, settings):
-    settings.BANKING_MATCH_AUTO_CONFIRM_SCORE = 100  # every pair stays a suggestion
-    call_command("load_demo", verbosity=0)
-    log_in(page, live_server, "boss")
-    page.goto(live_server.url + SEPT)
-    settle(page)
-    page.keyboard.press("g")
-    page.wait_for_selector("#wb-message:has-text('45 with suggestions')")
-    settle(page)
+    september_as_suggestions(page, live_server, settings)
     assert page.inner_text("#count-suggestions") == "(45)" and page.inner_text("#sum-suggested") == "45"
     page.keyboard.press("1")
     page.keyboard.press("j")
@@ -376,14 +381,7 @@ def test_dashboard_shows_states_as_words(page, live_server, console):
 def test_the_keyboard_keeps_its_place_after_a_rows_button(page, live_server, console, settings):
     """A row's button is redrawn with its table after the change it makes; the focus fell to the
     page's top, so a keyboard user had to tab back through the whole page after each Accept."""
-    settings.BANKING_MATCH_AUTO_CONFIRM_SCORE = 100  # every pair stays a suggestion
-    call_command("load_demo", verbosity=0)
-    log_in(page, live_server, "boss")
-    page.goto(live_server.url + SEPT)
-    settle(page)
-    page.keyboard.press("g")
-    page.wait_for_selector("#wb-message:has-text('45 with suggestions')")
-    settle(page)
+    september_as_suggestions(page, live_server, settings)
     rows = page.locator("#rows-suggestions tr[data-id]")
     first, second = rows.nth(0).get_attribute("data-id"), rows.nth(1).get_attribute("data-id")
     rows.nth(0).get_by_role("button", name="Accept").focus()
