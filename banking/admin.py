@@ -46,6 +46,7 @@ from banking.models import (
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
+    FloatReturn,
     PostingRule,
     ReconciliationMatch,
     StatementCsvProfile,
@@ -329,6 +330,61 @@ class CashSubmissionAdmin(CashSubmissionActionsMixin, DraftDocumentAdmin):
         return gl_posting_link(obj)
 
 
+class FloatReturnInline(ViewOnlyInline):
+    """The float's returns, each with its posting and, once reversed, its reversal."""
+
+    model = FloatReturn
+    fk_name = "allocation"
+    verbose_name = "return"
+    verbose_name_plural = "returns (each posted on its own; reverse one with the action on the list)"
+    show_change_link = False  # a return is read here, with its float: it has no page of its own
+    fields = (
+        "number",
+        "return_date",
+        "amount_money",
+        "return_posting",
+        "posted_at",
+        "posting_status",
+        "reversal_date",
+        "reversal_posting",
+        "reversal_reason",
+    )
+    readonly_fields = fields
+    # As on the float's own page (cnperp.admin.DraftDocumentAdmin): a reader who may not open
+    # the ledger's pages sees the references as text, not as links that answer 403.
+    plain_without_permission = {"return_posting": "gl_reference", "reversal_posting": "reversal_gl_reference"}
+
+    def _shown(self, request):
+        if request.user.has_perm("accounting.view_journalposting"):
+            return self.fields
+        return tuple(self.plain_without_permission.get(name, name) for name in self.fields)
+
+    def get_fields(self, request, obj=None):
+        return self._shown(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._shown(request)
+
+    def has_view_permission(self, request, obj=None):
+        # The returns are part of the float's record: whoever may read the float reads them.
+        return request.user.has_perm("banking.view_floatallocation")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("number")
+
+    @admin.display(description="amount")
+    def amount_money(self, obj):
+        return money(obj.amount)
+
+    @admin.display(description="GL posting")
+    def return_posting(self, obj):
+        return gl_posting_link(obj, obj.gl_reference)
+
+    @admin.display(description="reversal GL posting")
+    def reversal_posting(self, obj):
+        return gl_posting_link(obj, obj.reversal_gl_reference) if obj.reversal_gl_reference else None
+
+
 @admin.register(FloatAllocation)
 class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
     create_service = staticmethod(float_allocation_create)
@@ -364,7 +420,7 @@ class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     autocomplete_fields = ("branch", "bank_account", "cost_center", "department")
-    # The status follows the return's posting; set by hand it said "returned" with nothing back.
+    # The status follows the returns' postings; set by hand it said "returned" with nothing back.
     readonly_fields = (*POSTING_FIELDS, "status", "return_posting", "outstanding_money", *AUDIT_FIELDS)
     fieldsets = (
         (
@@ -387,7 +443,8 @@ class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
         ("Posting", {"fields": POSTING_FIELDS}),
         AUDIT_FIELDSET,
     )
-    # Post, post the return and reverse (banking.admin_posting, through banking.posting).
+    # Post, post a return, reverse one of its returns and reverse (banking.admin_posting, through
+    # banking.posting).
     actions = FloatAllocationActionsMixin.actions
 
     amount_money = money_column("amount", "amount")
@@ -402,7 +459,12 @@ class FloatAllocationAdmin(FloatAllocationActionsMixin, DraftDocumentAdmin):
     def gl_posting(self, obj):
         return gl_posting_link(obj)
 
-    @admin.display(description="return GL posting")
+    def get_inlines(self, request, obj):
+        # Only a posted float has returns; a draft's form (the one finance staff edit) has no
+        # inline to send back.
+        return (FloatReturnInline,) if obj is not None and not obj.is_draft else ()
+
+    @admin.display(description="latest return's GL posting")
     def return_posting(self, obj):
         return gl_posting_link(obj, obj.return_gl_reference)
 

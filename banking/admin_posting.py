@@ -6,13 +6,15 @@ holds whichever door a request comes through, and reports what it did in
 the staff's words: how many were posted, which were skipped and why.
 
 Each action needs its own permission (``banking.post_<model>``,
-``banking.reverse_<model>``; a float's return counts as posting it). Without
-it the action is not offered, and if it is called anyway it refuses and
-changes nothing. A refusal of the service (closed period, already reversed,
-matched to a statement line) is shown as an error message, never a 500.
+``banking.reverse_<model>``; a float's return counts as posting it, reversing
+one of its returns as reversing it). Without it the action is not offered,
+and if it is called anyway it refuses and changes nothing. A refusal of the
+service (closed period, already reversed, matched to a statement line) is
+shown as an error message, never a 500.
 
 Reversal asks for its date and reason on an intermediate page; "Reverse and
-correct" then opens the corrected draft that replaces the transaction.
+correct" then opens the corrected draft that replaces the transaction, and
+"Reverse one of its returns" (one float at a time) also asks which return.
 """
 
 from django import forms
@@ -26,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from banking.choices import PostingStatus
+from banking.models import FloatReturn
 from banking.posting import (
     bank_transaction_correct,
     bank_transaction_reverse,
@@ -35,6 +38,7 @@ from banking.posting import (
     float_allocation_post,
     float_allocation_reverse,
     float_return_post,
+    float_return_reverse,
 )
 from cnperp.admin import REFUSALS, refusal_message
 
@@ -76,8 +80,27 @@ class FloatReturnForm(forms.Form):
         min_value=0,
         max_digits=settings.MONEY_MAX_DIGITS,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
-        help_text="Empty: the amount already recorded on each float.",
+        help_text="The total that has come back of each float to date, every instalment together. More "
+        "than its returns already posted is posted as a new instalment; the same total posts nothing. "
+        "Empty: the amount recorded on each float.",
     )
+
+
+class FloatReturnReversalForm(ReversalForm):
+    """Which of the float's returns to reverse, with the reversal's date and reason."""
+
+    float_return = forms.ChoiceField(
+        label="Return",
+        help_text="The float's returns not reversed; the one chosen is mirrored on the reversal date.",
+    )
+    field_order = ["float_return", "reversal_date", "reason"]
+
+    def __init__(self, *args, returns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["float_return"].choices = [
+            (item.pk, f"{item.gl_reference}: {item.amount} on {item.return_date.isoformat()}")
+            for item in returns
+        ]
 
 
 def _listed(items):
@@ -318,7 +341,7 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
     post_permission = "banking.post_floatallocation"
     reverse_permission = "banking.reverse_floatallocation"
     document_label = "float allocation"
-    actions = ["post_to_ledger", "post_return", "reverse_posted"]
+    actions = ["post_to_ledger", "post_return", "reverse_return", "reverse_posted"]
 
     @admin.action(description="Post to the general ledger", permissions=["post"])
     def post_to_ledger(self, request, queryset):
@@ -341,7 +364,8 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
                 action="post_return",
                 title="Post the return of floats",
                 explanation="What came back of each float is posted: the bank debited, the branch float "
-                "credited. A float's return posts once.",
+                "credited. Give the total returned to date: the part not posted yet is posted as a new "
+                "instalment on the return date.",
                 submit_label="Post the return",
             )
         done, refused, left_alone = 0, [], []
@@ -359,8 +383,57 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
             if created:
                 done += 1
             else:
-                left_alone.append(f"{pk}: its return is already posted")
+                left_alone.append(f"{pk}: that total is already posted, nothing more came back")
         self._report(request, done=done, verb="returned and posted", refused=refused, left_alone=left_alone)
+        return None
+
+    @admin.action(
+        description="Reverse one of its returns (asks which, the date and reason)", permissions=["reverse"]
+    )
+    def reverse_return(self, request, queryset):
+        if self._refused(request, self.reverse_permission):
+            return None
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        if len(ids) != 1:
+            self.message_user(
+                request, "Select one float at a time to reverse one of its returns.", messages.ERROR
+            )
+            return None
+        standing = FloatReturn.objects.filter(
+            allocation_id=ids[0], posting_status=PostingStatus.POSTED
+        ).order_by("number")
+        if not standing.exists():
+            self.message_user(request, f"{ids[0]}: no posted return to reverse.", messages.WARNING)
+            return None
+        data = request.POST if request.POST.get("confirm") else None
+        form = FloatReturnReversalForm(data, returns=list(standing))
+        if not form.is_bound or not form.is_valid():
+            return self._form_page(
+                request,
+                queryset,
+                form=form,
+                action="reverse_return",
+                title="Reverse a return of a float",
+                explanation="The return you choose is mirrored by a reversal posting on the date you "
+                "give (the bank credited, the branch float debited back); its posting stays as it was, and "
+                "the float's returned amount and status follow. Post the right total afterwards if some "
+                "cash did come back.",
+                submit_label="Reverse the return",
+            )
+        chosen = form.cleaned_data["float_return"]
+        try:
+            reversal = float_return_reverse(
+                return_id=chosen,
+                user=request.user,
+                reversal_date=form.cleaned_data["reversal_date"],
+                reason=form.cleaned_data["reason"],
+            )
+        except REFUSALS as exc:
+            self.message_user(request, f"{ids[0]}: {refusal_message(exc)}", messages.ERROR)
+            return None
+        self.message_user(
+            request, f"{ids[0]}: return {chosen} reversed by {reversal.reference}.", messages.SUCCESS
+        )
         return None
 
     @admin.action(description="Reverse (asks for the date and reason)", permissions=["reverse"])

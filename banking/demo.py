@@ -858,7 +858,10 @@ class DemoYearBuilder:
                 updated_by=self.clerk,
             )
             if returned:
-                # At the quarter's end the branch hands back what it did not spend.
+                # At the quarter's end the branch hands back what it did not spend. Recorded on the
+                # draft only: once the float is posted, posting its return without figures posts
+                # this total as the float's first return (FR-fa-demo-...), and later instalments
+                # raise the total from there.
                 spent = money(rng.choice([0, 0, 2500, 7500, 12000]))
                 allocation.returned_amount = amount - spent
                 allocation.return_date = allocation.allocation_date + datetime.timedelta(days=85)

@@ -558,6 +558,50 @@ class FloatAllocation(PostedDocument):
         return self.amount - self.returned_amount
 
 
+class FloatReturn(PostedDocument):
+    """One instalment of cash a branch handed back from its float, posted on its own.
+
+    A branch may return its float in several instalments; each is posted as its
+    own balanced posting (bank debited, branch float credited) whose source is
+    this row, and a wrong one is reversed on its own. The float allocation keeps
+    the running summary (``returned_amount``, ``return_date``,
+    ``return_gl_reference``, ``status``) of the instalments not reversed.
+
+    A float's first return takes the float's own id (its posting is
+    ``FR-fa-1``, as before instalments, and the returns posted before this table
+    existed keep their postings that way: banking 0011); later ones get a key of
+    their own (``fr-...``). ``number`` counts a float's instalments, reversed
+    ones included, and is unique per float: two instalments recorded at the same
+    moment cannot both be the third.
+    """
+
+    id = key_field("fr")
+    allocation = models.ForeignKey(FloatAllocation, on_delete=models.PROTECT, related_name="returns")
+    number = models.PositiveIntegerField(help_text="The float's first, second, ... return.")
+    return_date = _book_date()
+    amount = MoneyField(validators=[positive_amount])
+    reversal_date = _book_date(null=True, blank=True, editable=False)
+    reversal_reason = models.CharField(max_length=255, blank=True, editable=False)
+    reversal_gl_reference = models.CharField(max_length=100, blank=True, editable=False)
+    reversed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reversed_by = _user()
+
+    class Meta:
+        db_table = "float_returns"
+        ordering = ["allocation_id", "number"]
+        constraints = [
+            models.CheckConstraint(condition=POSITIVE, name="float_return_amount_positive"),
+            models.UniqueConstraint(fields=["allocation", "number"], name="float_return_number_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.gl_reference or self.id}: {self.amount} on {self.return_date}"
+
+    @property
+    def is_reversed(self):
+        return self.posting_status == PostingStatus.REVERSED
+
+
 class PostingRule(TrackedModel):
     """Which GL account takes the other side of a document's bank line.
 

@@ -23,6 +23,7 @@ cash submission         cash in transit (deposited)  branch cash (expected)
                         + cash short, or             + cash over
 float allocation        branch float                 bank's GL account
 float return            bank's GL account            branch float
+(each instalment)
 =====================  ===========================  ===========================
 
 A transfer leg is split into one pair of lines per allocation of its transfer,
@@ -41,13 +42,14 @@ import dataclasses
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, Max, Sum, Value
 from django.db.models.functions import Concat
 
 from accounting import locks
 from accounting.choices import PeriodStatus, SourceType
 from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, in_books
 from accounting.services import (
+    ZERO,
     Line,
     PostingRequest,
     cyclic_gc_paused,
@@ -75,6 +77,7 @@ from banking.models import (
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
+    FloatReturn,
     PostingRule,
 )
 from banking.services import (
@@ -962,88 +965,251 @@ def float_allocation_post(*, allocation_id, user):
     return posting, created
 
 
-def _repeated_return(allocation, posting, returned_amount, return_date):
-    """A retry of the same return answers its posting; another amount or date is refused, not ignored."""
-    amount_differs = returned_amount is not None and returned_amount != allocation.returned_amount
-    date_differs = return_date is not None and return_date != allocation.return_date
-    if amount_differs or date_differs:
-        raise ConflictError(
-            f'The return of float allocation "{allocation.pk}" is already posted ({posting.reference}: '
-            f"{allocation.returned_amount} on {allocation.return_date}). A float's return posts once and "
-            "stays as posted: neither a second return nor a reversal of the float can follow it.",
-            code="already_returned",
-        )
-    return posting
+# --- Float returns ------------------------------------------------------------------
+#
+# A branch hands its float back in one go or in instalments. Each instalment is a
+# ``FloatReturn`` with its own posting (source ``float_return``, source id = the
+# return's id) and is reversed on its own; the float allocation keeps the summary
+# of the instalments not reversed. Callers (the API, the admin) say the TOTAL that
+# has come back to date, as the float's ``returned_amount`` always meant: the part
+# not yet posted is the new instalment, and a repeat of the same total is a retry
+# that posts nothing.
+
+
+def _live_returns(allocation_id):
+    """Return the float's returns not reversed, the latest first (by date, then by number)."""
+    return FloatReturn.objects.filter(
+        allocation_id=allocation_id, posting_status=PostingStatus.POSTED
+    ).order_by("-return_date", "-number")
+
+
+def _returned_so_far(allocation_id):
+    """Return what has come back of the float so far (its returns not reversed) and the latest of them."""
+    live = _live_returns(allocation_id)
+    total = live.aggregate(total=Sum("amount"))["total"]
+    # SQLite sums to "300" where MariaDB says "300.00": to the cent either way, as messages show it.
+    return (ZERO if total is None else total.quantize(ZERO)), live.first()
+
+
+def _float_summary(allocation, total, latest):
+    """Return the float's summary columns for ``total`` back so far, ``latest`` the last return."""
+    if total == 0:
+        status = FloatStatus.ALLOCATED
+    elif total == allocation.amount:
+        status = FloatStatus.RETURNED
+    else:
+        status = FloatStatus.PARTIALLY_RETURNED
+    return {
+        "returned_amount": total,
+        "return_date": latest.return_date if latest else None,
+        "return_gl_reference": latest.gl_reference if latest else "",
+        "status": status,
+    }
+
+
+def _retried_return(latest):
+    """A repeat of a total already posted answers the latest return's posting: nothing new came back."""
+    return _existing(SourceType.FLOAT_RETURN, latest.pk), False
+
+
+def _new_return_id(allocation, number):
+    # The first return takes the float's id, so its posting reads FR-<float> as before
+    # instalments and as the returns carried over by banking 0011 do; a later one (or a
+    # first one whose id some other float's return already took) gets a key of its own.
+    if number == 1 and not FloatReturn.objects.filter(pk=allocation.pk).exists():
+        return allocation.pk
+    return FloatReturn._meta.pk.default()
 
 
 @locks.atomic_with_retry
 def float_return_post(*, allocation_id, user, returned_amount=None, return_date=None):
     """Record and post what came back of a posted float (bank debited, branch float credited).
 
-    ``returned_amount`` and ``return_date`` may be given here or already be on
-    the allocation. Return ``(posting, created)``; a float's return posts once.
+    ``returned_amount`` is the total returned to date (default: the amount
+    recorded on the float). More than the returns not reversed already say is
+    posted as a new instalment dated ``return_date`` (default, for a float
+    with no return yet: the date recorded on it); the same total is a retry and
+    answers the latest return's posting; less is refused (409): a return is
+    taken back by reversing it. Return ``(posting, created)``.
     """
     label = "float allocation"
     draft = _get(FloatAllocation, allocation_id, label)
-    existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=draft.pk)
-    if existing is not None:
-        return _repeated_return(draft, existing, returned_amount, return_date), False
-    day = return_date or draft.return_date
+    total = draft.returned_amount if returned_amount is None else returned_amount
+    already, latest = _returned_so_far(draft.pk)
+    if latest is not None and total == already:
+        return _retried_return(latest)  # a retry takes no lock and writes nothing
+    # A later instalment needs its own date: the one on the float is the last instalment's.
+    day = return_date or (draft.return_date if latest is None else None)
     if day is None:
         raise DomainError("Give the date the float came back.", field="return_date")
     rules = RuleBook.load()
     bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
     _prelock([day], float_allocation_lines(draft, rules, bank_gl, returning=True))
     bank_accounts_lock_shared([draft.bank_account_id])
+    # Under the float's lock a concurrent call with the same total waits here, then finds the
+    # instalment posted and answers it: one instalment, one posting.
     allocation = _lock(FloatAllocation, allocation_id, label)
-    existing = posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk)
-    if existing is not None:
-        return _repeated_return(allocation, existing, returned_amount, return_date), False
+    already, latest = _returned_so_far(allocation.pk)
     if allocation.posting_status != PostingStatus.POSTED:
         state = allocation.get_posting_status_display().lower()
         raise ConflictError(
             f'Float allocation "{allocation.pk}" is {state}; only a posted float can come back.',
             code=f"document_{allocation.posting_status}",
         )
-    amount = allocation.returned_amount if returned_amount is None else returned_amount
-    if amount is None or amount <= 0:
+    if returned_amount is None and latest is None:
+        total = allocation.returned_amount  # as recorded when the lock was taken
+    if total is None:
         raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
-    if amount > allocation.amount:
+    if total > allocation.amount:
         raise DomainError(
             f"More cannot come back than was allocated ({allocation.amount}).", field="returned_amount"
         )
+    if latest is not None and total == already:
+        return _retried_return(latest)
+    if total < already:
+        raise ConflictError(
+            f'{already} of float allocation "{allocation.pk}" has come back already (returns not reversed); '
+            f"returned_amount is the total returned to date, so {total} would take {already - total} back. "
+            "To correct a return, reverse it (float-returns/{id}/reverse, or the float's "
+            '"Reverse one of its returns" in the admin), then post the right total.',
+            code="returned_amount_below_returned",
+        )
+    if total <= 0:
+        raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
     refuse_signed_off(allocation.bank_account_id, day)
+    instalment = total - already
+    number = (allocation.returns.aggregate(last=Max("number"))["last"] or 0) + 1
+    return_id = _new_return_id(allocation, number)
+    description = f"Float return {allocation.pk} from {allocation.branch_id}"
+    if number > 1:
+        description += f", instalment {number}"
     posting = journal_posting_create(
         source_type=SourceType.FLOAT_RETURN,
-        source_id=allocation.pk,
+        source_id=return_id,
         entry_date=day,
-        lines=float_allocation_lines(allocation, rules, bank_gl, amount=amount, returning=True),
+        lines=float_allocation_lines(allocation, rules, bank_gl, amount=instalment, returning=True),
         posted_by=user,
-        description=f"Float return {allocation.pk} from {allocation.branch_id}",
+        description=description,
     )
+    try:
+        with transaction.atomic():
+            returned = FloatReturn.objects.create(
+                id=return_id,
+                allocation=allocation,
+                number=number,
+                return_date=day,
+                amount=instalment,
+                posting_status=PostingStatus.POSTED,
+                posted_at=posting.posted_at,
+                posted_by=user,
+                gl_reference=posting.reference,
+                created_by=user,
+                updated_by=user,
+            )
+    except IntegrityError:
+        # Only without the float's lock could another instalment take this number: the whole
+        # posting goes back, nothing is half written.
+        raise ConflictError(
+            f'Another return of float allocation "{allocation.pk}" was recorded at the same moment; '
+            "look at its returns, then try again.",
+            code="lock_conflict",
+        ) from None
+    now_back, latest = _returned_so_far(allocation.pk)
     FloatAllocation.objects.filter(pk=allocation.pk).update(
-        returned_amount=amount,
-        return_date=day,
-        return_gl_reference=posting.reference,
-        status=FloatStatus.RETURNED if amount == allocation.amount else FloatStatus.PARTIALLY_RETURNED,
-        updated_at=posting.posted_at,
-        updated_by=user,
+        **_float_summary(allocation, now_back, latest), updated_at=posting.posted_at, updated_by=user
     )
     audit.record(
         "float return",
         FloatAllocation,
         [allocation.pk],
         user=user,
-        new={"returned_amount": amount, "return_gl_reference": posting.reference},
+        new={"returned_amount": total, "return_gl_reference": posting.reference},
+        details={"instalment": returned.pk, "amount": instalment},
     )
     return posting, True
 
 
 @locks.atomic_with_retry
+def float_return_reverse(*, return_id, user, reversal_date, reason):
+    """Reverse one posted return of a float on ``reversal_date``; return the reversal posting.
+
+    The mirror posting puts the instalment back on the branch float and takes it
+    off the bank; the float's summary (returned amount, date, status) is worked
+    out again from the returns still standing, so the right total can be posted
+    anew. The date must fall in an open period, not in a signed-off month of the
+    float's bank account, and not before the return.
+    """
+    if not hasattr(reversal_date, "year"):
+        raise DomainError("Give the reversal date as YYYY-MM-DD.", field="reversal_date")
+    found = (
+        FloatReturn.objects.filter(pk=return_id)
+        .values_list("allocation_id", "allocation__bank_account_id")
+        .first()
+    )
+    if found is None:
+        raise NotFoundError(f'No float return has the id "{return_id}".')
+    allocation_id, bank_account_id = found
+    periods_open([reversal_date])
+    bank_accounts_lock_shared([bank_account_id])
+    # The float before its return, as posting a return takes them: a return posted or
+    # reversed meanwhile waits, and the summary below counts it.
+    allocation = _lock(FloatAllocation, allocation_id, "float allocation")
+    returned = _lock(FloatReturn, return_id, "float return")
+    if returned.posting_status == PostingStatus.REVERSED:
+        raise ConflictError(
+            f'Float return "{returned.pk}" ({returned.gl_reference}) has already been reversed '
+            f"({returned.reversal_gl_reference}).",
+            code="already_reversed",
+        )
+    # The reversal's bank line lands in the month of its date: one signed off stays as approved.
+    refuse_signed_off(allocation.bank_account_id, reversal_date)
+    reversal = journal_posting_reverse(
+        posting=_existing(SourceType.FLOAT_RETURN, returned.pk),
+        reversal_date=reversal_date,
+        reason=reason,
+        posted_by=user,
+    )
+    FloatReturn.objects.filter(pk=returned.pk).update(
+        posting_status=PostingStatus.REVERSED,
+        reversal_date=reversal_date,
+        reversal_reason=reversal.reason,
+        reversal_gl_reference=reversal.reference,
+        reversed_at=reversal.posted_at,
+        reversed_by=user,
+        updated_at=reversal.posted_at,
+        updated_by=user,
+    )
+    total, latest = _returned_so_far(allocation.pk)
+    summary = _float_summary(allocation, total, latest)
+    FloatAllocation.objects.filter(pk=allocation.pk).update(
+        **summary, updated_at=reversal.posted_at, updated_by=user
+    )
+    audit.record(
+        "reverse",
+        FloatReturn,
+        [returned.pk],
+        user=user,
+        old={"posting_status": "posted"},
+        new={"posting_status": "reversed"},
+        details={"reversal": reversal.reference, "reason": reversal.reason},
+    )
+    audit.record(
+        "float return reversed",
+        FloatAllocation,
+        [allocation.pk],
+        user=user,
+        old={"returned_amount": allocation.returned_amount, "status": allocation.status},
+        new={"returned_amount": total, "status": summary["status"]},
+        details={"reversal": reversal.reference, "instalment": returned.pk},
+    )
+    return reversal
+
+
+@locks.atomic_with_retry
 def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
-    """Reverse a posted float allocation whose return has not been posted; return the reversal."""
+    """Reverse a posted float allocation none of whose returns stands; return the reversal."""
     return _reverse_document(
         model=FloatAllocation,
         source_type=SourceType.FLOAT_ALLOCATION,
@@ -1058,8 +1224,16 @@ def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
 
 def _refuse_returned(allocation):
     # Asked under the float's lock: a return posted meanwhile waited for it, or is seen here.
-    if posting_for_source(source_type=SourceType.FLOAT_RETURN, source_id=allocation.pk) is not None:
+    standing = list(
+        FloatReturn.objects.filter(allocation_id=allocation.pk, posting_status=PostingStatus.POSTED)
+        .order_by("number")
+        .values_list("gl_reference", flat=True)
+    )
+    if standing:
+        returns = "a posted return" if len(standing) == 1 else f"{len(standing)} posted returns"
         raise ConflictError(
-            f'Float allocation "{allocation.pk}" has a posted return; it cannot be reversed.',
+            f'Float allocation "{allocation.pk}" has {returns} ({", ".join(standing)}); it cannot be '
+            "reversed while cash is recorded as back from it. Reverse its returns first "
+            '(float-returns/{id}/reverse, or "Reverse one of its returns" in the admin), then the float.',
             code="float_returned",
         )

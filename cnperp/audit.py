@@ -69,6 +69,7 @@ AUDITED = {
     "banking.BankTransferAllocation": {},
     "banking.CashSubmission": {},
     "banking.FloatAllocation": {},
+    "banking.FloatReturn": {},
     "banking.PostingRule": {},
     "banking.StatementCsvProfile": {},
     "banking.BankStatement": {},

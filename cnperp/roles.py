@@ -131,7 +131,7 @@ ACTIONS = (
     ),
     _action(
         "reverse",
-        "Reverse (and correct) posted transactions, cash submissions and float allocations",
+        "Reverse (and correct) posted transactions, cash submissions, float allocations and float returns",
         {f"banking.reverse_{model}" for model in DOCUMENTS},
         {ACCOUNTANT, ADMIN},
     ),

@@ -46,10 +46,15 @@ class ReverseRequestSerializer(StrictSerializer):
 
 class FloatReturnRequestSerializer(StrictSerializer):
     returned_amount = money_field(
-        required=False, help_text="What came back; defaults to the recorded amount."
+        required=False,
+        help_text="The total that has come back of the float to date, every instalment together (not the "
+        "instalment alone); defaults to the amount recorded on the float.",
     )
     return_date = serializers.DateField(
-        required=False, validators=[validate_book_date], help_text="Defaults to the recorded return date."
+        required=False,
+        validators=[validate_book_date],
+        help_text="The day this instalment came back; for a float with no return yet it defaults to the "
+        "return date recorded on it.",
     )
 
 

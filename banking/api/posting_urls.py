@@ -23,4 +23,5 @@ urlpatterns = [
     _route("float-allocations", "post-accounting", views.FloatAllocationPostView, "float-allocation-post"),
     _route("float-allocations", "post-return", views.FloatReturnPostView, "float-return-post"),
     _route("float-allocations", "reverse", views.FloatAllocationReverseView, "float-allocation-reverse"),
+    _route("float-returns", "reverse", views.FloatReturnReverseView, "float-return-reverse"),
 ]

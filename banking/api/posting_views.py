@@ -204,11 +204,20 @@ class FloatReturnPostView(PostingActionView):
     request_serializer = FloatReturnRequestSerializer
 
     @extend_schema(
-        summary="Post a float's return",
-        description="Record what came back of a posted float and post it: the bank debited, branch float "
-        "credited. A float's return posts once; a repeat answers 200 with the same posting.",
+        summary="Post a float's return (in one go or in instalments)",
+        description="`returned_amount` is the total that has come back of the float to date. More than "
+        "its returns not reversed already say is posted as a new instalment dated `return_date`: the bank "
+        "debited, branch float credited (201, the instalment's posting). The same total is a retry: nothing "
+        "new, 200 with the latest return's posting. Less is a 409 `returned_amount_below_returned`: a "
+        "return is taken back by reversing it (`float-returns/{id}/reverse`).",
         request=FloatReturnRequestSerializer,
-        responses={**_errors(201, PostingSerializer, "Posted now."), **POST_OK},
+        responses={
+            **_errors(201, PostingSerializer, "A new instalment, posted now."),
+            200: OpenApiResponse(
+                PostingSerializer,
+                description="The total is already posted: the latest return's posting, nothing new written.",
+            ),
+        },
         parameters=_pk("float allocation"),
         tags=["posting"],
     )
@@ -235,3 +244,25 @@ class FloatAllocationReverseView(PostingActionView):
 
     def act(self, pk, data, user):
         return posting.float_allocation_reverse(allocation_id=pk, user=user, **data), True
+
+
+class FloatReturnReverseView(PostingActionView):
+    required_permission = "banking.reverse_floatallocation"
+    request_serializer = ReverseRequestSerializer
+
+    @extend_schema(
+        summary="Reverse one return of a float",
+        description="Write the mirror of the return's posting dated `reversal_date` (in an open period, "
+        "not in a signed-off month of the float's bank account) and mark the return reversed; the float's "
+        "returned amount and status are worked out again from its other returns. The float's returns are "
+        "listed with their ids under `returns` on `float-allocations/{id}`.",
+        request=ReverseRequestSerializer,
+        responses=_errors(201, PostingSerializer, "The reversal posting."),
+        parameters=_pk("float return"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, pk, data, user):
+        return posting.float_return_reverse(return_id=pk, user=user, **data), True

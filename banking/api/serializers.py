@@ -18,6 +18,7 @@ from banking.models import (
     BankTransferAllocation,
     CashSubmission,
     FloatAllocation,
+    FloatReturn,
     PostingRule,
     StatementCsvProfile,
     validate_book_date,
@@ -190,8 +191,33 @@ class CashSubmissionSerializer(DocumentSerializer):
         read_only_fields = ("posted_at", "gl_reference", *TRACKING_READ_ONLY)
 
 
+class FloatReturnSerializer(serializers.ModelSerializer):
+    """One posted return of a float (an instalment), and its reversal if it was reversed."""
+
+    amount = money_out()
+    reversed = serializers.BooleanField(source="is_reversed", read_only=True)
+    posted_by = serializers.CharField(source="posted_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = FloatReturn
+        fields = (
+            "id",
+            "number",
+            "return_date",
+            "amount",
+            "gl_reference",
+            "posted_at",
+            "posted_by",
+            "reversed",
+            "reversal_date",
+            "reversal_reason",
+            "reversal_gl_reference",
+        )
+        read_only_fields = fields
+
+
 class FloatAllocationSerializer(DocumentSerializer):
-    """A cash float given to a branch, and what came back of it."""
+    """A cash float given to a branch, and what came back of it (``returns``: each instalment)."""
 
     id = key_field(FloatAllocation)
     branch_id = ref_field(Branch, "branch")
@@ -201,6 +227,12 @@ class FloatAllocationSerializer(DocumentSerializer):
     outstanding_amount = money_out(help_text="Allocated less returned.")
     cost_center_id = DIMENSION_REFS["cost_center_id"]()
     department_id = DIMENSION_REFS["department_id"]()
+    returns = FloatReturnSerializer(
+        many=True,
+        read_only=True,
+        help_text="Each return posted (post-return), the first first; a reversed one stays listed, "
+        "marked reversed. returned_amount is the sum of those not reversed.",
+    )
 
     class Meta:
         model = FloatAllocation
@@ -220,9 +252,10 @@ class FloatAllocationSerializer(DocumentSerializer):
             "department_id",
             *POSTING_FIELDS,
             "return_gl_reference",
+            "returns",
             *TRACKING_FIELDS,
         )
-        # The status follows the return's posting (post-return), never a client's say-so.
+        # The status follows the returns' postings (post-return), never a client's say-so.
         read_only_fields = ("posted_at", "gl_reference", "return_gl_reference", "status", *TRACKING_READ_ONLY)
 
 

@@ -42,6 +42,7 @@ from banking.models import (
     BankTransfer,
     CashSubmission,
     FloatAllocation,
+    FloatReturn,
     PostingRule,
     StatementCsvProfile,
 )
@@ -137,7 +138,9 @@ class CashSubmissionViewSet(DocumentViewSet):
 class FloatAllocationViewSet(DocumentViewSet):
     """Cash floats given to branches and what came back of them."""
 
-    queryset = FloatAllocation.objects.select_related(*TRACKED, "posted_by")
+    queryset = FloatAllocation.objects.select_related(*TRACKED, "posted_by").prefetch_related(
+        Prefetch("returns", queryset=FloatReturn.objects.select_related("posted_by").order_by("number"))
+    )
     serializer_class = FloatAllocationSerializer
     filterset_class = FloatAllocationFilterSet
     ordering_fields = ["allocation_date", "return_date", "amount", "id", "created_at"]

@@ -352,6 +352,7 @@ def test_a_float_is_posted_returned_and_a_returned_float_is_not_reversed(admin_c
     allocation = FloatAllocation.objects.get(pk="fa-1")
     assert allocation.status == FloatStatus.RETURNED
     assert allocation.returned_amount == Decimal("500.00")
+    # Reversing the float is refused while its return stands (reverse the return first).
     assert any("has a posted return" in message for message in _messages(refused))
     assert allocation.posting_status == PostingStatus.POSTED
 

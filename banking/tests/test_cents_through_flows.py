@@ -340,39 +340,40 @@ def _float(api, pk, amount, day="2025-10-05"):
     _ok(_post(api, "float-allocations", pk), 201)
 
 
-def test_the_already_returned_answer_gives_no_advice_that_cannot_be_followed(admin_api, ledger):
-    """A float of 500.00: 200.00 comes back and is posted, then the other 300.00. The second
-    return is a 409 ``already_returned``; its message said "reverse the float and record it
-    again", and the reversal is then a 409 ``float_returned``. It now says what holds: a float's
-    return posts once (several returns of one float are not supported yet)."""
+def test_a_lower_total_answer_gives_advice_that_can_be_followed(admin_api, ledger):
+    """A float of 500.00: 200.00 comes back and is posted, then the total of 500.00 is posted as a
+    second instalment of 300.00. A total below what is posted is a 409 whose advice (reverse a
+    return) works; the float itself is not reversed while its returns stand, and the message
+    says to reverse them first."""
     _float(admin_api, "fa-1", "500.00")
-    _ok(
-        _post(
-            admin_api,
-            "float-allocations",
-            "fa-1",
-            {"returned_amount": "200.00", "return_date": "2025-10-20"},
-            "post-return",
-        ),
-        201,
-    )
+    for total, day in (("200.00", "2025-10-20"), ("500.00", "2025-10-25")):
+        _ok(
+            _post(
+                admin_api,
+                "float-allocations",
+                "fa-1",
+                {"returned_amount": total, "return_date": day},
+                "post-return",
+            ),
+            201,
+        )
     refused = _post(
         admin_api,
         "float-allocations",
         "fa-1",
-        {"returned_amount": "500.00", "return_date": "2025-10-25"},
+        {"returned_amount": "200.00", "return_date": "2025-10-26"},
         "post-return",
     )
     assert refused.status_code == 409
-    assert refused.json()["code"] == "already_returned"
-    assert "reverse the float" not in refused.json()["detail"]
-    assert "posts once" in refused.json()["detail"]
+    assert refused.json()["code"] == "returned_amount_below_returned"
+    assert "reverse it" in refused.json()["detail"]
 
     reversal = _post(
         admin_api, "float-allocations", "fa-1", {"reversal_date": "2025-11-03", "reason": "redo"}, "reverse"
     )
     assert reversal.status_code == 409, reversal.content
     assert reversal.json()["code"] == "float_returned"
+    assert "Reverse its returns first" in reversal.json()["detail"]
 
 
 @pytest.mark.parametrize(

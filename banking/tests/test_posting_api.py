@@ -309,11 +309,30 @@ def test_cash_submission_and_float_endpoints(admin_api, ledger):
         "float-allocations",
     )
     assert same.status_code == 200 and same.json()["reference"] == "FR-fa-1"
-    # Another amount is no retry: answering the first posting would hide that it was not recorded.
-    other = _post(admin_api, "fa-1", {"returned_amount": "300.00"}, "post-return", "float-allocations")
-    assert other.status_code == 409
-    assert other.json()["code"] == "already_returned"
+    # returned_amount is the total to date: less than posted is no retry, and it takes nothing back.
+    lower = _post(
+        admin_api,
+        "fa-1",
+        {"returned_amount": "150.00", "return_date": "2025-10-31"},
+        "post-return",
+        "float-allocations",
+    )
+    assert lower.status_code == 409
+    assert lower.json()["code"] == "returned_amount_below_returned"
     assert FloatAllocation.objects.get(pk="fa-1").returned_amount == Decimal("200.00")
+    # A higher total is a second instalment: it needs its own date, then posts the difference.
+    undated = _post(admin_api, "fa-1", {"returned_amount": "300.00"}, "post-return", "float-allocations")
+    assert undated.status_code == 400 and "return_date" in undated.json()
+    second = _post(
+        admin_api,
+        "fa-1",
+        {"returned_amount": "300.00", "return_date": "2025-10-31"},
+        "post-return",
+        "float-allocations",
+    )
+    assert second.status_code == 201, second.content
+    assert second.json()["reference"] != "FR-fa-1" and second.json()["total_debit"] == "100.00"
+    assert FloatAllocation.objects.get(pk="fa-1").returned_amount == Decimal("300.00")
     assert _post(admin_api, "nope", documents="cash-submissions").status_code == 404
     assert _guide_rows() == []
 
