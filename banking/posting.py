@@ -46,8 +46,15 @@ from django.db.models import F, Max, Sum, Value
 from django.db.models.functions import Concat
 
 from accounting import locks
-from accounting.choices import PeriodStatus, SourceType
-from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, GLAccount, in_books
+from accounting.choices import PeriodStatus, PostingPurpose, SourceType
+from accounting.models import (
+    FIRST_BOOK_YEAR,
+    LAST_BOOK_YEAR,
+    AccountingPeriod,
+    GLAccount,
+    JournalEntry,
+    in_books,
+)
 from accounting.services import (
     ZERO,
     Line,
@@ -343,14 +350,21 @@ def cash_submission_lines(submission, rules):
     return lines
 
 
-def float_allocation_lines(allocation, rules, bank_gl, *, amount=None, returning=False):
-    """Return the lines of a float allocation (bank to branch float) or of its return (the reverse)."""
-    branch_float = rules.contra(
-        PostingDocument.FLOAT_ALLOCATION,
-        bank_account_id=allocation.bank_account_id,
-        branch_id=allocation.branch_id,
-    )
-    bank = bank_gl[allocation.bank_account_id]
+def float_allocation_lines(allocation, rules, bank_gl, *, amount=None, returning=False, accounts=None):
+    """Return the lines of a float allocation (bank to branch float) or of its return (the reverse).
+
+    ``accounts`` (branch float, bank), when given, are the GL accounts to use instead of the
+    rules': a return takes those its float was posted to (``float_posted_accounts``).
+    """
+    if accounts is not None:
+        branch_float, bank = accounts
+    else:
+        branch_float = rules.contra(
+            PostingDocument.FLOAT_ALLOCATION,
+            bank_account_id=allocation.bank_account_id,
+            branch_id=allocation.branch_id,
+        )
+        bank = bank_gl[allocation.bank_account_id]
     verb = "Float return" if returning else "Float allocation"
     return _pair(
         debit_account=bank if returning else branch_float,
@@ -1007,9 +1021,33 @@ def _float_summary(allocation, total, latest):
     }
 
 
-def _retried_return(latest):
-    """A repeat of a total already posted answers the latest return's posting: nothing new came back."""
-    return _existing(SourceType.FLOAT_RETURN, latest.pk), False
+def _retried_return(allocation_id):
+    """A repeat of a total already posted answers the posting of the return recorded last (the
+    highest number, whatever its date: an instalment may be dated before an earlier one), which is
+    what the request being repeated posted. Nothing new came back."""
+    last = _live_returns(allocation_id).order_by("-number").first()
+    return _existing(SourceType.FLOAT_RETURN, last.pk), False
+
+
+def float_posted_accounts(allocation_id):
+    """Return (branch float, bank) GL accounts as the float's own posting used them, or None.
+
+    A return clears the float account its float was posted to: asking the rules again sent an
+    instalment to a float account a rule named since (the float read "returned" while its own
+    account still held the money, and the new one was overdrawn by as much).
+    """
+    debit_credit = dict(
+        JournalEntry.objects.filter(
+            source_type=SourceType.FLOAT_ALLOCATION,
+            source_id=allocation_id,
+            posting__purpose=PostingPurpose.POST,
+        )
+        .order_by("line_number")
+        .values_list("account_id", "debit")
+    )
+    branch_float = next((account for account, debit in debit_credit.items() if debit), None)
+    bank = next((account for account, debit in debit_credit.items() if not debit), None)
+    return None if branch_float is None or bank is None else (branch_float, bank)
 
 
 def _new_return_id(allocation, number):
@@ -1037,14 +1075,15 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
     total = draft.returned_amount if returned_amount is None else returned_amount
     already, latest = _returned_so_far(draft.pk)
     if latest is not None and total == already:
-        return _retried_return(latest)  # a retry takes no lock and writes nothing
+        return _retried_return(draft.pk)  # a retry takes no lock and writes nothing
     # A later instalment needs its own date: the one on the float is the last instalment's.
     day = return_date or (draft.return_date if latest is None else None)
     if day is None:
         raise DomainError("Give the date the float came back.", field="return_date")
     rules = RuleBook.load()
     bank_gl = dict(BankAccount.objects.filter(pk=draft.bank_account_id).values_list("id", "gl_account_id"))
-    _prelock([day], float_allocation_lines(draft, rules, bank_gl, returning=True))
+    accounts = float_posted_accounts(draft.pk)
+    _prelock([day], float_allocation_lines(draft, rules, bank_gl, returning=True, accounts=accounts))
     bank_accounts_lock_shared([draft.bank_account_id])
     # Under the float's lock a concurrent call with the same total waits here, then finds the
     # instalment posted and answers it: one instalment, one posting.
@@ -1065,7 +1104,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
             f"More cannot come back than was allocated ({allocation.amount}).", field="returned_amount"
         )
     if latest is not None and total == already:
-        return _retried_return(latest)
+        return _retried_return(allocation.pk)
     if total < already:
         raise ConflictError(
             f'{already} of float allocation "{allocation.pk}" has come back already (returns not reversed); '
@@ -1089,7 +1128,9 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         source_type=SourceType.FLOAT_RETURN,
         source_id=return_id,
         entry_date=day,
-        lines=float_allocation_lines(allocation, rules, bank_gl, amount=instalment, returning=True),
+        lines=float_allocation_lines(
+            allocation, rules, bank_gl, amount=instalment, returning=True, accounts=accounts
+        ),
         posted_by=user,
         description=description,
     )
