@@ -183,6 +183,17 @@ class PostingActionsMixin:
         }
         return TemplateResponse(request, FORM_TEMPLATE, context)
 
+    def _one_to_reverse(self, request, queryset, one_at_a_time):
+        """The one selected record's key for an action that reverses one at a time, else None
+        (refused without the permission, or ``one_at_a_time`` said when not exactly one)."""
+        if self._refused(request, self.reverse_permission):
+            return None
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        if len(ids) != 1:
+            self.message_user(request, one_at_a_time, messages.ERROR)
+            return None
+        return ids[0]
+
     def _bound(self, request, form_class):
         """Return the intermediate form, bound when the user submitted it."""
         return form_class(request.POST) if request.POST.get("confirm") else form_class()
@@ -269,13 +280,10 @@ class BankTransactionActionsMixin(PostingActionsMixin):
 
     @admin.action(description="Reverse and correct (opens the corrected draft)", permissions=["reverse"])
     def reverse_and_correct(self, request, queryset):
-        if self._refused(request, self.reverse_permission):
-            return None
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        if len(ids) != 1:
-            self.message_user(
-                request, "Select one transaction to reverse and correct at a time.", messages.ERROR
-            )
+        pk = self._one_to_reverse(
+            request, queryset, "Select one transaction to reverse and correct at a time."
+        )
+        if pk is None:
             return None
         form = self._bound(request, ReversalForm)
         if not form.is_bound or not form.is_valid():
@@ -291,17 +299,17 @@ class BankTransactionActionsMixin(PostingActionsMixin):
             )
         try:
             draft = bank_transaction_correct(
-                transaction_id=ids[0],
+                transaction_id=pk,
                 user=request.user,
                 reversal_date=form.cleaned_data["reversal_date"],
                 reason=form.cleaned_data["reason"],
             )
         except REFUSALS as exc:
-            self.message_user(request, f"{ids[0]}: {refusal_message(exc)}", messages.ERROR)
+            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
             return None
         self.message_user(
             request,
-            f'{ids[0]} is reversed; its correction "{draft.pk}" is a draft: change what was wrong, '
+            f'{pk} is reversed; its correction "{draft.pk}" is a draft: change what was wrong, '
             "save, then post it.",
             messages.SUCCESS,
         )
@@ -391,19 +399,16 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
         description="Reverse one of its returns (asks which, the date and reason)", permissions=["reverse"]
     )
     def reverse_return(self, request, queryset):
-        if self._refused(request, self.reverse_permission):
+        pk = self._one_to_reverse(
+            request, queryset, "Select one float at a time to reverse one of its returns."
+        )
+        if pk is None:
             return None
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        if len(ids) != 1:
-            self.message_user(
-                request, "Select one float at a time to reverse one of its returns.", messages.ERROR
-            )
-            return None
-        standing = FloatReturn.objects.filter(
-            allocation_id=ids[0], posting_status=PostingStatus.POSTED
-        ).order_by("number")
+        standing = FloatReturn.objects.filter(allocation_id=pk, posting_status=PostingStatus.POSTED).order_by(
+            "number"
+        )
         if not standing.exists():
-            self.message_user(request, f"{ids[0]}: no posted return to reverse.", messages.WARNING)
+            self.message_user(request, f"{pk}: no posted return to reverse.", messages.WARNING)
             return None
         data = request.POST if request.POST.get("confirm") else None
         form = FloatReturnReversalForm(data, returns=list(standing))
@@ -429,10 +434,10 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
                 reason=form.cleaned_data["reason"],
             )
         except REFUSALS as exc:
-            self.message_user(request, f"{ids[0]}: {refusal_message(exc)}", messages.ERROR)
+            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
             return None
         self.message_user(
-            request, f"{ids[0]}: return {chosen} reversed by {reversal.reference}.", messages.SUCCESS
+            request, f"{pk}: return {chosen} reversed by {reversal.reference}.", messages.SUCCESS
         )
         return None
 

@@ -275,13 +275,8 @@ class ReadableReferences:
         # among the read-only fields would be taken for a form field (a FieldError).
         readonly = set(self.get_readonly_fields(request, obj))
         fieldsets = super().get_fieldsets(request, obj)
-        names = {
-            name: shown
-            for name in flatten_fieldsets(fieldsets)
-            if isinstance(name, str)
-            for shown in [self._references_as_text(request, [name]).get(name)]
-            if shown is not None and shown in readonly
-        }
+        shown = self._references_as_text(request, flatten_fieldsets(fieldsets))
+        names = {name: text for name, text in shown.items() if text in readonly}
         if not names:
             return fieldsets
         return [

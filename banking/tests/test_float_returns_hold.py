@@ -16,58 +16,29 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Sum
 
 from accounting.choices import AccountType, SourceType
-from accounting.models import JournalEntry, JournalPosting
+from accounting.models import JournalPosting
 from accounting.tests.factories import GLAccountFactory
 from banking import posting
 from banking.choices import FloatStatus, PostingDocument, PostingStatus
 from banking.models import FloatAllocation, FloatReturn
+from banking.tests import test_float_returns_in_instalments as instalments
 from banking.tests.factories import FloatAllocationFactory, PostingRuleFactory
 from banking.tests.posting_setup import ledger_setup
+from banking.tests.test_float_returns_in_instalments import (  # the float and its doors, shared
+    BASE,
+    FLOATS,
+    _balance,
+    _return,
+    _reverse,
+)
 from cnperp.exceptions import ConflictError
 from cnperp.tests.api import client_for, user_with_perms
 
 D = Decimal
-BASE = "/api/v1/banking"
-FLOATS = "gl-1170"
-
-
-@pytest.fixture
-def ledger(db):
-    return ledger_setup()
-
-
-@pytest.fixture
-def given(ledger):
-    allocation = FloatAllocationFactory(
-        id="fa-1",
-        branch=ledger["branch"],
-        bank_account=ledger["op"],
-        amount=D("500.00"),
-        cost_center=ledger["cc"],
-    )
-    posting.float_allocation_post(allocation_id=allocation.pk, user=ledger["user"])
-    return allocation
-
-
-def _return(api, total, day=None, pk="fa-1"):
-    body = {"returned_amount": total}
-    if day:
-        body["return_date"] = day
-    return api.post(f"{BASE}/float-allocations/{pk}/post-return", body, format="json")
-
-
-def _reverse(api, return_id, day="2025-11-20", reason="Counted wrong"):
-    return api.post(
-        f"{BASE}/float-returns/{return_id}/reverse", {"reversal_date": day, "reason": reason}, format="json"
-    )
-
-
-def _balance(account_id):
-    totals = JournalEntry.objects.filter(account_id=account_id).aggregate(d=Sum("debit"), c=Sum("credit"))
-    return (totals["d"] or D("0")) - (totals["c"] or D("0"))
+# The same float of 500.00 given on 1 October as the instalment tests'.
+ledger, given = instalments.ledger, instalments.given
 
 
 def _assert_summary_agrees_with_postings(pk="fa-1"):
@@ -156,9 +127,9 @@ def test_summary_follows_the_postings_through_instalments_and_reversals(admin_ap
     _assert_summary_agrees_with_postings()
     assert FloatAllocation.objects.get(pk="fa-1").status == FloatStatus.RETURNED
     # An earlier one reversed, then the latest, then the total re-posted, then all reversed.
-    assert _reverse(admin_api, r1.json()["source_id"]).status_code == 201
+    assert _reverse(admin_api, r1.json()["source_id"], day="2025-11-20").status_code == 201
     _assert_summary_agrees_with_postings()
-    assert _reverse(admin_api, r3.json()["source_id"]).status_code == 201
+    assert _reverse(admin_api, r3.json()["source_id"], day="2025-11-20").status_code == 201
     _assert_summary_agrees_with_postings()
     r4 = _return(admin_api, "500.00", "2025-11-21")
     assert (r4.status_code, r4.json()["total_debit"]) == (201, "350.00")
