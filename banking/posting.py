@@ -92,10 +92,12 @@ from banking.services import (
     MATCHED_FIELDS,
     bank_accounts_lock_shared,
     bank_transfer_receipt_reversed,
+    bank_transfer_sending_reversed,
     finalized_months,
     finalized_refusal,
     refuse_matched,
     refuse_signed_off,
+    transfers_sent,
 )
 from banking.splits import Split, transfer_splits
 from cnperp import audit
@@ -570,6 +572,8 @@ def bank_transaction_post(*, transaction_id, user):
     )
     if created:
         _mark_posted(BankTransaction, txn.pk, user=user, reference=posting.reference, now=posting.posted_at)
+        if txn.transfer_id and txn.direction == Direction.OUT:
+            transfers_sent(transfer_ids=[txn.transfer_id], user=user)
     return posting, created
 
 
@@ -660,6 +664,9 @@ def _transaction_reversed(txn, user):
     if txn.transfer_id and txn.direction == Direction.IN:
         # The money is in transit again in the books: so is the transfer, to be received anew.
         bank_transfer_receipt_reversed(transfer_id=txn.transfer_id, user=user)
+    elif txn.transfer_id:
+        # The money is back in the source bank in the books: nothing is on its way any more.
+        bank_transfer_sending_reversed(transfer_id=txn.transfer_id, user=user)
 
 
 CORRECTABLE_FIELDS = (
@@ -861,6 +868,11 @@ def bank_transactions_post_batch(*, transaction_ids, user):
             old={"posting_status": "draft"},
             new={"posting_status": "posted", "gl_reference": lambda pk: prefix + pk},
         )
+        posted = set(result.posted)
+        out = Direction.OUT
+        sent = {t.transfer_id for t in txns if t.pk in posted and t.transfer_id and t.direction == out}
+        if sent:  # their money left for the transit account
+            transfers_sent(transfer_ids=sent, user=user)
     return result
 
 

@@ -1236,7 +1236,7 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
         totals[f"{direction}_count"] += 1
         totals[f"{direction}_amount"] += amount
         totals[f"{direction}_received_amount"] += item["received_amount"] or ZERO
-        if item["status"] in OPEN_TRANSFER:
+        if item["status"] == TransferStatus.IN_TRANSIT:  # sent, not received: in the transit account
             totals["in_transit_count"] += 1
             totals["in_transit_amount"] += amount
     attention = [item for item in outgoing + incoming if item["needs_attention"]]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounting import locks
 from accounting.models import AccountingPeriod
@@ -34,6 +35,7 @@ from banking.models import (
     ReconciliationMatch,
 )
 from banking.splits import allocation_shares
+from cnperp import audit
 from cnperp.exceptions import ConflictError
 from dimensions.validation import check_active_dimensions
 
@@ -638,6 +640,48 @@ def bank_transfer_receipt_reversed(*, transfer_id, user):
     _save_state(transfer, user=user, fields=["status", "received_date", "received_amount"])
     transfer.allocations.update(received_amount=None)
     return transfer
+
+
+def transfers_sent(*, transfer_ids, user):
+    """Mark in transit the transfers among ``transfer_ids`` whose sending leg has just been posted.
+
+    The posting moved the money out of the source bank into the transfers-in-transit account:
+    a transfer still ``initiated`` is now ``in_transit``. One that failed or was received
+    meanwhile keeps its status. Called inside the posting's transaction, with the legs locked:
+    one UPDATE (and its audit entries) for a whole batch.
+    """
+    moving = list(
+        BankTransfer.objects.select_for_update()
+        .filter(pk__in=sorted(set(transfer_ids)), status=TransferStatus.INITIATED)
+        .values_list("pk", flat=True)
+    )
+    if moving:
+        BankTransfer.objects.filter(pk__in=moving).update(
+            status=TransferStatus.IN_TRANSIT, updated_by=user, updated_at=timezone.now()
+        )
+        audit.record(
+            "send",
+            BankTransfer,
+            moving,
+            user=user,
+            old={"status": TransferStatus.INITIATED},
+            new={"status": TransferStatus.IN_TRANSIT},
+        )
+    return moving
+
+
+def bank_transfer_sending_reversed(*, transfer_id, user):
+    """Put a transfer in transit back to ``initiated`` once its sending leg is reversed in the books.
+
+    The reversal took the money out of the transfers-in-transit account again: nothing is on its
+    way. A received or failed transfer keeps its status (a failed transfer's sending leg is
+    reversed because it failed).
+    """
+    transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
+    if transfer.status != TransferStatus.IN_TRANSIT:
+        return transfer
+    transfer.status = TransferStatus.INITIATED
+    return _save_state(transfer, user=user, fields=["status"])
 
 
 def _record_received_shares(transfer, received_amount):

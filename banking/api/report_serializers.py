@@ -348,8 +348,8 @@ class TransferTotalsSerializer(serializers.Serializer):
     incoming_count = serializers.IntegerField()
     incoming_amount = money()
     incoming_received_amount = money()
-    in_transit_count = serializers.IntegerField()
-    in_transit_amount = money()
+    in_transit_count = serializers.IntegerField(help_text="Sent (sending leg posted), not received.")
+    in_transit_amount = money(help_text="What they sent: the transfers-in-transit account's share for them.")
     attention_count = serializers.IntegerField()
 
 

@@ -307,6 +307,7 @@ def test_a_transfer_failed_within_the_month_is_failed_at_its_end(api, user):
 def test_the_current_month_shows_todays_statuses(api, user):
     today = timezone.localdate()
     send(user, "tr-now-open", today, "100.00")
+    send(user, "tr-now-unsent", today, "50.00", post=False)  # its sending leg still a draft
     send(user, "tr-now-done", today, "200.00")
     receive(user, "tr-now-done", today, "199.00")
     send(user, "tr-now-bounced", today, "300.00")
@@ -320,15 +321,16 @@ def test_the_current_month_shows_todays_statuses(api, user):
     items = listed(body)
     assert body["period_end"] >= today.isoformat()
     assert {pk: (item["status"], item["received_amount"]) for pk, item in items.items()} == {
-        "tr-now-open": ("initiated", None),
+        "tr-now-open": ("in_transit", None),
+        "tr-now-unsent": ("initiated", None),
         "tr-now-done": ("received", "199.00"),
         "tr-now-bounced": ("in_transit", None),
         "tr-now-failed": ("failed", None),
     }
     assert items["tr-now-open"]["days_in_transit"] == 0
     totals = body["totals"]
-    assert (totals["in_transit_count"], totals["in_transit_amount"]) == (2, "400.00")
-    assert (totals["outgoing_count"], totals["outgoing_amount"]) == (4, "1000.00")
+    assert (totals["in_transit_count"], totals["in_transit_amount"]) == (2, "400.00")  # sent, not received
+    assert (totals["outgoing_count"], totals["outgoing_amount"]) == (5, "1050.00")
     assert totals["outgoing_received_amount"] == "199.00"
     assert totals["attention_count"] == 1
 
