@@ -18,7 +18,8 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Concat
 
 from accounting.models import (
     FIRST_BOOK_YEAR,
@@ -619,14 +620,23 @@ class PostingRule(TrackedModel):
     contra_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="posting_rules")
     description = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
+    # The rule's scope as one value the database computes: "" for the default, the bank account's
+    # and branch's ids otherwise. NULLs never collide in a unique index, so a unique constraint on
+    # the two nullable keys let two default rules saved at the same instant both stand.
+    scope = models.GeneratedField(
+        expression=Concat(
+            Coalesce("bank_account_id", Value("")), Value("|"), Coalesce("branch_id", Value(""))
+        ),
+        output_field=models.CharField(max_length=129),  # two keys of 64 and the bar
+        db_persist=True,
+        editable=False,
+    )
 
     class Meta:
         db_table = "posting_rules"
         ordering = ["document_type", "bank_account_id", "branch_id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["document_type", "bank_account", "branch"], name="one_rule_per_scope"
-            ),
+            models.UniqueConstraint(fields=["document_type", "scope"], name="one_rule_per_scope"),
         ]
 
     def __str__(self):

@@ -40,6 +40,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from cnperp.audit_admin import AuditHistoryMixin
 from cnperp.exceptions import DomainError
+from cnperp.records import save_checked
 
 SITE_TITLE = "CNPERP Banking"
 admin.site.site_header = SITE_TITLE
@@ -285,58 +286,9 @@ class ReadableReferences:
         ]
 
 
-class KeyedAdmin(ReadableReferences, ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
-    """String keys are chosen once: editable on the add form, read-only afterwards."""
+class RefusedFormMixin:
+    """Show a refusal raised as :class:`ServiceRefused` while saving on the form, with nothing changed.
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        pk = self.model._meta.pk
-        # Django would save a record whose key changed as a copy under the new key.
-        if obj is not None and pk.editable and pk.name not in fields:
-            fields.insert(0, pk.name)
-        return fields
-
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        pk = self.model._meta.pk.name
-        if pk in fields:
-            fields = [pk, *(name for name in fields if name != pk)]
-        return fields
-
-
-class TrackedAdmin(KeyedAdmin):
-    """A record that says who created and last changed it, stamped on every admin save."""
-
-    readonly_fields = AUDIT_FIELDS
-
-    def save_model(self, request, obj, form, change):
-        stamp(obj, request.user)
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
-        for obj in instances:
-            stamp(obj, request.user)
-            obj.save()
-        formset.save_m2m()
-
-
-class ActiveChoicesMixin:
-    """Offer only active values in autocomplete pickers; inactive ones are refused on save anyway."""
-
-    def get_search_results(self, request, queryset, search_term):
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if request.path == reverse("admin:autocomplete"):
-            queryset = queryset.filter(is_active=True)
-        return queryset, may_have_duplicates
-
-
-class RefusalAdmin(ReadableReferences, ListLookupGuard, admin.ModelAdmin):
-    """Turn a service's refusal during save or delete into a message, with nothing changed.
-
-    ``save_model``/``save_related``/``delete_model`` raise :class:`ServiceRefused`.
     The admin's view runs in one transaction, so letting the exception leave it
     rolls back everything the attempt wrote (the log entry included). The form
     is then rendered again from the same POST, with the refusal on it.
@@ -364,6 +316,67 @@ class RefusalAdmin(ReadableReferences, ListLookupGuard, admin.ModelAdmin):
             # The second pass cannot save: the refused form never validates.
             request._service_refusal = refused.error
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class KeyedAdmin(ReadableReferences, ListLookupGuard, AuditHistoryMixin, admin.ModelAdmin):
+    """String keys are chosen once: editable on the add form, read-only afterwards."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        pk = self.model._meta.pk
+        # Django would save a record whose key changed as a copy under the new key.
+        if obj is not None and pk.editable and pk.name not in fields:
+            fields.insert(0, pk.name)
+        return fields
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        pk = self.model._meta.pk.name
+        if pk in fields:
+            fields = [pk, *(name for name in fields if name != pk)]
+        return fields
+
+
+class TrackedAdmin(RefusedFormMixin, KeyedAdmin):
+    """A record that says who created and last changed it, stamped on every admin save."""
+
+    readonly_fields = AUDIT_FIELDS
+
+    def save_model(self, request, obj, form, change):
+        stamp(obj, request.user)
+        try:
+            # The form checked it; a save of the same key or scope at the same instant may still
+            # have won: refused on the form, as the form's checks would now refuse it.
+            save_checked(obj)
+        except ValidationError as exc:
+            raise ServiceRefused(exc) from exc
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for obj in instances:
+            stamp(obj, request.user)
+            obj.save()
+        formset.save_m2m()
+
+
+class ActiveChoicesMixin:
+    """Offer only active values in autocomplete pickers; inactive ones are refused on save anyway."""
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path == reverse("admin:autocomplete"):
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
+
+class RefusalAdmin(RefusedFormMixin, ReadableReferences, ListLookupGuard, admin.ModelAdmin):
+    """Turn a service's refusal during save or delete into a message, with nothing changed.
+
+    ``save_model``/``save_related``/``delete_model`` raise :class:`ServiceRefused`:
+    on the form when saving (:class:`RefusedFormMixin`), as a message when deleting.
+    """
 
     def delete_view(self, request, object_id, extra_context=None):
         try:

@@ -5,7 +5,7 @@ constraints) run before every save, as they do in the admin's forms, so the API
 and the admin refuse the same things.
 """
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 
 def _stamp(record, user):
@@ -16,13 +16,29 @@ def _stamp(record, user):
     record.updated_by = user
 
 
+def save_checked(record):
+    """Save ``record``, already checked; refuse it as its checks do when a save at the same instant won.
+
+    The checks (``full_clean``) read before the write, so two saves at the same instant both
+    pass them and the database's unique index refuses the second with an ``IntegrityError``
+    that names only the index. At READ COMMITTED the checks, run again once the first save has
+    committed, see its row and refuse with the field and the reason (a ``ValidationError``).
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            record.save()
+    except IntegrityError:
+        record.full_clean()
+        raise
+
+
 @transaction.atomic
 def record_create(*, model, user, **data):
     """Create a ``model`` row from ``data`` after its own checks."""
     record = model(**data)
     _stamp(record, user)
     record.full_clean()
-    record.save()
+    save_checked(record)
     return record
 
 
@@ -34,7 +50,7 @@ def record_update(*, model, pk, user, **data):
         setattr(record, name, value)
     _stamp(record, user)
     record.full_clean()
-    record.save()
+    save_checked(record)
     return record
 
 
