@@ -19,6 +19,8 @@ class SourceType(models.TextChoices):
 
     BANK_TRANSACTION = "bank_transaction", "Bank transaction"
     CASH_SUBMISSION = "cash_submission", "Cash submission"
+    # The over or short of a submission whose deposit was recorded after it was posted.
+    CASH_DEPOSIT = "cash_deposit", "Cash submission deposit"
     FLOAT_ALLOCATION = "float_allocation", "Float allocation"
     FLOAT_RETURN = "float_return", "Float return"
     MANUAL = "manual", "Manual journal"

@@ -54,6 +54,7 @@ REVERSAL_SUFFIX = "-REV"
 REFERENCE_PREFIX = {
     SourceType.BANK_TRANSACTION: "BT",
     SourceType.CASH_SUBMISSION: "CS",
+    SourceType.CASH_DEPOSIT: "CD",
     SourceType.FLOAT_ALLOCATION: "FA",
     SourceType.FLOAT_RETURN: "FR",
     SourceType.MANUAL: "MJ",

@@ -33,6 +33,7 @@ from banking.posting import (
     bank_transaction_correct,
     bank_transaction_reverse,
     bank_transactions_post_batch,
+    cash_submission_deposit_record,
     cash_submission_post,
     cash_submission_reverse,
     float_allocation_post,
@@ -83,6 +84,31 @@ class FloatReturnForm(forms.Form):
         help_text="The total that has come back of each float to date, every instalment together. More "
         "than its returns already posted is posted as a new instalment; the same total posts nothing. "
         "Empty: the amount recorded on each float.",
+    )
+
+
+class DepositRecordForm(forms.Form):
+    """The bank's credit of a cash submission posted before it."""
+
+    deposit_transaction = forms.CharField(
+        label="Deposit",
+        max_length=64,
+        help_text="The id of the bank deposit that carried the cash: a deposit into the submission's "
+        "account, not reversed, and not posted through its deposit rule.",
+    )
+    deposited_amount = forms.DecimalField(
+        label="Deposited amount",
+        required=False,
+        min_value=0,
+        max_digits=settings.MONEY_MAX_DIGITS,
+        decimal_places=settings.MONEY_DECIMAL_PLACES,
+        help_text="What reached the bank. Empty: what the branch expected.",
+    )
+    deposit_date = forms.DateField(
+        label="Deposit date",
+        required=False,
+        widget=AdminDateWidget,
+        help_text="When it reached the bank. Empty: the deposit's date.",
     )
 
 
@@ -186,7 +212,11 @@ class PostingActionsMixin:
     def _one_to_reverse(self, request, queryset, one_at_a_time):
         """The one selected record's key for an action that reverses one at a time, else None
         (refused without the permission, or ``one_at_a_time`` said when not exactly one)."""
-        if self._refused(request, self.reverse_permission):
+        return self._one_selected(request, queryset, self.reverse_permission, one_at_a_time)
+
+    def _one_selected(self, request, queryset, permission, one_at_a_time):
+        """The one selected record's key for an action that needs ``permission``, else None."""
+        if self._refused(request, permission):
             return None
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         if len(ids) != 1:
@@ -323,7 +353,7 @@ class CashSubmissionActionsMixin(PostingActionsMixin):
     post_permission = "banking.post_cashsubmission"
     reverse_permission = "banking.reverse_cashsubmission"
     document_label = "cash submission"
-    actions = ["post_to_ledger", "reverse_posted"]
+    actions = ["post_to_ledger", "record_deposit", "reverse_posted"]
 
     @admin.action(description="Post to the general ledger", permissions=["post"])
     def post_to_ledger(self, request, queryset):
@@ -343,6 +373,59 @@ class CashSubmissionActionsMixin(PostingActionsMixin):
             ),
             action="reverse_posted",
         )
+
+    @admin.action(
+        description="Record the bank's deposit (asks which deposit and how much)", permissions=["post"]
+    )
+    def record_deposit(self, request, queryset):
+        pk = self._one_selected(
+            request,
+            queryset,
+            self.post_permission,
+            "Select one cash submission at a time to record its deposit.",
+        )
+        if pk is None:
+            return None
+        form = self._bound(request, DepositRecordForm)
+        if not form.is_bound or not form.is_valid():
+            return self._form_page(
+                request,
+                queryset,
+                form=form,
+                action="record_deposit",
+                title="Record the bank's deposit of a posted cash submission",
+                explanation="The submission was posted before the bank credited it, so all the branch sent "
+                "is in cash in transit. Name the deposit that carried the cash: it will post through cash in "
+                "transit. What the branch sent and did not reach the bank (or the excess) is posted now to "
+                "cash over/short, on the deposit date.",
+                submit_label="Record the deposit",
+            )
+        data = form.cleaned_data
+        try:
+            submission, difference, created = cash_submission_deposit_record(
+                submission_id=pk,
+                user=request.user,
+                deposit_transaction_id=data["deposit_transaction"],
+                deposited_amount=data["deposited_amount"],
+                deposit_date=data["deposit_date"],
+            )
+        except REFUSALS as exc:
+            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
+            return None
+        said = (
+            f"{pk}: {submission.deposited_amount} reached the bank on {submission.deposit_date.isoformat()} "
+            f"through {submission.deposit_transaction_id}"
+        )
+        if difference is not None:
+            variance = submission.variance
+            said += (
+                f"; {abs(variance)} {'short' if variance < 0 else 'over'} posted as {difference.reference}"
+            )
+        if created:
+            self.message_user(request, f"{said}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{said}: already recorded, nothing new.", messages.WARNING)
+        return None
 
 
 class FloatAllocationActionsMixin(PostingActionsMixin):

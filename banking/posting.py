@@ -41,6 +41,7 @@ import collections
 import dataclasses
 from collections import defaultdict
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum, Value
 from django.db.models.functions import Concat
@@ -97,6 +98,7 @@ from banking.services import (
     finalized_refusal,
     refuse_matched,
     refuse_signed_off,
+    submission_deposit_check,
     transfers_sent,
 )
 from banking.splits import Split, transfer_splits
@@ -943,7 +945,18 @@ def cash_submission_post(*, submission_id, user):
 
 @locks.atomic_with_retry
 def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
-    """Reverse a posted cash submission on ``reversal_date``; return the reversal."""
+    """Reverse a posted cash submission on ``reversal_date``; return the reversal.
+
+    The over or short posted when its deposit was recorded afterwards is reversed with it.
+    """
+
+    def reverse_difference(submission, user):
+        difference = posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk)
+        if difference is not None:
+            journal_posting_reverse(
+                posting=difference, reversal_date=reversal_date, reason=reason, posted_by=user
+            )
+
     return _reverse_document(
         model=CashSubmission,
         source_type=SourceType.CASH_SUBMISSION,
@@ -952,7 +965,126 @@ def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
         user=user,
         reversal_date=reversal_date,
         reason=reason,
+        reversed_hook=reverse_difference,
     )
+
+
+# --- A submission's deposit recorded after it was posted -----------------------------
+#
+# A submission posted before the bank credited it put all it expected in cash in transit. When the
+# bank's credit comes, the deposit that carried it is named here: from then on the deposit posts
+# through cash in transit (banking.posting._cash_deposits) and clears what reached the bank, and a
+# difference between what the branch sent and what reached the bank moves from cash in transit to
+# cash over/short in a posting of its own (source ``cash_deposit``, the submission's id), dated the
+# deposit date. Cash in transit then nets to zero for the submission, as it does for one posted
+# with its deposit. Reversing the submission reverses that posting too.
+
+
+def cash_deposit_difference_lines(submission, rules):
+    """Return the lines moving a deposit's shortage (or overage) out of (or into) cash in transit."""
+    scope = {"bank_account_id": submission.bank_account_id, "branch_id": submission.branch_id}
+    in_transit = rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
+    over_short = rules.contra(PostingDocument.CASH_SHORTAGE, **scope)
+    difference = submission.deposited_amount - submission.expected_amount
+    short = difference < 0
+    return _pair(
+        debit_account=over_short if short else in_transit,
+        credit_account=in_transit if short else over_short,
+        amount=abs(difference),
+        description=f"Cash submission {submission.pk}: {'short' if short else 'over'} at the bank",
+        dims=_dims(submission),
+    )
+
+
+def _recorded_deposit_refusal(submission, deposit_id, amount, day):
+    """Why the deposit asked for differs from the one ``submission`` records, or ``None``."""
+    recorded = (submission.deposit_transaction_id, submission.deposited_amount, submission.deposit_date)
+    asked = (deposit_id, recorded[1] if amount is None else amount, recorded[2] if day is None else day)
+    if recorded == asked or (recorded[0] is None and asked[1:] == recorded[1:]):
+        return None
+    return (
+        f'Cash submission "{submission.pk}" already records its deposit ({recorded[1]} on {recorded[2]}'
+        f"{' through ' + recorded[0] if recorded[0] else ''}); its posting says so. Reverse the submission "
+        "and record it again to change it."
+    )
+
+
+@locks.atomic_with_retry
+def cash_submission_deposit_record(
+    *, submission_id, user, deposit_transaction_id, deposited_amount=None, deposit_date=None
+):
+    """Record the bank's credit of a submission posted before it; return ``(submission, posting, created)``.
+
+    ``deposit_transaction_id`` names the bank deposit that carried the cash; ``deposited_amount``
+    (default: what the branch expected) is what reached the bank, ``deposit_date`` (default: the
+    deposit's date) when. ``posting`` is the over/short posting, ``None`` when all of it arrived.
+    The same deposit recorded again is a retry (``created`` false); a different one is refused
+    (409): the submission's posting and this one say what reached the bank.
+    """
+    label = "cash submission"
+    submission = _lock(CashSubmission, submission_id, label)
+    if submission.posting_status == PostingStatus.DRAFT:
+        raise ConflictError(
+            f'Cash submission "{submission.pk}" is a draft: record its deposit on it '
+            "(deposit_transaction_id, deposited_amount, deposit_date) and post it.",
+            code="document_draft",
+        )
+    _refuse_reversed(submission, label)
+    if submission.status == CashSubmissionStatus.CANCELLED:
+        raise ConflictError(f'Cash submission "{submission.pk}" is cancelled.', code="cancelled")
+    deposit = BankTransaction.objects.filter(pk=deposit_transaction_id).first()
+    if deposit is None:
+        raise ValidationError(
+            {"deposit_transaction": f'No bank transaction has the id "{deposit_transaction_id}".'}
+        )
+    if submission.deposited_amount is not None:
+        refusal = _recorded_deposit_refusal(
+            submission, deposit_transaction_id, deposited_amount, deposit_date
+        )
+        if refusal:
+            raise ConflictError(refusal, code="deposit_recorded")
+        if submission.deposit_transaction_id == deposit_transaction_id:
+            return (
+                submission,
+                posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk),
+                False,
+            )
+        # Posted with what reached the bank but not the deposit: the link is all that is missing.
+        submission.deposit_transaction_id = deposit_transaction_id
+        submission_deposit_check(submission)
+        return _deposit_saved(submission, user, ["deposit_transaction"]), None, True
+    check_segregation(user=user, makers=_makers(CashSubmission, submission, user), action=SOD_POST_CASH)
+    submission.deposit_transaction_id = deposit.pk
+    submission.deposited_amount = submission.expected_amount if deposited_amount is None else deposited_amount
+    submission.deposit_date = deposit.transaction_date if deposit_date is None else deposit_date
+    submission.full_clean(
+        exclude=[
+            f.name for f in CashSubmission._meta.fields if f.name not in ("deposited_amount", "deposit_date")
+        ]
+    )
+    submission_deposit_check(submission)
+    posting = None
+    if submission.deposited_amount != submission.expected_amount:
+        rules = RuleBook.load()
+        lines = cash_deposit_difference_lines(submission, rules)
+        _prelock([submission.deposit_date], lines)
+        posting, _created = _post_once(
+            source_type=SourceType.CASH_DEPOSIT,
+            document=submission,
+            entry_date=submission.deposit_date,
+            lines=lines,
+            user=user,
+            description=f"Deposit of cash submission {submission.pk} from {submission.branch_id}",
+        )
+    fields = ["deposit_transaction", "deposited_amount", "deposit_date"]
+    return _deposit_saved(submission, user, fields), posting, True
+
+
+def _deposit_saved(submission, user, fields):
+    submission.status = CashSubmissionStatus.DEPOSITED
+    submission.updated_by = user
+    submission.save(update_fields=[*fields, "status", "updated_by", "updated_at"])
+    return submission
 
 
 # --- Float allocations ---------------------------------------------------------------

@@ -404,6 +404,11 @@ def _submission_check(previous_deposit_id):
     return check
 
 
+def submission_deposit_check(submission):
+    """Check the deposit ``submission`` names now, as a new submission's is checked (see above)."""
+    _submission_check(None)(submission)
+
+
 def _claimed(deposit_id, *, leaving_out=None):
     """What the live submissions naming ``deposit_id`` say reached the bank through it."""
     amounts = (

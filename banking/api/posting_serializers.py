@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from banking.api.serializers import CashSubmissionSerializer
 from banking.choices import Direction
 from banking.models import BankAccount, BankTransaction, validate_book_date
 from cnperp.api import FORM_FIELDS, StrictCharField, key_field, money_field, money_out, ref_field
@@ -55,6 +56,23 @@ class FloatReturnRequestSerializer(StrictSerializer):
         validators=[validate_book_date],
         help_text="The day this instalment came back; for a float with no return yet it defaults to the "
         "return date recorded on it.",
+    )
+
+
+class DepositRecordSerializer(StrictSerializer):
+    """The bank's credit of a cash submission posted before it."""
+
+    deposit_transaction_id = ref_field(
+        BankTransaction,
+        "deposit_transaction",
+        help_text="The bank deposit that carried the cash: a deposit into the submission's account, not "
+        "reversed, and not posted through its deposit rule.",
+    )
+    deposited_amount = money_field(
+        required=False, help_text="What reached the bank; what the branch expected when left out."
+    )
+    deposit_date = serializers.DateField(
+        required=False, validators=[validate_book_date], help_text="When; the deposit's date when left out."
     )
 
 
@@ -170,3 +188,10 @@ class ErrorSerializer(serializers.Serializer):
     # DRF's own refusals (403, 404, 405) carry a code too (cnperp.exceptions).
     detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False)
+
+
+class DepositRecordedSerializer(serializers.Serializer):
+    """The submission with its deposit recorded, and the over/short posting if anything differed."""
+
+    cash_submission = CashSubmissionSerializer()
+    difference_posting = PostingSerializer(allow_null=True)

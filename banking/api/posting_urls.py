@@ -20,6 +20,7 @@ urlpatterns = [
     _route("transactions", "correct", views.TransactionCorrectView, "bank-transaction-correct"),
     _route("cash-submissions", "post-accounting", views.CashSubmissionPostView, "cash-submission-post"),
     _route("cash-submissions", "reverse", views.CashSubmissionReverseView, "cash-submission-reverse"),
+    _route("cash-submissions", "record-deposit", views.CashSubmissionDepositView, "cash-submission-deposit"),
     _route("float-allocations", "post-accounting", views.FloatAllocationPostView, "float-allocation-post"),
     _route("float-allocations", "post-return", views.FloatReturnPostView, "float-return-post"),
     _route("float-allocations", "reverse", views.FloatAllocationReverseView, "float-allocation-reverse"),

@@ -19,6 +19,8 @@ from banking import posting
 from banking.api.posting_serializers import (
     CorrectionSerializer,
     CorrectRequestSerializer,
+    DepositRecordedSerializer,
+    DepositRecordSerializer,
     ErrorSerializer,
     FloatReturnRequestSerializer,
     PostingSerializer,
@@ -179,6 +181,44 @@ class CashSubmissionReverseView(PostingActionView):
 
     def act(self, pk, data, user):
         return posting.cash_submission_reverse(submission_id=pk, user=user, **data), True
+
+
+class CashSubmissionDepositView(PostingActionView):
+    required_permission = "banking.post_cashsubmission"
+    request_serializer = DepositRecordSerializer
+
+    @extend_schema(
+        summary="Record the bank's deposit of a posted cash submission",
+        description="For a submission posted before the bank credited it (all it expected went to cash in "
+        "transit): names the deposit that carried the cash, which then posts through cash in transit, and "
+        "what reached the bank. A difference from what the branch expected is posted on its own, dated "
+        "`deposit_date`: cash in transit to cash over/short (short) or back (over); `difference_posting` "
+        "shows it (null when all of it arrived). 201 the first time; the same deposit again is a retry (200, "
+        "nothing new); a different one is a 409 `deposit_recorded` (reverse the submission and record it "
+        "again). A draft is a 409 `document_draft`: record the deposit on it and post it.",
+        request=DepositRecordSerializer,
+        responses={
+            **_errors(201, DepositRecordedSerializer, "Recorded now."),
+            200: OpenApiResponse(DepositRecordedSerializer, description="Already recorded: nothing new."),
+        },
+        parameters=_pk("cash submission"),
+        tags=["posting"],
+    )
+    def post(self, request, pk):
+        serializer = self._body(request)
+        data = dict(serializer.validated_data)
+        data["deposit_transaction_id"] = data.pop("deposit_transaction").pk
+        with service_errors(serializer):
+            submission, difference, created = posting.cash_submission_deposit_record(
+                submission_id=pk, user=request.user, **data
+            )
+        answer = DepositRecordedSerializer(
+            {
+                "cash_submission": submission,
+                "difference_posting": None if difference is None else posting_get(posting_id=difference.pk),
+            }
+        )
+        return Response(answer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class FloatAllocationPostView(PostingActionView):
