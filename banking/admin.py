@@ -576,7 +576,7 @@ TRANSFER_CREATE_FIELDS = (
     "branch",
     *DIMENSIONS,
 )
-TRANSFER_OUTCOME_FIELDS = ("status", "received_amount", "received_date", "failure_reason")
+TRANSFER_OUTCOME_FIELDS = ("status", "received_amount", "received_date", "failure_reason", "failed_date")
 
 
 @admin.register(BankTransfer)
@@ -698,12 +698,8 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
 
     @admin.action(description="Mark received (full amount; the date given, or today)", permissions=["change"])
     def mark_received(self, request, queryset):
-        try:
-            day = (
-                forms.DateField(required=False).clean(request.POST.get("on_date", "")) or timezone.localdate()
-            )
-        except ValidationError:
-            self.message_user(request, "Give the date received as YYYY-MM-DD.", messages.ERROR)
+        day = self._on_date(request, "received")
+        if day is None:
             return
         self._outcome(
             request,
@@ -714,8 +710,20 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
             TransferStatus.RECEIVED.label.lower(),
         )
 
-    @admin.action(description="Mark failed (give the reason)", permissions=["change"])
+    def _on_date(self, request, what):
+        """The action's date (today when left empty), or ``None`` after saying it is not a date."""
+        try:
+            day = forms.DateField(required=False).clean(request.POST.get("on_date", ""))
+        except ValidationError:
+            self.message_user(request, f"Give the date {what} as YYYY-MM-DD.", messages.ERROR)
+            return None
+        return day or timezone.localdate()
+
+    @admin.action(description="Mark failed (the reason; the date given, or today)", permissions=["change"])
     def mark_failed(self, request, queryset):
+        day = self._on_date(request, "it failed")
+        if day is None:
+            return
         reason = request.POST.get("reason", "").strip()
         limit = BankTransfer._meta.get_field("failure_reason").max_length
         if len(reason) > limit or "\x00" in reason:
@@ -728,7 +736,9 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
         self._outcome(
             request,
             queryset,
-            lambda transfer: bank_transfer_fail(transfer_id=transfer.pk, user=request.user, reason=reason),
+            lambda transfer: bank_transfer_fail(
+                transfer_id=transfer.pk, user=request.user, reason=reason, failed_date=day
+            ),
             TransferStatus.FAILED.label.lower(),
         )
 

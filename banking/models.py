@@ -244,6 +244,8 @@ class BankTransfer(TrackedModel):
     reference = models.CharField(max_length=100, blank=True)
     description = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
+    # When it was known not to arrive: a past month's transfer tracking shows it open until then.
+    failed_date = _book_date(null=True, blank=True)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     cost_center = _dimension(CostCenter)
     project = _dimension(Project)
@@ -287,6 +289,12 @@ class BankTransfer(TrackedModel):
     def clean(self):
         if self.from_bank_account_id and self.from_bank_account_id == self.to_bank_account_id:
             raise ValidationError({"to_bank_account": "A transfer needs two different accounts."})
+        _not_before(
+            self.failed_date,
+            self.initiated_date,
+            "failed_date",
+            f"A transfer initiated on {self.initiated_date} cannot fail before, on {self.failed_date}.",
+        )
         if self._state.adding and self.from_bank_account_id and self.to_bank_account_id:
             # Nothing here converts money: 1,000 USD would arrive as 1,000 EUR, and the
             # transit account would still net to zero. Checked when recorded only: one

@@ -918,6 +918,7 @@ TRANSFER_FIELDS = (
     "initiated_date",
     "received_date",
     "reference",
+    "failed_date",
 )
 
 
@@ -931,7 +932,7 @@ def _transfers(rows, account_id, today, attention_days, until=None):
     until = until or {}
     received_status, out, incoming = TransferStatus.RECEIVED, Direction.OUT, Direction.IN
     for row in rows:
-        transfer_id, from_id, to_id, amount, received, status, initiated, received_date, reference = row
+        transfer_id, from_id, to_id, amount, received, status, initiated, received_date, reference, _ = row
         outgoing = from_id == account_id
         amount = _cents(amount)
         received = None if received is None else _cents(received)
@@ -986,6 +987,8 @@ def _transfers_in_view(account_id, start, end):
     parts += [earlier & Q(**{side: account_id}, received_date__gte=start) for side in sides]
     either_side = Q(**{sides[0]: account_id}) | Q(**{sides[1]: account_id})
     parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
+    # Failed only after the month: open at its end (a range of the same index, failures are few).
+    parts.append(earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__gt=end))
     columns = TRANSFER_FIELDS
     first, *rest = (BankTransfer.objects.filter(part).values_list(*columns).order_by() for part in parts)
     return first.union(*rest, all=True)
@@ -1029,14 +1032,14 @@ def _reversals_after(end):
     )
 
 
-def _legs(reversed_ids, received_after):
+def _legs(reversed_ids, settled_after):
     """Rows of ``LEG_FIELDS`` + ``LEG_TRANSFER_FIELDS``: the transfer legs among ``reversed_ids``
-    and the sending legs of ``received_after``."""
+    and the sending legs of ``settled_after``."""
     parts = []
     if reversed_ids:
         parts.append(Q(pk__in=sorted(reversed_ids), transfer_id__isnull=False))
-    if received_after:
-        parts.append(Q(transfer_id__in=sorted(received_after), direction=Direction.OUT))
+    if settled_after:
+        parts.append(Q(transfer_id__in=sorted(settled_after), direction=Direction.OUT))
     if not parts:
         return []
     # Each part a range of one index (the primary key, the transfer's), joined by UNION rather than
@@ -1055,15 +1058,17 @@ def _transfers_at_end(rows, account_id, start, end):
     received at ``end`` of each transfer whose received amount differs from today's (``None``:
     nothing), for the allocations' shares.
     """
-    received_status, out = TransferStatus.RECEIVED, Direction.OUT
+    received_status, failed_status, out = TransferStatus.RECEIVED, TransferStatus.FAILED, Direction.OUT
     later = _reversals_after(end)
     received_after = {
         row[0] for row in rows if row[5] == received_status and row[7] is not None and row[7] > end
     }
-    if not later and not received_after:
+    failed_after = {row[0]: row[9] for row in rows if row[5] == failed_status and row[9] and row[9] > end}
+    if not later and not received_after and not failed_after:
         return rows, {}, {}
     sent, receipts, sending_reversed, found = set(), {}, {}, {}
-    for pk, direction, posting_status, day, amount, *transfer in _legs(later, received_after):
+    settled_after = received_after | set(failed_after)  # whose sending leg says whether it was sent
+    for pk, direction, posting_status, day, amount, *transfer in _legs(later, settled_after):
         reversed_on = later.get(pk)
         if day > end:
             continue  # not in the books at the end
@@ -1082,22 +1087,24 @@ def _transfers_at_end(rows, account_id, start, end):
         row
         for transfer_id, row in found.items()
         if transfer_id not in listed_ids
-        and (transfer_id in receipts or transfer_id in sending_reversed)
+        # (one failed after the month is listed already; one failed before it was not open then)
+        and (transfer_id in receipts or (transfer_id in sending_reversed and row[9] is None))
         and account_id in (row[1], row[2])
         and row[6] <= end
     ]
     until, received, at_end = {}, {}, []
     for row in rows + missing:
-        transfer_id, _from, _to, _amount, _received, status, initiated, received_date, reference = row
+        transfer_id, _from, _to, _amount, _received, status, initiated, received_date, reference, failed = row
+        # A failure recorded before banking 0014 has no date: its sending leg's reversal dates it.
+        undated_failure = status == failed_status and failed is None and transfer_id in sending_reversed
         if transfer_id in receipts:
             received_date, received_amount = receipts[transfer_id]
             status, received[transfer_id] = received_status, received_amount
-        elif transfer_id in received_after or (
-            status == TransferStatus.FAILED and transfer_id in sending_reversed
-        ):
-            until[transfer_id] = (
-                received_date if transfer_id in received_after else sending_reversed[transfer_id]
-            )
+        elif transfer_id in received_after or transfer_id in failed_after or undated_failure:
+            if transfer_id in received_after:
+                until[transfer_id] = received_date
+            else:
+                until[transfer_id] = failed_after.get(transfer_id) or sending_reversed[transfer_id]
             status = TransferStatus.IN_TRANSIT if transfer_id in sent else TransferStatus.INITIATED
             received_date = received_amount = received[transfer_id] = None
         else:
@@ -1105,7 +1112,7 @@ def _transfers_at_end(rows, account_id, start, end):
             continue
         # Tracked in the month as it stood: sent in it, received in it, or open at its end.
         if initiated >= start or status in OPEN_TRANSFER or received_date >= start:
-            at_end.append((*row[:4], received_amount, status, initiated, received_date, reference))
+            at_end.append((*row[:4], received_amount, status, initiated, received_date, reference, failed))
     if missing:
         at_end.sort(key=lambda row: (row[6], row[0]))
     return at_end, until, received

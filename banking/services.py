@@ -703,8 +703,9 @@ def _record_received_shares(transfer, received_amount):
 
 
 @transaction.atomic
-def bank_transfer_fail(*, transfer_id, user, reason):
-    """Mark a transfer that will not arrive; its sending leg is reversed through posting."""
+def bank_transfer_fail(*, transfer_id, user, reason, failed_date=None):
+    """Mark a transfer that will not arrive (on ``failed_date``, default today); its sending leg is
+    reversed through posting."""
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
     if transfer.status == TransferStatus.RECEIVED:
         raise ConflictError("This transfer has been received; it cannot fail any more.")
@@ -717,6 +718,7 @@ def bank_transfer_fail(*, transfer_id, user, reason):
         raise ValidationError({"failure_reason": "Say why the transfer failed."})
     transfer.status = TransferStatus.FAILED
     transfer.failure_reason = reason
+    transfer.failed_date = failed_date or timezone.localdate()
     # Recording that it failed is no new use of its accounts and dimensions: one retired since
     # must not keep the transfer open (its sending leg could still post into transit).
-    return _save_state(transfer, user=user, fields=["status", "failure_reason"])
+    return _save_state(transfer, user=user, fields=["status", "failure_reason", "failed_date"])

@@ -258,6 +258,8 @@ IN_VIEW_PARTS = (
     """status IN ('initiated', 'in_transit') AND initiated_date < %(start)s
     AND (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)
     AND (received_date IS NULL OR received_date < %(start)s)""",
+    """status = 'failed' AND initiated_date < %(start)s AND failed_date > %(end)s
+    AND (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)""",
 )
 
 
@@ -267,7 +269,7 @@ def _in_view(columns):
 
 
 TRANSFER_COLUMNS = """id, from_bank_account_id, to_bank_account_id, amount, received_amount, status,
-    initiated_date, received_date, reference"""
+    initiated_date, received_date, reference, failed_date"""
 TRANSFER_SQL = {
     "transfers": f"{_in_view(TRANSFER_COLUMNS)} ORDER BY initiated_date, id",
     "allocations": f"""SELECT a.transfer_id, a.line_number, a.amount, a.received_amount, a.cost_center_id,

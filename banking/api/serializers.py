@@ -385,6 +385,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "received_amount",
             "received_date",
             "failure_reason",
+            "failed_date",
             "allocations",
             "legs",
             *TRACKING_FIELDS,
@@ -410,10 +411,15 @@ class TransferFailSerializer(StrictModelSerializer):
 
     # A string only: ``5`` or ``true`` is a client's mistake, not a reason to record.
     reason = StrictCharField(source="failure_reason", max_length=255, help_text="Why it will not arrive.")
+    failed_date = serializers.DateField(
+        required=False,
+        validators=[validate_book_date],
+        help_text="When it was known not to arrive; today when left out. Not before the initiated date.",
+    )
 
     class Meta:
         model = BankTransfer
-        fields = ("reason",)
+        fields = ("reason", "failed_date")
 
 
 # --- Configuration and reconciliation ----------------------------------------

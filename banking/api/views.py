@@ -221,6 +221,7 @@ class BankTransferViewSet(
                 transfer_id=transfer.pk,
                 user=request.user,
                 reason=serializer.validated_data["failure_reason"],
+                failed_date=serializer.validated_data.get("failed_date"),
             )
         return self._answer(transfer)
 

@@ -94,7 +94,7 @@ def undo_receipt(user, pk, day):
 
 def fail(user, pk, day):
     """Mark the transfer failed and reverse its sending leg on ``day``."""
-    services.bank_transfer_fail(transfer_id=pk, user=user, reason="rejected by the bank")
+    services.bank_transfer_fail(transfer_id=pk, user=user, reason="rejected by the bank", failed_date=day)
     posting.bank_transaction_reverse(
         transaction_id=_leg(pk, Direction.OUT), user=user, reversal_date=day, reason="rejected"
     )
@@ -281,12 +281,12 @@ def test_a_transfer_failed_after_the_month_was_in_transit_at_its_end(api, user):
         "tr-lost": "in_transit",
         "tr-lost-early": "in_transit",
     }
-    # Its transit ran to the reversal of its sending leg.
+    # Its transit ran to its failure (the day its sending leg was reversed too).
     assert items["tr-lost"]["days_in_transit"] == 10
     assert items["tr-lost"]["attention_reasons"] == ["in_transit_too_long"]
     assert (october["totals"]["in_transit_count"], october["totals"]["in_transit_amount"]) == (2, "1500.00")
     assert Decimal(october["totals"]["in_transit_amount"]) == transit_balance(OCTOBER_END)
-    # November lists neither: failed, initiated before it and never received (a failure has no date).
+    # November lists neither: initiated before it, never received, failed by its end.
     november = tracking(api, "2025-11")
     assert {"tr-lost", "tr-lost-early"}.isdisjoint(listed(november))
 

@@ -1,0 +1,145 @@
+"""A failed transfer says when it failed; a past month shows it open until then.
+
+Before banking 0014 a failure had no date: a transfer that failed without its
+sending leg being reversed read "failed" in every month that listed it, even a
+month in which it was plainly still on its way (its money in the transit
+account). ``transfers/{id}/fail`` and the admin's *Mark failed* take the date
+(today when left out); transfer tracking of a month before it shows the
+transfer as it stood then. Failures recorded before the migration are dated by
+their sending leg's reversal, or else by the day they were recorded.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from accounting.models import JournalPosting
+from banking import posting, services
+from banking.choices import Direction, TransferStatus
+from banking.models import BankTransfer
+from banking.tests import test_transfer_tracking_past_months as history
+from banking.tests.test_transfer_tracking_past_months import (  # the history's doors, shared
+    OCTOBER_END,
+    _leg,
+    listed,
+    send,
+    tracking,
+    transit_balance,
+)
+from cnperp.tests.admin_pages import changelist_url
+
+pytestmark = pytest.mark.django_db
+ledger, user, api = history.ledger, history.user, history.api
+
+d = datetime.date
+BASE = "/api/v1/banking"
+
+
+def fail_over_api(api, pk, **body):
+    return api.post(
+        f"{BASE}/transfers/{pk}/fail", {"reason": "beneficiary bank rejected it", **body}, format="json"
+    )
+
+
+def test_the_api_records_the_failure_date_and_refuses_one_before_the_transfer(api, user):
+    send(user, "tr-dated", d(2025, 10, 20), "500.00")
+    send(user, "tr-today", d(2025, 10, 20), "600.00")
+    send(user, "tr-early", d(2025, 10, 20), "700.00")
+
+    dated = fail_over_api(api, "tr-dated", failed_date="2025-11-05")
+    today = fail_over_api(api, "tr-today")
+    for bad in ("2025-10-19", "2025-02-30", "soon", 20251105):
+        refused = fail_over_api(api, "tr-early", failed_date=bad)
+        assert refused.status_code == 400, (bad, refused.content)
+        assert "failed_date" in refused.json(), refused.json()
+
+    assert dated.status_code == 200, dated.content
+    assert (dated.json()["status"], dated.json()["failed_date"]) == ("failed", "2025-11-05")
+    assert today.json()["failed_date"] == timezone.localdate().isoformat()
+    early = BankTransfer.objects.get(pk="tr-early")
+    assert (early.status, early.failed_date, early.failure_reason) == (TransferStatus.IN_TRANSIT, None, "")
+
+
+def test_the_admin_marks_failed_on_the_date_given(user, superuser):
+    send(user, "tr-admin", d(2025, 10, 20), "500.00")
+    browser = Client()
+    browser.force_login(superuser)
+    form = {"action": "mark_failed", ACTION_CHECKBOX_NAME: ["tr-admin"], "reason": "closed account"}
+
+    bad = browser.post(changelist_url(BankTransfer), {**form, "on_date": "5 Nov"}, follow=True)
+    assert "Give the date it failed as YYYY-MM-DD." in bad.content.decode()
+    assert BankTransfer.objects.get(pk="tr-admin").status == TransferStatus.IN_TRANSIT
+
+    browser.post(changelist_url(BankTransfer), {**form, "on_date": "2025-11-05"}, follow=True)
+    transfer = BankTransfer.objects.get(pk="tr-admin")
+    assert (transfer.status, transfer.failed_date) == (TransferStatus.FAILED, d(2025, 11, 5))
+
+
+def test_a_transfer_failed_after_the_month_without_a_reversal_was_in_transit_at_its_end(api, user):
+    # Sent on 30 October (and one in September), both failed on 5 November; their sending legs
+    # are still posted (the bank has not returned the money yet).
+    send(user, "tr-stuck", d(2025, 10, 30), "1000.00")
+    send(user, "tr-stuck-early", d(2025, 9, 28), "250.00")
+    for pk in ("tr-stuck", "tr-stuck-early"):
+        services.bank_transfer_fail(transfer_id=pk, user=user, reason="rejected", failed_date=d(2025, 11, 5))
+
+    october = tracking(api, "2025-10")
+
+    items = listed(october)
+    assert {pk: items[pk]["status"] for pk in ("tr-stuck", "tr-stuck-early")} == {
+        "tr-stuck": "in_transit",
+        "tr-stuck-early": "in_transit",
+    }
+    assert items["tr-stuck"]["days_in_transit"] == 6  # to the failure
+    totals = october["totals"]
+    assert (totals["in_transit_count"], totals["in_transit_amount"]) == (2, "1250.00")
+    assert Decimal(totals["in_transit_amount"]) == transit_balance(OCTOBER_END)
+    # November does not list them: initiated before it, never received, failed by its end.
+    assert {"tr-stuck", "tr-stuck-early"}.isdisjoint(listed(tracking(api, "2025-11")))
+
+
+def test_a_transfer_failed_by_the_months_end_is_failed_at_its_end(api, user):
+    send(user, "tr-gone", d(2025, 10, 20), "800.00")
+    services.bank_transfer_fail(transfer_id="tr-gone", user=user, reason="rejected", failed_date=OCTOBER_END)
+    # Its sending leg reversed only in November: the failure was known on 31 October all the same.
+    posting.bank_transaction_reverse(
+        transaction_id=_leg("tr-gone", Direction.OUT),
+        user=user,
+        reversal_date=d(2025, 11, 3),
+        reason="returned",
+    )
+
+    item = listed(tracking(api, "2025-10"))["tr-gone"]
+
+    assert (item["status"], item["days_in_transit"]) == ("failed", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_banking_0014_dates_the_failures_recorded_before_it(ledger, user):
+    # Given two transfers failed before failures had dates: one whose sending leg was reversed on
+    # 4 November, one whose leg still stands
+    send(user, "tr-old-reversed", d(2025, 10, 25), "100.00")
+    send(user, "tr-old-standing", d(2025, 10, 26), "200.00")
+    for pk in ("tr-old-reversed", "tr-old-standing"):
+        services.bank_transfer_fail(transfer_id=pk, user=user, reason="rejected", failed_date=d(2025, 12, 1))
+    posting.bank_transaction_reverse(
+        transaction_id=_leg("tr-old-reversed", Direction.OUT),
+        user=user,
+        reversal_date=d(2025, 11, 4),
+        reason="returned",
+    )
+    recorded_on = BankTransfer.objects.get(pk="tr-old-standing").updated_at.date()
+    # When banking goes back before 0014 and forward again
+    call_command("migrate", "banking", "0013", verbosity=0)
+    call_command("migrate", "banking", verbosity=0)
+    # then each failure has a date: the reversal's, or the day it was recorded.
+    assert dict(BankTransfer.objects.values_list("pk", "failed_date")) == {
+        "tr-old-reversed": d(2025, 11, 4),
+        "tr-old-standing": recorded_on,
+    }
+    assert JournalPosting.objects.filter(purpose="reverse").count() == 1
