@@ -628,8 +628,8 @@ class PostingRule(TrackedModel):
     contra_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="posting_rules")
     description = models.CharField(max_length=255, blank=True)
     is_active = models.BooleanField(default=True)
-    # The rule's scope as one value the database computes: "" for the default, the bank account's
-    # and branch's ids otherwise. NULLs never collide in a unique index, so a unique constraint on
+    # The rule's scope as one value the database computes: "<bank account>|<branch>", each "" when
+    # empty ("|" for the default). NULLs never collide in a unique index, so a unique constraint on
     # the two nullable keys let two default rules saved at the same instant both stand.
     scope = models.GeneratedField(
         expression=Concat(

@@ -1097,10 +1097,13 @@ def _transfers_at_end(rows, account_id, start, end):
         transfer_id, _from, _to, _amount, _received, status, initiated, received_date, reference, failed = row
         # A failure recorded before banking 0014 has no date: its sending leg's reversal dates it.
         undated_failure = status == failed_status and failed is None and transfer_id in sending_reversed
+        # Sent, then called back by reversing its sending leg after the month: initiated today
+        # (bank_transfer_sending_reversed), in transit then.
+        recalled = status == TransferStatus.INITIATED and transfer_id in sending_reversed
         if transfer_id in receipts:
             received_date, received_amount = receipts[transfer_id]
             status, received[transfer_id] = received_status, received_amount
-        elif transfer_id in received_after or transfer_id in failed_after or undated_failure:
+        elif transfer_id in received_after or transfer_id in failed_after or undated_failure or recalled:
             if transfer_id in received_after:
                 until[transfer_id] = received_date
             else:

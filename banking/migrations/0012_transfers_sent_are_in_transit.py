@@ -2,7 +2,8 @@
 
 Posting the sending leg now moves the transfer from ``initiated`` to
 ``in_transit`` (and reversing it moves it back). Transfers whose sending leg
-was posted before this rule say ``initiated`` still: they are brought in line.
+was posted before this rule say ``initiated`` still, and ones whose sending leg
+was reversed say ``in_transit`` still: they are brought in line.
 Going back leaves them as they are: ``in_transit`` was always a valid status.
 """
 
@@ -16,6 +17,8 @@ def sent_transfers_in_transit(apps, schema_editor):
         transfer__isnull=False, direction="out", posting_status="posted"
     ).values("transfer_id")
     BankTransfer.objects.filter(status="initiated", pk__in=sent).update(status="in_transit")
+    # In transit with no sending leg standing (reversed, the money back in the source bank).
+    BankTransfer.objects.filter(status="in_transit").exclude(pk__in=sent).update(status="initiated")
 
 
 class Migration(migrations.Migration):

@@ -9,6 +9,7 @@ keep their status). Transfers sent before this rule are brought in line by
 banking 0012.
 """
 
+import datetime
 import io
 from decimal import Decimal
 
@@ -130,6 +131,31 @@ def test_reversing_the_sending_leg_takes_the_transfer_back_to_initiated(api, use
     assert Decimal(body["totals"]["in_transit_amount"]) == transit_balance(today)
 
 
+def test_a_past_month_shows_in_transit_a_transfer_whose_sending_leg_was_reversed_after_it(api, user):
+    # Sent on 30 October, called back on 5 November (its sending leg reversed): initiated today
+    send(user, "tr-recalled", datetime.date(2025, 10, 30), "1000.00")
+    response = api.post(
+        f"{BASE}/transactions/{_leg('tr-recalled', Direction.OUT)}/reverse",
+        {"reversal_date": "2025-11-05", "reason": "sent to the wrong account"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert status("tr-recalled") == TransferStatus.INITIATED
+
+    october = tracking(api, "2025-10")
+
+    # then October shows it as it stood on the 31st: in transit, its money in the transit account,
+    item = listed(october)["tr-recalled"]
+    assert (item["status"], item["days_in_transit"]) == ("in_transit", 6)  # to the reversal
+    totals = october["totals"]
+    assert (totals["in_transit_count"], totals["in_transit_amount"]) == (1, "1000.00")
+    assert Decimal(totals["in_transit_amount"]) == history.transit_balance(history.OCTOBER_END)
+    # and November as it stands: initiated, nothing in transit.
+    november = tracking(api, "2025-11")
+    assert listed(november)["tr-recalled"]["status"] == "initiated"
+    assert november["totals"]["in_transit_count"] == 0
+
+
 def test_a_failed_or_received_transfer_keeps_its_status_when_a_leg_is_reversed(api, user):
     today = timezone.localdate()
     # A failed transfer's sending leg is reversed because it failed: it stays failed.
@@ -181,6 +207,8 @@ def test_banking_0012_puts_transfers_sent_before_it_in_transit():
             live_leg=None if leg_status == "reversed" else True,
         )
     BankTransfer.objects.update(status=TransferStatus.INITIATED)
+    # and one left in transit although its sending leg was reversed (the money back at the source)
+    BankTransfer.objects.filter(pk="tr-old-reversed").update(status=TransferStatus.IN_TRANSIT)
     # When banking 0012 is applied (after going back before it)
     call_command("migrate", "banking", "0011", verbosity=0)
     call_command("migrate", "banking", verbosity=0)
