@@ -412,10 +412,9 @@ class CashSubmissionActionsMixin(PostingActionsMixin):
         except REFUSALS as exc:
             self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
             return None
-        said = (
-            f"{pk}: {submission.deposited_amount} reached the bank on {submission.deposit_date.isoformat()} "
-            f"through {submission.deposit_transaction_id}"
-        )
+        day = submission.deposit_date  # None for one posted with its amount but no date
+        said = f"{pk}: {submission.deposited_amount} reached the bank"
+        said += (f" on {day.isoformat()}" if day else "") + f" through {submission.deposit_transaction_id}"
         if difference is not None:
             variance = submission.variance
             said += (

@@ -981,9 +981,22 @@ def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
 
 
 def cash_deposit_difference_lines(submission, rules):
-    """Return the lines moving a deposit's shortage (or overage) out of (or into) cash in transit."""
+    """Return the lines moving a deposit's shortage (or overage) out of (or into) cash in transit.
+
+    Cash in transit is the account the submission's own posting debited (a rule changed since
+    must not leave the difference on the old account); cash over/short follows today's rules.
+    """
     scope = {"bank_account_id": submission.bank_account_id, "branch_id": submission.branch_id}
-    in_transit = rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
+    in_transit = (
+        JournalEntry.objects.filter(
+            posting__source_type=SourceType.CASH_SUBMISSION,
+            posting__source_id=submission.pk,
+            posting__purpose=PostingPurpose.POST,
+            debit__gt=0,
+        )
+        .values_list("account_id", flat=True)
+        .first()
+    ) or rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
     over_short = rules.contra(PostingDocument.CASH_SHORTAGE, **scope)
     difference = submission.deposited_amount - submission.expected_amount
     short = difference < 0
@@ -1002,11 +1015,35 @@ def _recorded_deposit_refusal(submission, deposit_id, amount, day):
     asked = (deposit_id, recorded[1] if amount is None else amount, recorded[2] if day is None else day)
     if recorded == asked or (recorded[0] is None and asked[1:] == recorded[1:]):
         return None
+    said = f"{recorded[1]}" + (f" on {recorded[2]}" if recorded[2] else "")
+    if recorded[0]:
+        said += f" through {recorded[0]}"
     return (
-        f'Cash submission "{submission.pk}" already records its deposit ({recorded[1]} on {recorded[2]}'
-        f"{' through ' + recorded[0] if recorded[0] else ''}); its posting says so. Reverse the submission "
-        "and record it again to change it."
+        f'Cash submission "{submission.pk}" already records its deposit ({said}); its posting says so. '
+        "Reverse the submission and record it again to change it."
     )
+
+
+def _deposit_figures(submission, deposit, deposited_amount, deposit_date):
+    """Set on ``submission`` (posted, nothing recorded yet) the deposit, amount and date asked for."""
+    submission.deposit_transaction_id = deposit.pk
+    submission.deposited_amount = submission.expected_amount if deposited_amount is None else deposited_amount
+    submission.deposit_date = deposit.transaction_date if deposit_date is None else deposit_date
+    submission.full_clean(
+        exclude=[
+            f.name for f in CashSubmission._meta.fields if f.name not in ("deposited_amount", "deposit_date")
+        ]
+    )
+    return submission
+
+
+def _deposit_of(deposit_transaction_id):
+    deposit = BankTransaction.objects.filter(pk=deposit_transaction_id).first()
+    if deposit is None:
+        raise ValidationError(
+            {"deposit_transaction": f'No bank transaction has the id "{deposit_transaction_id}".'}
+        )
+    return deposit
 
 
 @locks.atomic_with_retry
@@ -1017,11 +1054,30 @@ def cash_submission_deposit_record(
 
     ``deposit_transaction_id`` names the bank deposit that carried the cash; ``deposited_amount``
     (default: what the branch expected) is what reached the bank, ``deposit_date`` (default: the
-    deposit's date) when. ``posting`` is the over/short posting, ``None`` when all of it arrived.
-    The same deposit recorded again is a retry (``created`` false); a different one is refused
-    (409): the submission's posting and this one say what reached the bank.
+    deposit's date, in an open period) when. ``posting`` is the over/short posting, ``None`` when
+    all of it arrived. The same deposit recorded again is a retry (``created`` false); a
+    different one is refused (409): the submission's posting and this one say what reached the
+    bank. Under segregation of duties, an amount that is not the deposit's own (one deposit of
+    several submissions, split by hand) is a figure the recorder made: they cannot post its
+    difference.
     """
     label = "cash submission"
+    deposit = _deposit_of(deposit_transaction_id)
+    # The period and account locks first, from an unlocked read, in the global order.
+    draft = _get(CashSubmission, submission_id, label)
+    if draft.posting_status == PostingStatus.POSTED and draft.deposited_amount is None:
+        planned = _deposit_figures(draft, deposit, deposited_amount, deposit_date)
+        lines = []
+        if planned.deposited_amount != planned.expected_amount:
+            lines = cash_deposit_difference_lines(planned, RuleBook.load())
+        # Closed: the deposit would move the submission's credit into a month already closed.
+        code = AccountingPeriod.code_for(planned.deposit_date)
+        if periods_open([planned.deposit_date]).get(code) != PeriodStatus.OPEN:
+            raise ConflictError(
+                f"Period {code} is closed; the deposit date falls in it. Reopen it or give a later date.",
+                code="period_closed",
+            )
+        locks.accounts_lock_shared({line.account_id for line in lines})
     submission = _lock(CashSubmission, submission_id, label)
     if submission.posting_status == PostingStatus.DRAFT:
         raise ConflictError(
@@ -1032,47 +1088,36 @@ def cash_submission_deposit_record(
     _refuse_reversed(submission, label)
     if submission.status == CashSubmissionStatus.CANCELLED:
         raise ConflictError(f'Cash submission "{submission.pk}" is cancelled.', code="cancelled")
-    deposit = BankTransaction.objects.filter(pk=deposit_transaction_id).first()
-    if deposit is None:
-        raise ValidationError(
-            {"deposit_transaction": f'No bank transaction has the id "{deposit_transaction_id}".'}
+    if submission.deposit_transaction_id not in (None, deposit.pk):
+        # Named while a draft: that deposit clears its cash in transit; a second would clear it twice.
+        raise ConflictError(
+            f'Cash submission "{submission.pk}" names deposit {submission.deposit_transaction_id}. '
+            "Reverse the submission and record it again to change it.",
+            code="deposit_recorded",
         )
     if submission.deposited_amount is not None:
-        refusal = _recorded_deposit_refusal(
-            submission, deposit_transaction_id, deposited_amount, deposit_date
-        )
+        refusal = _recorded_deposit_refusal(submission, deposit.pk, deposited_amount, deposit_date)
         if refusal:
             raise ConflictError(refusal, code="deposit_recorded")
-        if submission.deposit_transaction_id == deposit_transaction_id:
-            return (
-                submission,
-                posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk),
-                False,
-            )
+        if submission.deposit_transaction_id == deposit.pk:
+            difference = posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk)
+            return submission, difference, False
         # Posted with what reached the bank but not the deposit: the link is all that is missing.
-        submission.deposit_transaction_id = deposit_transaction_id
+        submission.deposit_transaction_id = deposit.pk
         submission_deposit_check(submission)
         return _deposit_saved(submission, user, ["deposit_transaction"]), None, True
-    check_segregation(user=user, makers=_makers(CashSubmission, submission, user), action=SOD_POST_CASH)
-    submission.deposit_transaction_id = deposit.pk
-    submission.deposited_amount = submission.expected_amount if deposited_amount is None else deposited_amount
-    submission.deposit_date = deposit.transaction_date if deposit_date is None else deposit_date
-    submission.full_clean(
-        exclude=[
-            f.name for f in CashSubmission._meta.fields if f.name not in ("deposited_amount", "deposit_date")
-        ]
-    )
+    _deposit_figures(submission, deposit, deposited_amount, deposit_date)
     submission_deposit_check(submission)
     posting = None
     if submission.deposited_amount != submission.expected_amount:
-        rules = RuleBook.load()
-        lines = cash_deposit_difference_lines(submission, rules)
-        _prelock([submission.deposit_date], lines)
+        split_by_hand = submission.deposited_amount != deposit.amount
+        makers = (*_makers(CashSubmission, submission, user), user.pk if split_by_hand else None)
+        check_segregation(user=user, makers=makers, action=SOD_POST_CASH)
         posting, _created = _post_once(
             source_type=SourceType.CASH_DEPOSIT,
             document=submission,
             entry_date=submission.deposit_date,
-            lines=lines,
+            lines=cash_deposit_difference_lines(submission, RuleBook.load()),
             user=user,
             description=f"Deposit of cash submission {submission.pk} from {submission.branch_id}",
         )

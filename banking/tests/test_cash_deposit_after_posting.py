@@ -20,15 +20,16 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.db.models import Sum
-from django.test import Client
+from django.test import Client, override_settings
 
 from accounting.choices import SourceType
 from accounting.models import JournalEntry, JournalPosting
 from accounting.services import accounting_period_close
+from accounting.tests.factories import GLAccountFactory, UserFactory
 from banking import posting, services
 from banking.choices import CashSubmissionStatus, PostingStatus
-from banking.models import CashSubmission
-from banking.tests.factories import BankTransactionFactory
+from banking.models import BankTransaction, CashSubmission
+from banking.tests.factories import BankTransactionFactory, PostingRuleFactory
 from banking.tests.posting_setup import contra, ledger_setup
 from cnperp.tests.admin_pages import changelist_url
 from cnperp.tests.api import client_for, user_with_perms
@@ -363,3 +364,110 @@ def test_the_admin_action_asks_for_the_deposit_and_records_it(ledger, superuser)
     )
     assert "Select one cash submission at a time" in both.content.decode()
     assert CashSubmission.objects.get(pk="cs-2").posting_status == PostingStatus.POSTED
+
+
+# --- What a review found -------------------------------------------------------------------------
+
+
+def test_a_submission_posted_naming_its_deposit_takes_no_other(admin_api, ledger):
+    # Posted naming bt-dep (what reached the bank not said yet): bt-dep clears its cash in transit.
+    deposit(ledger)
+    deposit(ledger, "bt-other", "2450.00")
+    submit(ledger, deposit_transaction=BankTransaction.objects.get(pk="bt-dep"))
+
+    other = record(admin_api, {"deposit_transaction_id": "bt-other"})
+    same = record(admin_api, {"deposit_transaction_id": "bt-dep", "deposited_amount": "2450.00"})
+
+    # A second deposit would clear the same cash twice.
+    assert (other.status_code, other.json()["code"]) == (409, "deposit_recorded")
+    assert same.status_code == 201, same.content
+    for pk in ("bt-dep", "bt-other"):
+        assert admin_api.post(f"{BASE}/transactions/{pk}/post-accounting").status_code == 201
+    assert balance(IN_TRANSIT) == D("0.00")
+    assert balance(SALES) == D("-2450.00")  # bt-other was never the branch's cash
+
+
+def test_the_shortage_leaves_the_transit_account_the_submission_was_posted_to(admin_api, ledger):
+    # The branch's own cash-in-transit rule is added after the submission was posted to 1160.
+    submit(ledger)
+    deposit(ledger)
+    PostingRuleFactory(
+        document_type="cash_in_transit",
+        branch=ledger["branch"],
+        contra_account=GLAccountFactory(id="gl-1161", code="1161", account_type="asset"),
+    )
+
+    response = record(admin_api, {"deposit_transaction_id": "bt-dep", "deposited_amount": "2450.00"})
+
+    assert lines(response.json()["difference_posting"]) == [
+        (IN_TRANSIT, "0.00", "50.00"),
+        (OVER_SHORT, "50.00", "0.00"),
+    ]
+    assert balance(IN_TRANSIT) == D("2450.00")  # what the deposit will clear
+
+
+def test_a_deposit_date_in_a_closed_period_is_refused_even_with_nothing_to_post(admin_api, ledger):
+    submit(ledger)
+    deposit(ledger, "bt-exact", "2500.00", day=datetime.date(2025, 11, 3))
+    accounting_period_close(period_id="2025-11", user=ledger["user"])
+
+    closed = record(admin_api, {"deposit_transaction_id": "bt-exact"})
+
+    assert (closed.status_code, closed.json()["code"]) == (409, "period_closed")
+    assert CashSubmission.objects.get(pk="cs-1").deposit_transaction_id is None
+
+
+@override_settings(BANKING_SEGREGATION_OF_DUTIES=True)
+def test_under_segregation_of_duties_who_splits_a_deposit_by_hand_does_not_post_its_difference(ledger):
+    clerk, controller = UserFactory(username="clerk"), UserFactory(username="controller")
+    for user in (clerk, controller):
+        user.is_superuser = user.is_staff = True
+        user.save()
+    # Recorded by the clerk, posted by the controller: the submission itself is two people's work.
+    for pk in ("cs-a", "cs-b"):
+        services.cash_submission_create(
+            user=clerk,
+            id=pk,
+            branch=ledger["branch"],
+            bank_account=ledger["op"],
+            submission_date=OCT,
+            expected_amount=D("1000.00"),
+        )
+        posting.cash_submission_post(submission_id=pk, user=controller)
+    deposit(ledger, "bt-one", "990.00")  # the bank's figure for cs-a alone
+    deposit(ledger, "bt-shared", "990.00")  # cs-b's part of it split by hand below
+
+    from_the_bank = record(
+        client_for(controller), {"deposit_transaction_id": "bt-one", "deposited_amount": "990.00"}, pk="cs-a"
+    )
+    by_hand = record(
+        client_for(controller),
+        {"deposit_transaction_id": "bt-shared", "deposited_amount": "985.00"},
+        pk="cs-b",
+    )
+
+    assert from_the_bank.status_code == 201, from_the_bank.content
+    assert (by_hand.status_code, by_hand.json()["code"]) == (403, "segregation_of_duties")
+    assert CashSubmission.objects.get(pk="cs-b").deposited_amount is None
+
+
+def test_the_admin_says_what_it_linked_for_a_submission_posted_without_a_deposit_date(ledger, superuser):
+    submit(ledger, deposited_amount=D("2450.00"))  # the amount said, not the date nor the deposit
+    deposit(ledger)
+    browser = Client()
+    browser.force_login(superuser)
+
+    done = browser.post(
+        changelist_url(CashSubmission),
+        {
+            "action": "record_deposit",
+            ACTION_CHECKBOX_NAME: ["cs-1"],
+            "confirm": "yes",
+            "deposit_transaction": "bt-dep",
+        },
+        follow=True,
+    )
+
+    assert done.status_code == 200
+    assert "Cs-1: 2450.00 reached the bank through bt-dep." in html.unescape(done.content.decode())
+    assert CashSubmission.objects.get(pk="cs-1").deposit_transaction_id == "bt-dep"
