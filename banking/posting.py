@@ -45,6 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Sum, Value
 from django.db.models.functions import Concat
+from django.utils import timezone
 
 from accounting import locks
 from accounting.choices import PeriodStatus, PostingPurpose, SourceType
@@ -1105,7 +1106,7 @@ def cash_submission_deposit_record(
         # Posted with what reached the bank but not the deposit: the link is all that is missing.
         submission.deposit_transaction_id = deposit.pk
         submission_deposit_check(submission)
-        return _deposit_saved(submission, user, ["deposit_transaction"]), None, True
+        return _deposit_saved(submission, user, ["deposit_transaction_id"]), None, True
     _deposit_figures(submission, deposit, deposited_amount, deposit_date)
     submission_deposit_check(submission)
     posting = None
@@ -1121,14 +1122,30 @@ def cash_submission_deposit_record(
             user=user,
             description=f"Deposit of cash submission {submission.pk} from {submission.branch_id}",
         )
-    fields = ["deposit_transaction", "deposited_amount", "deposit_date"]
-    return _deposit_saved(submission, user, fields), posting, True
+    fields = ["deposit_transaction_id", "deposited_amount", "deposit_date"]
+    return _deposit_saved(submission, user, fields, posting), posting, True
 
 
-def _deposit_saved(submission, user, fields):
+def _deposit_saved(submission, user, fields, difference=None):
+    """Save the deposit on ``submission``: one audit entry saying what reached the bank, and the
+    over/short posting's reference when there is one."""
+    before = submission.status
     submission.status = CashSubmissionStatus.DEPOSITED
     submission.updated_by = user
-    submission.save(update_fields=[*fields, "status", "updated_by", "updated_at"])
+    submission.updated_at = timezone.now()
+    changed = {name: getattr(submission, name) for name in fields}  # column names
+    CashSubmission.objects.filter(pk=submission.pk).update(
+        **changed, status=submission.status, updated_by=user, updated_at=submission.updated_at
+    )
+    audit.record(
+        "record deposit",
+        CashSubmission,
+        [submission.pk],
+        user=user,
+        old={"status": before, **dict.fromkeys(changed)},
+        new={"status": submission.status, **changed},
+        details={"difference": difference.reference} if difference is not None else None,
+    )
     return submission
 
 

@@ -69,7 +69,9 @@ class DepositRecordSerializer(StrictSerializer):
         "reversed, and not posted through its deposit rule.",
     )
     deposited_amount = money_field(
-        required=False, help_text="What reached the bank; what the branch expected when left out."
+        allow_zero=True,  # as on the submission itself: the bank may credit none of it
+        required=False,
+        help_text="What reached the bank; what the branch expected when left out.",
     )
     deposit_date = serializers.DateField(
         required=False, validators=[validate_book_date], help_text="When; the deposit's date when left out."

@@ -17,6 +17,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.db.models import Sum
@@ -120,6 +121,14 @@ def test_a_short_deposit_posts_its_shortage_and_the_deposit_clears_cash_in_trans
     assert difference["entry_date"] == "2025-10-16"
     assert lines(difference) == [(IN_TRANSIT, "0.00", "50.00"), (OVER_SHORT, "50.00", "0.00")]
     assert {line["dimensions"]["cost_center_id"] for line in difference["lines"]} == {"cc-hq"}
+    # the audit trail says who recorded what reached the bank, and which posting it made,
+    [entry] = [
+        e
+        for e in LogEntry.objects.get_for_model(CashSubmission).filter(object_pk="cs-1")
+        if (e.additional_data or {}).get("event") == "record deposit"
+    ]
+    assert entry.additional_data["difference"] == "CD-cs-1"
+    assert entry.changes_dict["deposited_amount"] == [None, "2450.00"]
     # and the deposit, posted now, clears what is left in cash in transit, not sales.
     posted = admin_api.post(f"{BASE}/transactions/bt-dep/post-accounting")
     assert posted.status_code == 201, posted.content
