@@ -974,12 +974,13 @@ def _transfers_in_view(account_id, start, end):
     """Return the transfers of ``account_id`` tracked in ``start``..``end``, tuples of ``TRANSFER_FIELDS``.
 
     A transfer is tracked in the month when it was initiated by ``end`` and
-    initiated, received or still open since ``start``. The plain ``OR`` of
+    initiated, received, failed or still open since ``start``. The plain ``OR`` of
     those conditions reads every transfer the account ever made; here they are
     disjoint parts joined by ``UNION ALL``, each a range of one index
     (``BankTransfer.Meta``): initiated in the month, per side; initiated before
     it and received in or after it, per side; initiated before it and still
-    open. A transfer never goes to its own account, so none is in two parts.
+    open; initiated before it and failed in or after it (a failed transfer has
+    no receipt). A transfer never goes to its own account, so none is in two parts.
     """
     sides = ("from_bank_account_id", "to_bank_account_id")
     earlier = Q(initiated_date__lt=start)
@@ -987,8 +988,8 @@ def _transfers_in_view(account_id, start, end):
     parts += [earlier & Q(**{side: account_id}, received_date__gte=start) for side in sides]
     either_side = Q(**{sides[0]: account_id}) | Q(**{sides[1]: account_id})
     parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
-    # Failed only after the month: open at its end (a range of the same index, failures are few).
-    parts.append(earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__gt=end))
+    # Failed in the month (its news), or after it (open at its end): a range of the same index.
+    parts.append(earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__gte=start))
     columns = TRANSFER_FIELDS
     first, *rest = (BankTransfer.objects.filter(part).values_list(*columns).order_by() for part in parts)
     return first.union(*rest, all=True)
@@ -1171,7 +1172,7 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     """Return the transfers out of and into ``bank_account_id``, with allocations and an attention list.
 
     The month (``period``, by default the current one) selects the transfers
-    initiated in it, received in it, or still open (initiated or in transit)
+    initiated in it, received in it, failed in it, or still open (initiated or in transit)
     at its end, each as it stood at the end (see ``_transfers_at_end``). Days in
     transit run to the receipt, or to ``today`` while open; for one open at the
     month's end but settled since, to the receipt or its sending leg's reversal.

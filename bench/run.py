@@ -258,7 +258,7 @@ IN_VIEW_PARTS = (
     """status IN ('initiated', 'in_transit') AND initiated_date < %(start)s
     AND (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)
     AND (received_date IS NULL OR received_date < %(start)s)""",
-    """status = 'failed' AND initiated_date < %(start)s AND failed_date > %(end)s
+    """status = 'failed' AND initiated_date < %(start)s AND failed_date >= %(start)s
     AND (from_bank_account_id = %(account)s OR to_bank_account_id = %(account)s)""",
 )
 

@@ -99,8 +99,14 @@ def test_a_transfer_failed_after_the_month_without_a_reversal_was_in_transit_at_
     totals = october["totals"]
     assert (totals["in_transit_count"], totals["in_transit_amount"]) == (2, "1250.00")
     assert Decimal(totals["in_transit_amount"]) == transit_balance(OCTOBER_END)
-    # November does not list them: initiated before it, never received, failed by its end.
-    assert {"tr-stuck", "tr-stuck-early"}.isdisjoint(listed(tracking(api, "2025-11")))
+    # November lists them as failed: that is what happened to them in it.
+    november = listed(tracking(api, "2025-11"))
+    assert {pk: november[pk]["status"] for pk in ("tr-stuck", "tr-stuck-early")} == {
+        "tr-stuck": "failed",
+        "tr-stuck-early": "failed",
+    }
+    # December does not: nothing happened to them in it.
+    assert {"tr-stuck", "tr-stuck-early"}.isdisjoint(listed(tracking(api, "2025-12")))
 
 
 def test_a_transfer_failed_by_the_months_end_is_failed_at_its_end(api, user):

@@ -286,9 +286,9 @@ def test_a_transfer_failed_after_the_month_was_in_transit_at_its_end(api, user):
     assert items["tr-lost"]["attention_reasons"] == ["in_transit_too_long"]
     assert (october["totals"]["in_transit_count"], october["totals"]["in_transit_amount"]) == (2, "1500.00")
     assert Decimal(october["totals"]["in_transit_amount"]) == transit_balance(OCTOBER_END)
-    # November lists neither: initiated before it, never received, failed by its end.
-    november = tracking(api, "2025-11")
-    assert {"tr-lost", "tr-lost-early"}.isdisjoint(listed(november))
+    # November lists both as failed: they failed in it.
+    november = listed(tracking(api, "2025-11"))
+    assert {november[pk]["status"] for pk in ("tr-lost", "tr-lost-early")} == {"failed"}
 
 
 def test_a_transfer_failed_within_the_month_is_failed_at_its_end(api, user):
@@ -420,6 +420,7 @@ def test_the_november_report_of_the_same_history_shows_todays_statuses(api, octo
         "tr-a-straddle": ("received", "1000.00"),
         "tr-c-bounced": ("in_transit", None),
         "tr-d-undone": ("in_transit", None),
+        "tr-e-lost": ("failed", None),  # failed on 4 November
         "tr-f-in": ("received", "640.00"),
     }
     assert (november["totals"]["in_transit_count"], november["totals"]["in_transit_amount"]) == (2, "1700.00")
