@@ -951,8 +951,21 @@ def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
     The over or short posted when its deposit was recorded afterwards is reversed with it.
     """
 
+    def difference_of(submission):
+        return posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk)
+
+    def refuse_before_difference(submission):
+        difference = difference_of(submission)
+        if difference is not None and reversal_date < difference.entry_date:
+            raise DomainError(
+                f"Its deposit was recorded on {difference.entry_date} with an over/short posting "
+                f"({difference.reference}) that is reversed with it: give a reversal date on or after "
+                f"{difference.entry_date}.",
+                field="reversal_date",
+            )
+
     def reverse_difference(submission, user):
-        difference = posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk)
+        difference = difference_of(submission)
         if difference is not None:
             journal_posting_reverse(
                 posting=difference, reversal_date=reversal_date, reason=reason, posted_by=user
@@ -966,6 +979,7 @@ def cash_submission_reverse(*, submission_id, user, reversal_date, reason):
         user=user,
         reversal_date=reversal_date,
         reason=reason,
+        refuse=refuse_before_difference,
         reversed_hook=reverse_difference,
     )
 

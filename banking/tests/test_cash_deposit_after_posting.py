@@ -480,3 +480,22 @@ def test_the_admin_says_what_it_linked_for_a_submission_posted_without_a_deposit
     assert done.status_code == 200
     assert "Cs-1: 2450.00 reached the bank through bt-dep." in html.unescape(done.content.decode())
     assert CashSubmission.objects.get(pk="cs-1").deposit_transaction_id == "bt-dep"
+
+
+def test_a_reversal_dated_before_the_over_short_posting_says_which_date_and_why(admin_api, ledger):
+    submit(ledger)
+    deposit(ledger)  # 16 October
+    record(admin_api, {"deposit_transaction_id": "bt-dep", "deposited_amount": "2450.00"})
+    postings = JournalPosting.objects.count()
+
+    early = admin_api.post(
+        f"{BASE}/cash-submissions/cs-1/reverse",
+        {"reversal_date": "2025-10-15", "reason": "wrong"},
+        format="json",
+    )
+
+    assert early.status_code == 400
+    message = early.json()["reversal_date"][0]
+    assert "CD-cs-1" in message and "on or after 2025-10-16" in message
+    assert JournalPosting.objects.count() == postings
+    assert CashSubmission.objects.get(pk="cs-1").posting_status == PostingStatus.POSTED
