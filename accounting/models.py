@@ -25,6 +25,7 @@ from django.db.models import Q
 from accounting.choices import AccountType, PeriodStatus, PostingPurpose, SourceType
 from cnperp.exceptions import ConflictError
 from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
+from cnperp.hierarchy import HeldHierarchy
 from dimensions.models import CostCenter, Department, DimensionType, Project
 
 # The books' years. ASCII digits only: Python's \d also takes full-width and Arabic-Indic
@@ -45,7 +46,7 @@ period_code_validator = RegexValidator(
 )
 
 
-class GLAccount(TrackedModel):
+class GLAccount(HeldHierarchy, TrackedModel):
     """An account of the chart of accounts."""
 
     id = key_field("gl")

@@ -7,6 +7,8 @@ and the admin refuse the same things.
 
 from django.db import IntegrityError, transaction
 
+from accounting.locks import atomic_with_retry
+
 
 def _stamp(record, user):
     if user is None or not hasattr(record, "updated_by_id"):
@@ -32,7 +34,7 @@ def save_checked(record):
         raise
 
 
-@transaction.atomic
+@atomic_with_retry
 def record_create(*, model, user, **data):
     """Create a ``model`` row from ``data`` after its own checks."""
     record = model(**data)
@@ -42,7 +44,7 @@ def record_create(*, model, user, **data):
     return record
 
 
-@transaction.atomic
+@atomic_with_retry
 def record_update(*, model, pk, user, **data):
     """Change the row ``pk`` of ``model``, locked against a concurrent change."""
     record = model.objects.select_for_update().get(pk=pk)

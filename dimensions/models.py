@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from cnperp.fields import TrackedModel, key_field
+from cnperp.hierarchy import HeldHierarchy
 
 
 class DimensionType(models.TextChoices):
@@ -26,7 +27,7 @@ MAX_DEPTH = 20
 UNASSIGNED_KEY = "unassigned"
 
 
-class Dimension(TrackedModel):
+class Dimension(HeldHierarchy, TrackedModel):
     """A value of one dimension: code, name, optional parent, active flag."""
 
     code = models.CharField(max_length=32, unique=True)
