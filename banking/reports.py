@@ -1001,14 +1001,15 @@ def _transfers_in_view(account_id, start, end):
 # report does its transactions (banking.reconciliation): a transfer sent on 30 October and received
 # on 2 November was in transit on 31 October (its money in the transfers-in-transit account), and a
 # receipt reversed in November was still a receipt then. The transfer's row holds today's state
-# only: undoing a receipt clears its date and amount, and a failure has no date. What happened
-# after the month is read from the transfer's legs and their reversals instead:
+# only (undoing a receipt clears its date and amount; a failure keeps its date, ``failed_date``).
+# What happened after the month is read from that date, the transfer's legs and their reversals:
 #
 # - received then: the row's receipt if dated by the month's end, or a receiving leg dated by
 #   then whose reversal is dated after it (on its date, for its amount);
-# - otherwise still open then when today's receipt is dated after the month's end, or when it
-#   failed and its sending leg was reversed after it: ``in_transit`` if its sending leg was in
-#   the books then (posted, or reversed only later), else ``initiated``, the rule
+# - otherwise still open then when today's receipt is dated after the month's end, when it failed
+#   after it (or, failed before banking 0014 dated failures, its sending leg was reversed after
+#   it), or when its sending leg was reversed after it and it is open again: ``in_transit`` if
+#   its sending leg was in the books then (posted, or reversed only later), else ``initiated``, the rule
 #   ``bank_transfer_receipt_reversed`` applies when it puts a transfer back;
 # - otherwise as today (nothing dated after the month changed it: the current month is today's).
 #
@@ -1175,7 +1176,7 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     initiated in it, received in it, failed in it, or still open (initiated or in transit)
     at its end, each as it stood at the end (see ``_transfers_at_end``). Days in
     transit run to the receipt, or to ``today`` while open; for one open at the
-    month's end but settled since, to the receipt or its sending leg's reversal.
+    month's end but settled since, to the receipt, the failure or its sending leg's reversal.
     """
     today = today or timezone.localdate()
     period = period or AccountingPeriod.code_for(today)

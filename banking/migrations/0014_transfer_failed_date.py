@@ -1,7 +1,7 @@
 """A failed transfer says when it failed, so a past month shows it open until then.
 
-Transfers that failed before this migration get the date their sending leg was
-reversed, the date transfer tracking has read as the end of their transit; one
+Transfers that failed before this migration get the date their (last) sending leg
+was reversed, the date transfer tracking has read as the end of their transit; one
 whose sending leg was never reversed gets the day its failure was recorded
 (its last change). Going back drops the column.
 """
@@ -19,7 +19,7 @@ def date_the_failures(apps, schema_editor):
         legs = BankTransaction.objects.filter(transfer_id=transfer.pk, direction="out").values_list("pk", flat=True)
         reversed_on = (
             JournalPosting.objects.filter(source_type="bank_transaction", source_id__in=list(legs), purpose="reverse")
-            .order_by("entry_date")
+            .order_by("-entry_date")  # the last sending leg's: an earlier one may have been recalled
             .values_list("entry_date", flat=True)
             .first()
         )
