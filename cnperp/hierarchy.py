@@ -1,13 +1,15 @@
-"""Hierarchies (a ``parent`` on the same table) whose shape is checked again under locks when saved.
+"""Hierarchies (a ``parent`` on the same table) whose shape is checked again under locks when moved.
 
 A model's ``clean()`` refuses a parent that would make a record its own
 ancestor, but it reads the chain before the write: two moves saved at the same
 instant ("A under B" and "B under A") each passed it, and together they closed
 a loop that the roll-ups never leave. :class:`HeldHierarchy` locks the record
-and its new parent's chain in key order when it is saved, so the second move
-waits for the first (rather than deadlocking with it), and runs ``clean()``
-again on the chain as it then stands: the second move is refused with the
-check's own message, naming ``parent``.
+and its new parent's chain in key order when its parent changes, so the second
+move waits for the first, and runs ``clean()`` again on the chain as it then
+stands: the second move is refused with the check's own message, naming
+``parent``. A writer that locks the record itself first (``record_update``)
+takes the same locks before it (:func:`lock_chain`), so that two moves always
+lock in key order and wait for each other rather than deadlock.
 """
 
 from django.db import transaction
@@ -16,27 +18,39 @@ from django.db import transaction
 LONGEST_CHAIN = 1000
 
 
+def lock_chain(model, pk, parent_id):
+    """Lock the row ``pk`` of ``model`` and the chain from ``parent_id`` up, in key order."""
+    manager = model._default_manager
+    chain, node = {parent_id}, parent_id
+    for _step in range(LONGEST_CHAIN):
+        node = manager.filter(pk=node).values_list("parent_id", flat=True).first()
+        if node is None or node in chain:
+            break
+        chain.add(node)
+    if pk is not None:
+        chain.add(pk)
+    list(manager.select_for_update().filter(pk__in=sorted(chain)).order_by("pk").values_list("pk"))
+
+
 class HeldHierarchy:
     """Mixin for a model with a ``parent`` foreign key to itself and a ``clean()`` that checks it."""
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
-            if self.parent_id is not None:
+            if self._moved():
                 self._hold_hierarchy()
             super().save(*args, **kwargs)
 
+    def _moved(self):
+        """Whether an existing record gets a new parent (a new record cannot close a loop)."""
+        if self.parent_id is None or self._state.adding:
+            return False
+        stored = type(self)._default_manager.filter(pk=self.pk).values_list("parent_id", flat=True).first()
+        return stored != self.parent_id
+
     def _hold_hierarchy(self):
-        manager = type(self)._default_manager
-        chain, node = {self.parent_id}, self.parent_id
-        for _step in range(LONGEST_CHAIN):
-            node = manager.filter(pk=node).values_list("parent_id", flat=True).first()
-            if node is None or node in chain:
-                break
-            chain.add(node)
-        if self.pk is not None:
-            chain.add(self.pk)
-        list(manager.select_for_update().filter(pk__in=sorted(chain)).order_by("pk").values_list("pk"))
-        parent = manager.filter(pk=self.parent_id).first()
+        lock_chain(type(self), self.pk, self.parent_id)
+        parent = type(self)._default_manager.filter(pk=self.parent_id).first()
         if parent is not None:  # (an unknown parent is its field check's to refuse)
             self.parent = parent  # as committed now: its ancestors are read afresh
         self.clean()

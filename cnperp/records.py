@@ -8,6 +8,7 @@ and the admin refuse the same things.
 from django.db import IntegrityError, transaction
 
 from accounting.locks import atomic_with_retry
+from cnperp.hierarchy import HeldHierarchy, lock_chain
 
 
 def _stamp(record, user):
@@ -47,6 +48,9 @@ def record_create(*, model, user, **data):
 @atomic_with_retry
 def record_update(*, model, pk, user, **data):
     """Change the row ``pk`` of ``model``, locked against a concurrent change."""
+    parent = data.get("parent")
+    if issubclass(model, HeldHierarchy) and parent is not None:
+        lock_chain(model, pk, parent.pk)  # before the record's own lock: every move locks in key order
     record = model.objects.select_for_update().get(pk=pk)
     for name, value in data.items():
         setattr(record, name, value)
