@@ -23,6 +23,7 @@ from banking.models import PostingRule
 from banking.tests.factories import BankAccountFactory
 from cnperp.records import record_create
 from cnperp.tests.api import client_for
+from cnperp.tests.threads import started
 
 API = "/api/v1/banking/posting-rules"
 ADD = "/admin/banking/postingrule/add/"
@@ -118,23 +119,6 @@ def _commit_once_waiting(proceed, table="posting_rules"):
     proceed.set()
 
 
-def _second_save(action):
-    """Run ``action`` on its own thread and connection; return what it returned or raised."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = action()
-        except Exception as exc:  # judged by the test
-            outcome["result"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
 def test_the_api_refuses_the_second_of_two_default_rules_saved_at_once(accounts):
@@ -142,7 +126,7 @@ def test_the_api_refuses_the_second_of_two_default_rules_saved_at_once(accounts)
     first = _first_save_held_open(accounts, proceed)
     api = client_for(UserFactory(username="second", is_superuser=True, is_staff=True))
 
-    second, outcome = _second_save(
+    second, outcome = started(
         lambda: api.post(
             API,
             {"id": "pr-second", "document_type": "deposit", "contra_account_id": "gl-4100"},
@@ -177,7 +161,7 @@ def test_the_admin_refuses_the_second_of_two_default_rules_saved_at_once(account
         "branch": "",
     }
 
-    second, outcome = _second_save(lambda: browser.post(ADD, form))
+    second, outcome = started(lambda: browser.post(ADD, form))
     _commit_once_waiting(proceed)
     first.join(timeout=30)
     second.join(timeout=30)

@@ -20,6 +20,7 @@ from accounting.models import GLAccount
 from accounting.tests.factories import GLAccountFactory, UserFactory
 from cnperp.records import record_update
 from cnperp.tests.api import client_for
+from cnperp.tests.threads import started
 from dimensions.models import CostCenter
 from dimensions.tests.factories import CostCenterFactory
 
@@ -76,23 +77,6 @@ def _first_move_held_open(model, proceed):
     return thread
 
 
-def _second_move(action):
-    """Run ``action`` on its own thread and connection; what it returned or raised goes in ``outcome``."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = action()
-        except Exception as exc:  # judged by the test
-            outcome["result"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def _release_once_waiting(proceed):
     """Let the first move commit once the second waits on its row locks."""
     deadline = time.monotonic() + 10
@@ -114,7 +98,7 @@ def _release_once_waiting(proceed):
 
 def _run_race(model, second_move, proceed):
     first = _first_move_held_open(model, proceed)
-    second, outcome = _second_move(second_move)
+    second, outcome = started(second_move)
     _release_once_waiting(proceed)
     first.join(timeout=30)
     second.join(timeout=30)
