@@ -1002,16 +1002,8 @@ def cash_deposit_difference_lines(submission, rules):
     must not leave the difference on the old account); cash over/short follows today's rules.
     """
     scope = {"bank_account_id": submission.bank_account_id, "branch_id": submission.branch_id}
-    in_transit = (
-        JournalEntry.objects.filter(
-            posting__source_type=SourceType.CASH_SUBMISSION,
-            posting__source_id=submission.pk,
-            posting__purpose=PostingPurpose.POST,
-            debit__gt=0,
-        )
-        .values_list("account_id", flat=True)
-        .first()
-    ) or rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
+    posted_in_transit, _branch_cash = _posted_accounts(SourceType.CASH_SUBMISSION, submission.pk)
+    in_transit = posted_in_transit or rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
     over_short = rules.contra(PostingDocument.CASH_SHORTAGE, **scope)
     difference = submission.deposited_amount - submission.expected_amount
     short = difference < 0
@@ -1256,18 +1248,27 @@ def float_posted_accounts(allocation_id):
     instalment to a float account a rule named since (the float read "returned" while its own
     account still held the money, and the new one was overdrawn by as much).
     """
-    debit_credit = dict(
+    branch_float, bank = _posted_accounts(SourceType.FLOAT_ALLOCATION, allocation_id)
+    return None if branch_float is None or bank is None else (branch_float, bank)
+
+
+def _posted_accounts(source_type, source_id):
+    """Return ``(debited, credited)``: the first GL account each side of a source's posting used
+    (``None`` for a side it has not, or when it was never posted)."""
+    lines = (
         JournalEntry.objects.filter(
-            source_type=SourceType.FLOAT_ALLOCATION,
-            source_id=allocation_id,
-            posting__purpose=PostingPurpose.POST,
+            source_type=source_type, source_id=source_id, posting__purpose=PostingPurpose.POST
         )
         .order_by("line_number")
         .values_list("account_id", "debit")
     )
-    branch_float = next((account for account, debit in debit_credit.items() if debit), None)
-    bank = next((account for account, debit in debit_credit.items() if not debit), None)
-    return None if branch_float is None or bank is None else (branch_float, bank)
+    debited = credited = None
+    for account, debit in lines:
+        if debit and debited is None:
+            debited = account
+        elif not debit and credited is None:
+            credited = account
+    return debited, credited
 
 
 def _new_return_id(allocation, number):
@@ -1485,11 +1486,7 @@ def float_allocation_reverse(*, allocation_id, user, reversal_date, reason):
 
 def _refuse_returned(allocation):
     # Asked under the float's lock: a return posted meanwhile waited for it, or is seen here.
-    standing = list(
-        FloatReturn.objects.filter(allocation_id=allocation.pk, posting_status=PostingStatus.POSTED)
-        .order_by("number")
-        .values_list("gl_reference", flat=True)
-    )
+    standing = list(_live_returns(allocation.pk).order_by("number").values_list("gl_reference", flat=True))
     if standing:
         returns = "a posted return" if len(standing) == 1 else f"{len(standing)} posted returns"
         raise ConflictError(
