@@ -258,8 +258,9 @@ class BankTransfer(TrackedModel):
         # range of one of these (banking.reports): sent in it (by initiated date, per
         # side), sent before it and received in or after it (by received date, per
         # side; a past month reads the index entries of every later receipt, index
-        # only) and still open (by status). The current month reads about its own
-        # transfers, where one OR over the account read its whole history.
+        # only), still open (by status) and failed in or after it (by status and
+        # failed date). The current month reads about its own transfers, where one
+        # OR over the account read its whole history.
         indexes = [
             models.Index(fields=["from_bank_account", "initiated_date"], name="transfer_from_initiated"),
             models.Index(fields=["to_bank_account", "initiated_date"], name="transfer_to_initiated"),
@@ -270,6 +271,8 @@ class BankTransfer(TrackedModel):
                 fields=["to_bank_account", "received_date", "initiated_date"], name="transfer_to_received"
             ),
             models.Index(fields=["status", "initiated_date"], name="transfer_status_initiated"),
+            # Failed in or after a month: the failed ones of those days, not every failure ever.
+            models.Index(fields=["status", "failed_date"], name="transfer_status_failed"),
         ]
         constraints = [
             models.CheckConstraint(condition=POSITIVE, name="transfer_amount_positive"),

@@ -716,9 +716,16 @@ def bank_transfer_fail(*, transfer_id, user, reason, failed_date=None):
         )
     if not reason:
         raise ValidationError({"failure_reason": "Say why the transfer failed."})
+    today = timezone.localdate()
+    if failed_date and failed_date > today:
+        # A failure is news from the bank: dated ahead, the month's tracking would count the
+        # transfer in transit until a day that has not come.
+        raise ValidationError(
+            {"failed_date": f"A transfer cannot be marked failed on {failed_date}, after today ({today})."}
+        )
     transfer.status = TransferStatus.FAILED
     transfer.failure_reason = reason
-    transfer.failed_date = failed_date or timezone.localdate()
+    transfer.failed_date = failed_date or today
     # Recording that it failed is no new use of its accounts and dimensions: one retired since
     # must not keep the transfer open (its sending leg could still post into transit).
     return _save_state(transfer, user=user, fields=["status", "failure_reason", "failed_date"])

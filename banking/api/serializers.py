@@ -414,7 +414,8 @@ class TransferFailSerializer(StrictModelSerializer):
     failed_date = serializers.DateField(
         required=False,
         validators=[validate_book_date],
-        help_text="When it was known not to arrive; today when left out. Not before the initiated date.",
+        help_text="When it was known not to arrive; today when left out. Not before the initiated date, "
+        "nor after today.",
     )
 
     class Meta:

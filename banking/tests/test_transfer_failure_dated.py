@@ -10,6 +10,7 @@ their sending leg's reversal, or else by the day they were recorded.
 """
 
 import datetime
+import html
 from decimal import Decimal
 
 import pytest
@@ -53,10 +54,12 @@ def test_the_api_records_the_failure_date_and_refuses_one_before_the_transfer(ap
 
     dated = fail_over_api(api, "tr-dated", failed_date="2025-11-05")
     today = fail_over_api(api, "tr-today")
-    for bad in ("2025-10-19", "2025-02-30", "soon", 20251105):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    for bad in ("2025-10-19", "2025-02-30", "soon", 20251105, tomorrow):
         refused = fail_over_api(api, "tr-early", failed_date=bad)
         assert refused.status_code == 400, (bad, refused.content)
         assert "failed_date" in refused.json(), refused.json()
+    assert "after today" in str(refused.json()["failed_date"]), refused.json()
 
     assert dated.status_code == 200, dated.content
     assert (dated.json()["status"], dated.json()["failed_date"]) == ("failed", "2025-11-05")
@@ -73,6 +76,8 @@ def test_the_admin_marks_failed_on_the_date_given(user, superuser):
 
     bad = browser.post(changelist_url(BankTransfer), {**form, "on_date": "5 Nov"}, follow=True)
     assert "Give the date it failed as YYYY-MM-DD." in bad.content.decode()
+    ahead = browser.post(changelist_url(BankTransfer), {**form, "on_date": "2999-01-01"}, follow=True)
+    assert "cannot be marked failed on 2999-01-01, after today" in html.unescape(ahead.content.decode())
     assert BankTransfer.objects.get(pk="tr-admin").status == TransferStatus.IN_TRANSIT
 
     browser.post(changelist_url(BankTransfer), {**form, "on_date": "2025-11-05"}, follow=True)
