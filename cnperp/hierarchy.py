@@ -7,7 +7,10 @@ a loop that the roll-ups never leave. :class:`HeldHierarchy` locks the record
 and its new parent's chain in key order when its parent changes, so the second
 move waits for the first, and runs ``clean()`` again on the chain as it then
 stands: the second move is refused with the check's own message, naming
-``parent``. A writer that locks the record itself first (``record_update``)
+``parent``. A new record under a parent locks that parent's chain the same way:
+a move of the chain waits for it (and then counts it among the children that
+must fit), or it waits for the move and its depth is checked where the parent
+now stands. A writer that locks the record itself first (``record_update``)
 takes the same locks before it (:func:`lock_chain`), so that two moves always
 lock in key order and wait for each other rather than deadlock.
 """
@@ -37,19 +40,23 @@ class HeldHierarchy:
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
-            if self._moved():
+            if self._placed():
                 self._hold_hierarchy()
             super().save(*args, **kwargs)
 
-    def _moved(self):
-        """Whether an existing record gets a new parent (a new record cannot close a loop)."""
-        if self.parent_id is None or self._state.adding:
+    def _placed(self):
+        """Whether the record takes a place under a parent: an existing one moved, or a new one."""
+        if self.parent_id is None:
             return False
+        if self._state.adding:
+            # A new record cannot close a loop, but its depth counts its parent's chain: a move
+            # of that chain committed meanwhile could push it below the hierarchy's last level.
+            return True
         stored = type(self)._default_manager.filter(pk=self.pk).values_list("parent_id", flat=True).first()
         return stored != self.parent_id
 
     def _hold_hierarchy(self):
-        lock_chain(type(self), self.pk, self.parent_id)
+        lock_chain(type(self), None if self._state.adding else self.pk, self.parent_id)
         parent = type(self)._default_manager.filter(pk=self.parent_id).first()
         if parent is not None:  # (an unknown parent is its field check's to refuse)
             self.parent = parent  # as committed now: its ancestors are read afresh

@@ -21,7 +21,7 @@ from accounting.tests.factories import GLAccountFactory, UserFactory
 from cnperp.records import record_update
 from cnperp.tests.api import client_for
 from cnperp.tests.threads import started
-from dimensions.models import CostCenter
+from dimensions.models import MAX_DEPTH, CostCenter
 from dimensions.tests.factories import CostCenterFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
@@ -58,14 +58,14 @@ def hierarchy(request):
     return HIERARCHIES[request.param]
 
 
-def _first_move_held_open(model, proceed):
-    """Move h-a under h-b in a transaction held open until ``proceed`` is set."""
+def _first_move_held_open(model, proceed, parent="h-b"):
+    """Move h-a under ``parent`` in a transaction held open until ``proceed`` is set."""
     moved = threading.Event()
 
     def run():
         try:
             with transaction.atomic():
-                record_update(model=model, pk="h-a", user=None, parent=model.objects.get(pk="h-b"))
+                record_update(model=model, pk="h-a", user=None, parent=model.objects.get(pk=parent))
                 moved.set()
                 proceed.wait(timeout=30)
         finally:
@@ -78,26 +78,27 @@ def _first_move_held_open(model, proceed):
 
 
 def _release_once_waiting(proceed):
-    """Let the first move commit once the second waits on its row locks."""
+    """Let the first move commit once another connection's statement has waited 0.1 s on it."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
+            # The first move's connection sleeps in its open transaction: a running statement is
+            # the second writer's, waiting on its locks (a lock, or an insert's check of its parent).
             cursor.execute(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
-                " WHERE INFO LIKE %s AND ID <> CONNECTION_ID() AND TIME_MS > 100",
-                ["%FOR UPDATE%"],
+                " WHERE COMMAND = 'Query' AND ID <> CONNECTION_ID() AND TIME_MS > 100"
             )
             if cursor.fetchone()[0]:
                 break
         time.sleep(0.02)
     else:
         proceed.set()
-        pytest.fail("the second move never waited for the first")
+        pytest.fail("the second writer never waited for the first move")
     proceed.set()
 
 
-def _run_race(model, second_move, proceed):
-    first = _first_move_held_open(model, proceed)
+def _run_race(model, second_move, proceed, parent="h-b"):
+    first = _first_move_held_open(model, proceed, parent)
     second, outcome = started(second_move)
     _release_once_waiting(proceed)
     first.join(timeout=30)
@@ -140,3 +141,31 @@ def test_the_admin_refuses_the_move_that_would_close_a_loop(hierarchy):
     assert response.status_code == 200  # the form again, not a redirect to the list
     assert loop in response.content.decode()
     assert _parents(model) == {"h-a": "h-b", "h-b": None}
+
+
+def test_a_new_value_under_a_chain_moved_at_that_instant_is_held_to_the_depth_limit():
+    # Given a chain of 19 cost centres, and h-a alone at the top
+    parent = None
+    for level in range(1, MAX_DEPTH):
+        parent = CostCenterFactory(id=f"h-{level:02}", code=f"L{level:02}", parent=parent)
+    CostCenterFactory(id="h-a", code="A", name="Alpha")
+    api = client_for(UserFactory(username="second", is_superuser=True, is_staff=True))
+
+    # When h-a moves to the chain's foot (its 20th level, the last), while a child is added
+    # under h-a (one level below the top when its form was sent)
+    response = _run_race(
+        CostCenter,
+        lambda: api.post(
+            "/api/v1/dimensions/cost-centers",
+            {"id": "h-child", "code": "CHILD", "name": "Child", "parent_id": "h-a"},
+            format="json",
+        ),
+        threading.Event(),
+        parent="h-19",
+    )
+
+    # Then the child waits for the move and is refused: it would be the 21st level
+    assert response.status_code == 400, response.content
+    assert f"at most {MAX_DEPTH} levels" in str(response.json()["parent_id"]), response.json()
+    assert not CostCenter.objects.filter(pk="h-child").exists()
+    assert CostCenter.objects.get(pk="h-a").parent_id == "h-19"
