@@ -31,11 +31,13 @@ mariadb:
 
 ## The test suite against MariaDB at 127.0.0.1:3306 (or the database DATABASE_URL names).
 test: install
+	@bin/ensure-system-packages --browser
 	@if [[ -z "$${DATABASE_URL:-}" || "$${DATABASE_URL}" == mysql* ]]; then bin/ensure-mariadb; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The suite on the embedded SQLite default (tests that need MariaDB are skipped).
 test-sqlite: install
+	@bin/ensure-system-packages --browser
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
