@@ -1,7 +1,7 @@
 """Playwright for Python driving Debian's Chromium (``/usr/bin/chromium``), never a downloaded browser.
 
-``bin/ensure-system-packages`` (run by ``make install`` and so by CI) installs the
-``chromium`` package when it is missing; without it the browser tests are
+``bin/ensure-system-packages --browser`` (run by ``make test`` and ``make test-sqlite``, and
+so by CI) installs the ``chromium`` package when it is missing; without it the browser tests are
 skipped with the reason. ``SCREENSHOTS=1`` makes them save each screen under
 ``docs/screenshots/``.
 """
@@ -26,7 +26,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def chromium():
     if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (bin/ensure-system-packages installs it)")
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (make test installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     # While Playwright's sync API runs, its event loop counts as running in this thread, and
     # Django refuses ORM calls there; the tests' own set-up and checks are plain synchronous
