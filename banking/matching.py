@@ -171,11 +171,12 @@ def bank_account_get(bank_account_id):
     return account
 
 
-def scope_lock(*, bank_account_id, periods):
+def scope_lock(*, bank_account_id, periods, refused=None):
     """Lock a reconciliation scope in the global order; return ``(account, {period: snapshot})``.
 
     Raises ``NotFoundError`` for an unknown account and ``ConflictError`` when
-    the reconciliation of one of ``periods`` is finalized. Must run inside
+    the reconciliation of one of ``periods`` is finalized (saying that ``refused``
+    can no longer happen: its matches by default). Must run inside
     ``transaction.atomic``.
     """
     codes = sorted(set(periods))
@@ -195,7 +196,7 @@ def scope_lock(*, bank_account_id, periods):
     )
     for snapshot in snapshots:
         if snapshot.status == ReconciliationState.FINALIZED:
-            raise finalized_refusal(snapshot)
+            raise finalized_refusal(snapshot, refused)
     return account, {s.period_id: s for s in snapshots if not s.scope_key}
 
 

@@ -578,7 +578,12 @@ def reconciliation_snapshot_save(*, bank_account_id, period, user):
     """
     period_bounds(period)
     bank_account_get(bank_account_id)
-    account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
+    # A refresh, as a nightly job runs it, is told why it stops: nothing in it asked to match.
+    account, snapshots = scope_lock(
+        bank_account_id=bank_account_id,
+        periods=[period],
+        refused="its snapshot stays as signed off (GET /api/v1/banking/reconciliation reads it)",
+    )
     return _save_locked(account=account, period=period, snapshots=snapshots, user=user)
 
 
@@ -664,7 +669,7 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
         bank_account_id=bank_account_id, period_id=period, status=ReconciliationState.FINALIZED
     ).first()
     if finalized is not None:
-        raise finalized_refusal(finalized)
+        raise finalized_refusal(finalized, "it is signed off once")
     account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
     # Without a snapshot yet, the signer would prepare it themselves.
     preparer_id = getattr(snapshots.get(period), "prepared_by_id", user.pk)

@@ -42,8 +42,10 @@ from dimensions.validation import check_active_dimensions
 CENT = Decimal("0.01")
 
 
-def finalized_refusal(reconciliation, change="its matches can no longer change"):
-    """Return the 409 that a change to the finalized ``reconciliation``'s month gets."""
+def finalized_refusal(reconciliation, change=None):
+    """Return the 409 that a change to the finalized ``reconciliation``'s month gets (``change``: what
+    is refused, its matches by default)."""
+    change = change or "its matches can no longer change"
     who = f" by {reconciliation.approved_by.get_username()}" if reconciliation.approved_by_id else ""
     when = f" on {reconciliation.approved_at:%Y-%m-%d}" if reconciliation.approved_at else ""
     return ConflictError(

@@ -78,8 +78,15 @@ def test_finalize_signs_off_and_a_second_run_is_refused(month):
     assert "signed off by system-posting" in output
     assert BankReconciliation.objects.get().status == ReconciliationState.FINALIZED
 
-    with pytest.raises(CommandError, match="was finalized by system-posting"):
+    signed = "was finalized by system-posting on [0-9-]+; "
+    with pytest.raises(CommandError, match=signed + "its matches can no longer change"):
         reconcile("--account", "ba-op", "--period", "2025-10", "--match")
+    # A plain refresh (a nightly job's) and a second sign-off are told what they asked for.
+    with pytest.raises(CommandError, match=signed + "its snapshot stays as signed off"):
+        reconcile("--account", "ba-op", "--period", "2025-10")
+    with pytest.raises(CommandError, match=signed + "it is signed off once"):
+        reconcile("--account", "ba-op", "--period", "2025-10", "--finalize")
+    assert BankReconciliation.objects.get().status == ReconciliationState.FINALIZED
 
 
 @pytest.mark.parametrize(
