@@ -654,6 +654,12 @@ class PostingRule(TrackedModel):
         scope = self.bank_account_id or self.branch_id or "default"
         return f"{self.get_document_type_display()} ({scope}) -> {self.contra_account}"
 
+    def validate_constraints(self, exclude=None):
+        # Django checks a unique constraint over a generated field by comparing the column with
+        # its own expression (true on every row), not with this rule's scope: every rule of a
+        # document type would clash. clean() checks the scope itself, naming document_type.
+        super().validate_constraints(exclude={*(exclude or ()), "scope"})
+
     def clean(self):
         # NULLs never collide in a unique index, so the default rule is checked here.
         clash = PostingRule.objects.filter(

@@ -71,6 +71,58 @@ def test_the_database_refuses_a_second_default_rule_saved_without_the_check(acco
     assert dict(PostingRule.objects.values_list("id", "scope")) == {"pr-first": "|", "pr-op": "ba-op|"}
 
 
+@pytest.mark.django_db
+def test_rules_of_other_scopes_are_added_and_changed_beside_the_default(accounts):
+    # Given the default deposit rule and one for ba-op
+    PostingRule.objects.create(id="pr-first", document_type="deposit", contra_account=accounts["sales"])
+    PostingRule.objects.create(
+        id="pr-op", document_type="deposit", bank_account=accounts["op"], contra_account=accounts["other"]
+    )
+    BankAccountFactory(id="ba-payroll")
+    BankAccountFactory(id="ba-cash")
+    api = client_for(UserFactory(username="finance", is_superuser=True, is_staff=True))
+    browser = Client()
+    browser.force_login(UserFactory(username="admin-user", is_superuser=True, is_staff=True))
+
+    # When a rule for another bank account is added over the API and another in the admin, and
+    # the two standing rules are changed
+    added = api.post(
+        API,
+        {
+            "id": "pr-payroll",
+            "document_type": "deposit",
+            "bank_account_id": "ba-payroll",
+            "contra_account_id": "gl-4100",
+        },
+        format="json",
+    )
+    changed = api.patch(f"{API}/pr-first", {"description": "sales"}, format="json")
+    form = {"document_type": "deposit", "contra_account": "gl-4000", "is_active": "on", "branch": ""}
+    admin_added = browser.post(ADD, {**form, "id": "pr-admin", "bank_account": "ba-cash", "description": ""})
+    clash = browser.post(ADD, {**form, "id": "pr-admin-2", "bank_account": "ba-op", "description": ""})
+    admin_changed = browser.post(
+        "/admin/banking/postingrule/pr-op/change/",
+        {**form, "id": "pr-op", "contra_account": "gl-4100", "bank_account": "ba-op", "description": "op"},
+    )
+
+    # Then each is saved (the check over the scope column once refused every one of them) ...
+    assert added.status_code == 201, added.content
+    assert changed.status_code == 200, changed.content
+    assert admin_added.status_code == 302, admin_added.content.decode()[:2000]
+    assert admin_changed.status_code == 302, admin_changed.content.decode()[:2000]
+    assert rules() == ["pr-admin", "pr-first", "pr-op", "pr-payroll"]
+    assert PostingRule.objects.get(pk="pr-first").description == "sales"
+    assert PostingRule.objects.get(pk="pr-op").description == "op"
+    # ... and a second rule of one scope is refused by the rule's own check, naming document_type
+    assert clash.status_code == 200  # the form again
+    assert "A rule for this document type and scope already exists." in clash.content.decode()
+    again = api.post(
+        API, {"id": "pr-again", "document_type": "deposit", "contra_account_id": "gl-4100"}, format="json"
+    )
+    assert again.status_code == 400
+    assert again.json() == {"document_type": ["A rule for this document type and scope already exists."]}
+
+
 # --- Two people saving the same default rule at once -----------------------------------------------
 
 
