@@ -10,20 +10,35 @@ granted here, and there is no delete action.
 
 from auditlog import get_logentry_model
 from auditlog.admin import LogEntryAdmin
+from auditlog.filters import CIDFilter, ResourceTypeFilter
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
+
+from cnperp.admin_lists import ListLookupGuard
 
 HISTORY_PER_PAGE = 50
 AUDIT_VIEW_PERMISSION = "auditlog.view_logentry"
 
 
-class AuditEntryAdmin(LogEntryAdmin):
+class KnownResourceTypeFilter(ResourceTypeFilter):
+    """auditlog's filter by kind of record, which handed any text to the database as a number."""
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is not None and not (value.isascii() and value.isdigit()):
+            raise IncorrectLookupParameters(ValidationError(f"“{value}” is not a kind of record"))
+        return super().queryset(request, queryset)
+
+
+class AuditEntryAdmin(ListLookupGuard, LogEntryAdmin):
     """auditlog's entry list, read-only for everyone, with the event a service recorded."""
 
+    list_filter = ["action", KnownResourceTypeFilter, CIDFilter]
     list_display = ["created", "resource_url", "action", "event", "msg_short", "user_url", "cid_url"]
     fieldsets = [
         (None, {"fields": ["created", "user_url", "resource_url", "cid", "event"]}),

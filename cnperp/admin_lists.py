@@ -1,0 +1,109 @@
+"""Admin lists that say which filter in their address they cannot apply, instead of a 500 or silence.
+
+Shared by every model admin of the project (``cnperp.admin``) and the audit trail's list
+(``cnperp.audit_admin``), which ``cnperp.admin`` imports: hence a module of its own.
+"""
+
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import (
+    ALL_VAR,
+    ERROR_FLAG,
+    IS_FACETS_VAR,
+    IS_POPUP_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+)
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+
+# The admin takes any field lookup from the URL. Some fail only when the query runs, after the
+# admin's own handling of bad lookups: a year outside 1..9998 (?start_date__year=99999, also as
+# iso_year or compared: __year__gt=99999) cannot become the date range Django turns it into (a
+# 500), and a broken regular expression (?reference__regex=() is refused by the database itself,
+# which the outage handling would have reported as the database being down.
+# The year stops at 9998: a list's date drilldown (?entry_date__year=9999, with or without
+# __month=12 and __day=31) filters up to the next year, month or day, which 9999 has no room for.
+DATE_PART_RANGES = {"year": (1, 9998), "iso_year": (1, 9998), "month": (1, 12), "day": (1, 31)}
+PATTERN_LOOKUPS = frozenset({"regex", "iregex"})
+
+
+def _out_of_range(bounds, value):
+    try:
+        number = int(value)
+    except ValueError:
+        return True
+    return not bounds[0] <= number <= bounds[1]
+
+
+def _bad_lookup(key, value):
+    """Return whether the list filter ``key=value`` is one the database would fail on."""
+    parts = key.split("__")[1:]
+    if PATTERN_LOOKUPS.intersection(parts):
+        return True
+    for index, part in enumerate(parts):
+        bounds = DATE_PART_RANGES.get(part)
+        if bounds is None:
+            continue
+        # __year=, __year__gte=, ... take one number; __year__in= and __year__range= a list.
+        following = parts[index + 1 : index + 2]
+        values = value.split(",") if following and following[0] in ("in", "range") else [value]
+        if any(_out_of_range(bounds, item) for item in values):
+            return True
+    return False
+
+
+# What a list's address may carry besides filters (Django's own ChangeList parameters).
+LIST_PARAMETERS = frozenset(
+    {ALL_VAR, ORDER_VAR, SEARCH_VAR, PAGE_VAR, ERROR_FLAG, IS_POPUP_VAR, TO_FIELD_VAR, IS_FACETS_VAR}
+)
+
+
+def _shown(key, value, limit=60):
+    text = f"{key}={value}"
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _first_sentence(error):
+    """The cause of a refused lookup without Django's list of every field name."""
+    # Django wraps the cause: IncorrectLookupParameters(error), raised from inside its except.
+    cause = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    text = " ".join(cause.messages) if isinstance(cause, ValidationError) else str(cause)
+    return text.split(". Choices are:")[0].rstrip(".")
+
+
+class ListLookupGuard:
+    """A list asked for a filter it cannot apply shows the whole list and says which filter and why.
+
+    Django's own answer to a bad lookup is a redirect to the unfiltered list (``?e=1``) with no
+    word of it, so a clerk who mistyped a filter read the whole list as the filtered one; and the
+    same filter after ``e=1`` got the page "Something's wrong with your database installation".
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        bad = [_shown(key, value) for key, value in request.GET.items() if _bad_lookup(key, value)]
+        if bad:
+            return self._unfiltered(request, bad, "the database cannot apply it")
+        response = super().changelist_view(request, extra_context)
+        refused = getattr(request, "_refused_list_filter", None)
+        if refused is None:
+            return response
+        filters = [_shown(key, value) for key, value in request.GET.items() if key not in LIST_PARAMETERS]
+        return self._unfiltered(request, filters, _first_sentence(refused))
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as error:
+            request._refused_list_filter = error
+            raise
+
+    @staticmethod
+    def _unfiltered(request, filters, reason):
+        named = ", ".join(f"“{text}”" for text in filters) or "its address"
+        messages.error(
+            request, f"This list cannot be filtered by {named}: {reason}. The whole list is shown."
+        )
+        return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
