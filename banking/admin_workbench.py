@@ -550,7 +550,11 @@ class Workbench:
 
     def run_matcher(self):
         _require(self.request, MATCH_PERMISSION, "run the matcher")
-        run = matching.match_run(bank_account_id=self.account.pk, period=self.period, user=self.request.user)
+        # The snapshot is saved with the run, as `reconcile --match` does: whoever runs the month
+        # prepares it, and a controller can then sign it off here.
+        _snapshot, _result, run = reconciliation.reconciliation_run(
+            bank_account_id=self.account.pk, period=self.period, user=self.request.user
+        )
         return {
             "message": f"Matcher: {run.lines_matched} of {run.lines_considered} open line(s) matched, "
             f"{run.lines_suggested} with suggestions.",

@@ -58,7 +58,7 @@ from banking.models import (
     StatementLine,
 )
 from cnperp import audit
-from cnperp.duties import check_segregation
+from cnperp.duties import check_segregation, segregation_enforced
 from cnperp.exceptions import ConflictError, DomainError, NotFoundError
 from cnperp.fields import money_limit
 from dimensions.models import CostCenter, Department, Project
@@ -671,7 +671,15 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
     if finalized is not None:
         raise finalized_refusal(finalized, "it is signed off once")
     account, snapshots = scope_lock(bank_account_id=bank_account_id, periods=[period])
-    # Without a snapshot yet, the signer would prepare it themselves.
+    if period not in snapshots and segregation_enforced():
+        # Without a snapshot yet, the signer would prepare it themselves: say so, rather than
+        # tell a controller who never touched the month that they prepared it.
+        raise ConflictError(
+            f"Nobody has reconciled bank account {account.pk} for {period} yet, and the signer may not "
+            "prepare what they sign off (segregation of duties): someone else runs it first (the "
+            "workbench's Run matcher, manage.py reconcile, or POST /api/v1/banking/reconciliation/run).",
+            code="not_prepared",
+        )
     preparer_id = getattr(snapshots.get(period), "prepared_by_id", user.pk)
     # Matching, accepting or rejecting by hand prepares the month as much as running it does.
     decided = ReconciliationMatch.objects.filter(

@@ -144,10 +144,12 @@ def test_the_preparer_cannot_sign_off_a_reconciliation(ledger):
 
 
 def test_signing_off_a_month_nobody_prepared_is_refused(ledger):
-    # The signer would prepare the snapshot in the same act.
+    # The signer would prepare the snapshot in the same act: refused as not prepared yet (409),
+    # not as the signer's own preparation (a 403 that blamed a controller who never touched it).
     _controller, controller = person("cora", "controller")
     response = controller.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
-    assert response.status_code == 403
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_prepared"
     assert not BankReconciliation.objects.filter(status="finalized").exists()
 
 
