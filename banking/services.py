@@ -602,6 +602,15 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
     received_amount = transfer.amount if received_amount is None else received_amount
     if received_amount <= 0:
         raise ValidationError({"received_amount": "The received amount must be positive."})
+    if received_amount > transfer.amount:
+        # Charges make a transfer arrive short; nothing makes it arrive long. The receiving leg
+        # would take out of transit more than the sending leg put in.
+        raise ValidationError(
+            {
+                "received_amount": f"A transfer of {transfer.amount} cannot arrive with more "
+                f"({received_amount}); record what came on top as a deposit of its own."
+            }
+        )
     if received_date < transfer.initiated_date:
         raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
     transfer.received_date = received_date

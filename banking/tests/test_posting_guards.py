@@ -60,6 +60,16 @@ def test_a_receiving_leg_posts_exactly_the_received_amount_to_the_bank(admin_api
         ],
     }
     assert admin_api.post(f"{BASE}/transfers", body, format="json").status_code == 201
+    # More than was sent cannot arrive: it would take out of transit what never went in.
+    for more in ("400.02", "1000000.00"):
+        long = admin_api.post(
+            f"{BASE}/transfers/tr-cent/receive",
+            {"received_date": "2025-10-12", "received_amount": more},
+            format="json",
+        )
+        assert long.status_code == 400, long.content
+        assert f"A transfer of 400.01 cannot arrive with more ({more})" in long.json()["received_amount"][0]
+    assert not BankTransaction.objects.filter(transfer_id="tr-cent", direction="in").exists()
     # 0.02 of bank charges: 399.99 arrives.
     received = admin_api.post(
         f"{BASE}/transfers/tr-cent/receive",
