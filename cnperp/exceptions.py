@@ -50,6 +50,18 @@ class NotFoundError(DomainError):
     code = "not_found"
 
 
+def _missing_record(context):
+    """Name the record a detail route did not find, as the services do (not "No BankTransfer matches
+    the given query.", which names a class and not the id that was asked for)."""
+    view = context.get("view")
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    wanted = (getattr(view, "kwargs", None) or {}).get(lookup)
+    queryset = getattr(view, "queryset", None)
+    if wanted is None or queryset is None:
+        return None
+    return f'No {queryset.model._meta.verbose_name} has the id "{wanted}".'
+
+
 def api_exception_handler(exc, context):
     """Turn domain and model errors into 4xx answers; leave the rest to DRF."""
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
@@ -62,7 +74,7 @@ def api_exception_handler(exc, context):
         return Response(exc.as_data(), status=exc.status_code)
     # Django's own two, as DRF converts them, so that the answer below can name its code.
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound(*exc.args)
+        exc = exceptions.NotFound(_missing_record(context) or (exc.args[0] if exc.args else None))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DjangoValidationError):

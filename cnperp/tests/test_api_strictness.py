@@ -125,21 +125,24 @@ def test_a_transaction_update_with_another_id_changes_nothing(admin_api, ledger)
 
 
 @pytest.mark.parametrize(
-    ("method", "url"),
+    ("method", "url", "named"),
     [
-        ("get", f"{BASE}/transactions/nosuch"),
-        ("post", f"{BASE}/transfers/nosuch/receive"),
-        ("post", f"{BASE}/transfers/nosuch/fail"),
-        ("patch", f"{BASE}/bank-accounts/nosuch"),
-        ("delete", f"{BASE}/csv-profiles/nosuch"),
+        ("get", f"{BASE}/transactions/nosuch", "bank transaction"),
+        ("post", f"{BASE}/transfers/nosuch/receive", "bank transfer"),
+        ("post", f"{BASE}/transfers/nosuch/fail", "bank transfer"),
+        ("patch", f"{BASE}/bank-accounts/nosuch", "bank account"),
+        ("delete", f"{BASE}/csv-profiles/nosuch", "CSV statement profile"),
+        ("get", "/api/v1/dimensions/cost-centers/nosuch", "cost centre"),
     ],
 )
-def test_an_unknown_record_answers_404_with_the_not_found_code(admin_api, ledger, method, url):
+def test_an_unknown_record_answers_404_naming_it_with_the_not_found_code(
+    admin_api, ledger, method, url, named
+):
     response = getattr(admin_api, method)(url, {}, format="json")
 
     assert response.status_code == 404, response.content
-    assert response.json()["code"] == "not_found"
-    assert response.json()["detail"]
+    # The record and the id asked for, not "No BankTransfer matches the given query."
+    assert response.json() == {"detail": f'No {named} has the id "nosuch".', "code": "not_found"}
     assert not BankTransfer.objects.exists()
 
 
