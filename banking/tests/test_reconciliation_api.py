@@ -220,13 +220,16 @@ def test_create_transaction_from_an_unmatched_line(month, accountant):
         ({"transaction_type": "interest"}, "transaction_type"),
         ({"transaction_type": "fee", "cost_center_id": "cc-nope"}, "cost_center_id"),
         ({}, "transaction_type"),
+        # One leg of a transfer alone would post into transit with no other side.
+        ({"transaction_type": "transfer"}, "transaction_type"),
     ],
 )
 def test_create_transaction_refuses_bad_input(month, accountant, body, field):
+    before = BankTransaction.objects.count()
     response = accountant.post("/api/v1/banking/statement-lines/sl-fee/create-transaction", body)
     assert response.status_code == 400
     assert list(response.json()) == [field]
-    assert not BankTransaction.objects.filter(transaction_type="fee").exists()
+    assert BankTransaction.objects.count() == before
 
 
 def test_an_unknown_statement_line_is_a_404(month, accountant):
