@@ -688,7 +688,7 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
             try:
                 apply(transfer)
             except REFUSALS as exc:
-                refused.append(f"{transfer.pk}: {refusal_message(exc)}")
+                refused.append(f"Transfer {transfer.pk}: {refusal_message(exc)}")
             else:
                 done += 1
         if done:

@@ -161,6 +161,11 @@ class PostingActionsMixin:
     def _plural(self, count):
         return f"{count} {self.document_label}{'' if count == 1 else 's'}"
 
+    def _named(self, pk):
+        # A message starting with the id would show it capitalised ("Bt-..."), and ids are
+        # case-sensitive: BT-1 may be another record.
+        return f"{self.document_label.capitalize()} {pk}"
+
     def _report(self, request, *, done, verb, refused=(), left_alone=()):
         if done:
             self.message_user(request, f"{self._plural(done)} {verb}.", messages.SUCCESS)
@@ -335,7 +340,7 @@ class BankTransactionActionsMixin(PostingActionsMixin):
                 reason=form.cleaned_data["reason"],
             )
         except REFUSALS as exc:
-            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
+            self.message_user(request, f"{self._named(pk)}: {refusal_message(exc)}", messages.ERROR)
             return None
         self.message_user(
             request,
@@ -410,10 +415,10 @@ class CashSubmissionActionsMixin(PostingActionsMixin):
                 deposit_date=data["deposit_date"],
             )
         except REFUSALS as exc:
-            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
+            self.message_user(request, f"{self._named(pk)}: {refusal_message(exc)}", messages.ERROR)
             return None
         day = submission.deposit_date  # None for one posted with its amount but no date
-        said = f"{pk}: {submission.deposited_amount} reached the bank"
+        said = f"{self._named(pk)}: {submission.deposited_amount} reached the bank"
         said += (f" on {day.isoformat()}" if day else "") + f" through {submission.deposit_transaction_id}"
         if difference is not None:
             variance = submission.variance
@@ -490,7 +495,7 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
             "number"
         )
         if not standing.exists():
-            self.message_user(request, f"{pk}: no posted return to reverse.", messages.WARNING)
+            self.message_user(request, f"{self._named(pk)}: no posted return to reverse.", messages.WARNING)
             return None
         data = request.POST if request.POST.get("confirm") else None
         form = FloatReturnReversalForm(data, returns=list(standing))
@@ -516,10 +521,10 @@ class FloatAllocationActionsMixin(PostingActionsMixin):
                 reason=form.cleaned_data["reason"],
             )
         except REFUSALS as exc:
-            self.message_user(request, f"{pk}: {refusal_message(exc)}", messages.ERROR)
+            self.message_user(request, f"{self._named(pk)}: {refusal_message(exc)}", messages.ERROR)
             return None
         self.message_user(
-            request, f"{pk}: return {chosen} reversed by {reversal.reference}.", messages.SUCCESS
+            request, f"{self._named(pk)}: return {chosen} reversed by {reversal.reference}.", messages.SUCCESS
         )
         return None
 

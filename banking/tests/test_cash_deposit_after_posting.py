@@ -357,10 +357,9 @@ def test_the_admin_action_asks_for_the_deposit_and_records_it(ledger, superuser)
         follow=True,
     )
     text = html.unescape(done.content.decode())
-    # (the admin capitalises a message's first letter)
-    assert (
-        "Cs-1: 2450.00 reached the bank on 2025-10-16 through bt-dep; 50.00 short posted as CD-cs-1" in text
-    )
+    # (named by its kind first: the admin capitalises a message's first letter, and "Cs-1" is another id)
+    said = "Cash submission cs-1: 2450.00 reached the bank on 2025-10-16 through bt-dep; 50.00 short posted"
+    assert said + " as CD-cs-1" in text
     submission = CashSubmission.objects.get(pk="cs-1")
     assert (submission.deposited_amount, submission.deposit_transaction_id) == (D("2450.00"), "bt-dep")
     assert balance(OVER_SHORT) == D("50.00")
@@ -478,7 +477,8 @@ def test_the_admin_says_what_it_linked_for_a_submission_posted_without_a_deposit
     )
 
     assert done.status_code == 200
-    assert "Cs-1: 2450.00 reached the bank through bt-dep." in html.unescape(done.content.decode())
+    said = "Cash submission cs-1: 2450.00 reached the bank through bt-dep."
+    assert said in html.unescape(done.content.decode())
     assert CashSubmission.objects.get(pk="cs-1").deposit_transaction_id == "bt-dep"
 
 

@@ -83,6 +83,9 @@ def test_the_admin_marks_failed_on_the_date_given(user, superuser):
     browser.post(changelist_url(BankTransfer), {**form, "on_date": "2025-11-05"}, follow=True)
     transfer = BankTransfer.objects.get(pk="tr-admin")
     assert (transfer.status, transfer.failed_date) == (TransferStatus.FAILED, d(2025, 11, 5))
+    # A refusal names the transfer by its id as it is ("Tr-admin" once: ids are case-sensitive).
+    again = browser.post(changelist_url(BankTransfer), {**form, "on_date": "2025-11-06"}, follow=True)
+    assert "Transfer tr-admin: This transfer has already failed" in html.unescape(again.content.decode())
 
 
 def test_a_transfer_failed_after_the_month_without_a_reversal_was_in_transit_at_its_end(api, user):
