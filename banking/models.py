@@ -501,6 +501,14 @@ class CashSubmission(PostedDocument):
             "deposit_date",
             f"Cash submitted on {self.submission_date} cannot be deposited before, on {self.deposit_date}.",
         )
+        # The status says where the cash is; the amounts say it too, and must not say otherwise.
+        if self.status == CashSubmissionStatus.DEPOSITED and self.deposited_amount is None:
+            raise ValidationError(
+                {
+                    "status": "A submission is deposited once what reached the bank is given: fill in "
+                    "the deposited amount (and its date), or leave it submitted."
+                }
+            )
 
     @property
     def variance(self):
@@ -514,6 +522,13 @@ def _not_before(later, earlier, field, message):
     """Refuse ``later`` dated before ``earlier`` (either may be unset), naming ``field``."""
     if later and earlier and later < earlier:
         raise ValidationError({field: message})
+
+
+def float_status(amount, returned):
+    """The status of a float of ``amount`` with ``returned`` back: it follows the amounts."""
+    if not returned:
+        return FloatStatus.ALLOCATED
+    return FloatStatus.RETURNED if returned == amount else FloatStatus.PARTIALLY_RETURNED
 
 
 class FloatAllocation(PostedDocument):

@@ -72,7 +72,6 @@ from accounting.services import (
 from banking.choices import (
     CashSubmissionStatus,
     Direction,
-    FloatStatus,
     PostingDocument,
     PostingStatus,
     TransactionType,
@@ -88,6 +87,7 @@ from banking.models import (
     FloatAllocation,
     FloatReturn,
     PostingRule,
+    float_status,
 )
 from banking.services import (
     BOOK_CHANGE,
@@ -1219,17 +1219,11 @@ def _returned_so_far(allocation_id):
 
 def _float_summary(allocation, total, latest):
     """Return the float's summary columns for ``total`` back so far, ``latest`` the last return."""
-    if total == 0:
-        status = FloatStatus.ALLOCATED
-    elif total == allocation.amount:
-        status = FloatStatus.RETURNED
-    else:
-        status = FloatStatus.PARTIALLY_RETURNED
     return {
         "returned_amount": total,
         "return_date": latest.return_date if latest else None,
         "return_gl_reference": latest.gl_reference if latest else "",
-        "status": status,
+        "status": float_status(allocation.amount, total),
     }
 
 

@@ -33,6 +33,7 @@ from banking.models import (
     CashSubmission,
     FloatAllocation,
     ReconciliationMatch,
+    float_status,
 )
 from banking.splits import allocation_shares
 from cnperp import audit
@@ -467,6 +468,8 @@ def _check_float(allocation):
         raise ValidationError({"returned_amount": "More cannot come back than was allocated."})
     if allocation.returned_amount and not allocation.return_date:
         raise ValidationError({"return_date": "Give the date the float came back."})
+    # A draft recorded with what came back says so in its status too (read-only to people).
+    allocation.status = float_status(allocation.amount, allocation.returned_amount)
 
 
 @transaction.atomic

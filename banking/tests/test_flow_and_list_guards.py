@@ -114,6 +114,52 @@ def test_a_float_cannot_be_recorded_as_returned_before_it_was_given(admin_api, l
     assert "return_date" in response.json()
 
 
+def test_a_draft_float_recorded_with_what_came_back_says_so_in_its_status(admin_api, ledger):
+    body = {
+        "bank_account_id": "ba-op",
+        "branch_id": "test-branch",
+        "amount": "500.00",
+        "allocation_date": "2025-10-10",
+        "return_date": "2025-10-20",
+    }
+    statuses = {}
+    for pk, returned in (("fa-none", "0.00"), ("fa-part", "100.00"), ("fa-all", "500.00")):
+        response = admin_api.post(
+            f"{BASE}/float-allocations", {**body, "id": pk, "returned_amount": returned}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        statuses[pk] = response.json()["status"]
+    # and a change of what came back moves the status with it
+    changed = admin_api.patch(f"{BASE}/float-allocations/fa-all", {"returned_amount": "0.00"}, format="json")
+
+    assert statuses == {"fa-none": "allocated", "fa-part": "partially_returned", "fa-all": "returned"}
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["status"] == "allocated"
+
+
+def test_a_submission_cannot_be_deposited_with_nothing_deposited(admin_api, ledger):
+    body = {
+        "id": "cs-said",
+        "bank_account_id": "ba-op",
+        "branch_id": "test-branch",
+        "submission_date": "2025-10-10",
+        "expected_amount": "500.00",
+        "status": "deposited",
+    }
+
+    refused = admin_api.post(f"{BASE}/cash-submissions", body, format="json")
+    recorded = admin_api.post(
+        f"{BASE}/cash-submissions",
+        {**body, "deposited_amount": "500.00", "deposit_date": "2025-10-11"},
+        format="json",
+    )
+
+    assert refused.status_code == 400, refused.content
+    assert "fill in the deposited amount" in refused.json()["status"][0]
+    assert recorded.status_code == 201, recorded.content
+    assert recorded.json()["status"] == "deposited"
+
+
 # --- List filters ----------------------------------------------------------------------------
 
 
