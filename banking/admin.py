@@ -713,7 +713,10 @@ class BankTransferAdmin(RefusalAdmin, TrackedAdmin):
     def _on_date(self, request, what):
         """The action's date (today when left empty), or ``None`` after saying it is not a date."""
         try:
-            day = forms.DateField(required=False).clean(request.POST.get("on_date", ""))
+            # The ISO form only: 03/11/2025 is 3 November to some and 11 March to others.
+            day = forms.DateField(required=False, input_formats=["%Y-%m-%d"]).clean(
+                request.POST.get("on_date", "")
+            )
         except ValidationError:
             self.message_user(request, f"Give the date {what} as YYYY-MM-DD.", messages.ERROR)
             return None

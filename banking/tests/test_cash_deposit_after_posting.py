@@ -280,6 +280,7 @@ def test_bad_requests_are_refused_naming_the_field_and_change_nothing(admin_api,
         "deposit_date": [
             {"deposit_transaction_id": "bt-dep", "deposit_date": "2025-10-13"},  # before it was submitted
             {"deposit_transaction_id": "bt-dep", "deposit_date": "2025-13-01"},
+            {"deposit_transaction_id": "bt-dep", "deposit_date": "2999-12-31"},  # a day not come yet
         ],
     }
     for field, bodies in cases.items():

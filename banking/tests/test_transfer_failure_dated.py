@@ -74,8 +74,9 @@ def test_the_admin_marks_failed_on_the_date_given(user, superuser):
     browser.force_login(superuser)
     form = {"action": "mark_failed", ACTION_CHECKBOX_NAME: ["tr-admin"], "reason": "closed account"}
 
-    bad = browser.post(changelist_url(BankTransfer), {**form, "on_date": "5 Nov"}, follow=True)
-    assert "Give the date it failed as YYYY-MM-DD." in bad.content.decode()
+    for written in ("5 Nov", "03/11/2025"):  # the second is 3 November or 11 March, as one reads it
+        bad = browser.post(changelist_url(BankTransfer), {**form, "on_date": written}, follow=True)
+        assert "Give the date it failed as YYYY-MM-DD." in bad.content.decode(), written
     ahead = browser.post(changelist_url(BankTransfer), {**form, "on_date": "2999-01-01"}, follow=True)
     assert "cannot be marked failed on 2999-01-01, after today" in html.unescape(ahead.content.decode())
     assert BankTransfer.objects.get(pk="tr-admin").status == TransferStatus.IN_TRANSIT
