@@ -152,6 +152,27 @@ class BankAccount(TrackedModel):
     def __str__(self):
         return f"{self.name} ({self.id})"
 
+    def _check_bank_details(self):
+        """Refuse an IBAN whose check digits fail and a BIC of the wrong shape, as typed or changed.
+
+        The statement import finds the account by its IBAN: one mistyped would match no
+        statement. Written in groups ("GB33 BUKB ...") or in lower case, it is kept compact and in
+        capitals. An account recorded before the check keeps its IBAN until someone changes it.
+        """
+        stored = BankAccount.objects.filter(pk=self.pk).values_list("iban", "bic").first() or ("", "")
+        if self.iban:
+            self.iban = "".join(self.iban.split()).upper()
+            if self.iban != stored[0] and not iban_valid(self.iban):
+                raise ValidationError(
+                    {"iban": f"{self.iban} is not an IBAN: its check digits or its length do not fit."}
+                )
+        if self.bic:
+            self.bic = self.bic.strip().upper()
+            if self.bic != stored[1] and not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", self.bic):
+                raise ValidationError(
+                    {"bic": f"{self.bic} is not a BIC: 8 or 11 letters and digits, such as DEUTDEFF500."}
+                )
+
     def clean(self):
         # A to Z only: "éur" is no ISO 4217 code, and "ßus" upper-cases to four letters (SSUS).
         if self.currency and not re.fullmatch(r"[A-Za-z]{3}", self.currency):
@@ -160,6 +181,7 @@ class BankAccount(TrackedModel):
             self.currency = self.currency.upper()
         if not self.account_number and not self.iban:
             raise ValidationError({"account_number": "Give an account number or an IBAN."})
+        self._check_bank_details()
         if self.gl_account_id and not _gl_account_active(self.gl_account_id):
             stored = BankAccount.objects.filter(pk=self.pk).values_list("gl_account_id", flat=True).first()
             if self._state.adding or stored != self.gl_account_id:
@@ -522,6 +544,39 @@ def _not_before(later, earlier, field, message):
     """Refuse ``later`` dated before ``earlier`` (either may be unset), naming ``field``."""
     if later and earlier and later < earlier:
         raise ValidationError({field: message})
+
+
+# The IBAN's length in each country of the ISO 13616 registry that uses it; a country not listed
+# is held to the general 15 to 34 characters.
+IBAN_LENGTHS = {
+    **dict.fromkeys(["NO"], 15),
+    **dict.fromkeys(["BE"], 16),
+    **dict.fromkeys(["DK", "FI", "FO", "GL", "NL"], 18),
+    **dict.fromkeys(["MK", "SI"], 19),
+    **dict.fromkeys(["AT", "BA", "EE", "KZ", "LT", "LU", "XK"], 20),
+    **dict.fromkeys(["CH", "HR", "LI", "LV"], 21),
+    **dict.fromkeys(["BG", "BH", "CR", "DE", "GB", "GE", "IE", "ME", "RS", "VA"], 22),
+    **dict.fromkeys(["AE", "GI", "IL", "IQ", "TL"], 23),
+    **dict.fromkeys(["CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"], 24),
+    **dict.fromkeys(["PT", "ST"], 25),
+    **dict.fromkeys(["IS", "TR"], 26),
+    **dict.fromkeys(["FR", "GR", "IT", "MC", "MR", "SM"], 27),
+    **dict.fromkeys(["AL", "AZ", "BY", "CY", "DO", "GT", "HU", "LB", "PL", "SV"], 28),
+    **dict.fromkeys(["BR", "EG", "PS", "QA", "UA"], 29),
+    **dict.fromkeys(["JO", "KW", "MU"], 30),
+    **dict.fromkeys(["MT", "SC"], 31),
+    **dict.fromkeys(["LC"], 32),
+}
+
+
+def iban_valid(iban):
+    """Whether ``iban`` (compact, in capitals) has an IBAN's shape, length and check digits (ISO 13616)."""
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", iban):
+        return False
+    if len(iban) != IBAN_LENGTHS.get(iban[:2], len(iban)):
+        return False
+    digits = "".join(str(int(char, 36)) for char in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
 
 
 def float_status(amount, returned):

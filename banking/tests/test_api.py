@@ -634,6 +634,44 @@ def test_a_bank_account_needs_a_number_or_an_iban(admin_api):
     assert set(response.json()) == {"account_number"}
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("iban", "GB34BUKB20201555555555"),  # one check digit off
+        ("iban", "GB33BUKB2020155555555"),  # a digit short
+        ("iban", "GB33"),
+        ("iban", "😀🏦"),
+        ("bic", "DEUT"),
+        ("bic", "DEUTDEFF5"),
+        ("bic", "😀🏦"),
+    ],
+)
+def test_a_bank_account_with_a_mistyped_iban_or_bic_is_refused_naming_it(admin_api, field, value):
+    GLAccountFactory(id="gl-1120", code="1120")
+    body = {"id": "ba-pay", "name": "Payroll", "bank_name": "First National", "currency": "GBP"}
+    body.update(gl_account_id="gl-1120", iban="GB33BUKB20201555555555", bic="BUKBGB22")
+
+    response = admin_api.post("/api/v1/banking/bank-accounts", {**body, field: value}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [field]
+    assert not BankAccount.objects.filter(pk="ba-pay").exists()
+
+
+def test_an_iban_written_in_groups_is_kept_compact_in_capitals(admin_api):
+    GLAccountFactory(id="gl-1120", code="1120")
+    body = {"id": "ba-pay", "name": "Payroll", "bank_name": "First National", "currency": "GBP"}
+
+    response = admin_api.post(
+        "/api/v1/banking/bank-accounts",
+        {**body, "gl_account_id": "gl-1120", "iban": "gb33 bukb 2020 1555 5555 55", "bic": "bukbgb22xxx"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["iban"], response.json()["bic"]) == ("GB33BUKB20201555555555", "BUKBGB22XXX")
+
+
 def test_a_bank_account_in_use_answers_409_on_delete(admin_api, company):
     BankTransactionFactory(id="bt-1", bank_account=company["ba_op"])
     response = admin_api.delete("/api/v1/banking/bank-accounts/ba-op")
