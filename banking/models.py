@@ -13,6 +13,7 @@ destination account, both posted through the in-transit (clearing) account.
 Its allocations (``bank_transfer_allocations``) split it across dimensions.
 """
 
+import datetime
 import re
 
 from django.conf import settings
@@ -824,8 +825,25 @@ class StatementCsvProfile(TrackedModel):
             errors["quote_char"] = "The quote character cannot be the decimal mark."
         if "quote_char" not in errors and self.delimiter and self.delimiter == self.quote_char:
             errors["quote_char"] = "The quote character must differ from the delimiter."
+        if self.date_format and not _date_format_readable(self.date_format):
+            errors["date_format"] = (
+                f'"{self.date_format}" cannot read a date back: give the day, month and year with '
+                "Python's codes, such as %d/%m/%Y or %Y-%m-%d."
+            )
         if errors:
             raise ValidationError(errors)
+
+
+def _date_format_readable(date_format):
+    """Whether a date written in ``date_format`` reads back as the same day (day, month, year all in it)."""
+    for day in (datetime.date(2025, 10, 31), datetime.date(2024, 2, 9)):
+        try:
+            written = day.strftime(date_format)
+            if datetime.datetime.strptime(written, date_format).date() != day:
+                return False
+        except ValueError:
+            return False
+    return True
 
 
 class BankStatement(TrackedModel):

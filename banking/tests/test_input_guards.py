@@ -208,6 +208,11 @@ def _profile(**change):
         ({"thousands_separator": "("}, "thousands_separator"),
         ({"quote_char": "+"}, "quote_char"),
         ({"quote_char": ","}, "quote_char"),
+        # A date format that reads no date back: not a format, the day or the year left out.
+        ({"date_format": "nonexistent-id"}, "date_format"),
+        ({"date_format": "%Y-%m"}, "date_format"),
+        ({"date_format": "%d.%m."}, "date_format"),
+        ({"date_format": "%Q"}, "date_format"),
     ],
 )
 def test_a_csv_profile_with_separators_the_importer_misreads_answers_400(admin_api, change, field):
@@ -233,6 +238,9 @@ def test_a_csv_profile_keeps_the_space_separators_banks_write(admin_api, separat
         {"delimiter": ",", "decimal_mark": ",", "thousands_separator": ""},
         {"thousands_separator": "\u2019"},  # the typographic apostrophe some Swiss banks write
         {"delimiter": "\t"},
+        {"date_format": "%d/%m/%y"},
+        {"date_format": "%d %b %Y"},
+        {"date_format": "%Y%m%d"},
     ],
 )
 def test_a_csv_profile_with_layouts_banks_write_is_accepted(admin_api, change):
