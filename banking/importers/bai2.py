@@ -36,6 +36,7 @@ from banking.importers.base import (
     ParsedStatement,
     StatementParseError,
     check_ascii_digits,
+    check_short_date,
     decode_utf8,
     minor_units_to_money,
 )
@@ -96,6 +97,11 @@ def _check_digits(lines):
             fields = fields[: 3 + _availability_fields(fields)]
         for index, field in enumerate(fields, start=1):
             check_ascii_digits(field, line=number, what=f"{code} record's field {index}")
+        # The file's creation date (01, third field) and the group's as-of date (02, fourth).
+        at = {"01": 2, "02": 3}.get(code)
+        if at is not None and len(fields) > at and fields[at].strip():
+            label = "creation date" if code == "01" else "as-of date"
+            check_short_date(fields[at].strip(), line=number, what=f"{code} record's {label}")
 
 
 def _raw_records(lines):

@@ -115,6 +115,18 @@ def check_ascii_digits(text, *, line=None, what):
         )
 
 
+def check_short_date(text, *, line=None, what):
+    """Refuse a YYMMDD date (as MT940 and BAI2 write them) that is no day of the calendar.
+
+    The libraries read it with ``strptime`` and fail with a bare "unconverted data remains" or
+    "month must be in 1..12", naming neither the line nor the field.
+    """
+    try:
+        datetime.datetime.strptime(text, "%y%m%d")
+    except ValueError:
+        raise StatementParseError(f'The {what} "{text[:20]}" is not a date (YYMMDD).', line) from None
+
+
 def money(text, *, line=None, what="amount", bare_fraction=False):
     """Return ``text`` as a ``Decimal`` with the project's precision, refusing anything else.
 

@@ -40,6 +40,7 @@ from banking.importers.base import (
     ParsedStatement,
     StatementParseError,
     check_ascii_digits,
+    check_short_date,
     decode_utf8,
     money,
 )
@@ -242,6 +243,13 @@ def _check_digits(chunk, first_line):
             continue
         if tag in _NUMERIC_TAGS:
             check_ascii_digits(text, line=first_line + offset, what=f":{tag}: field")
+        dated = _DATED_TAG.match(text)
+        if dated:
+            check_short_date(dated.group(2), line=first_line + offset, what=f":{dated.group(1)}: date")
+
+
+# The tags that start with a date (YYMMDD), after the balances' debit or credit mark.
+_DATED_TAG = re.compile(r":(60[FM]|62[FM]|64|65|61):[CD]?([0-9]{6})")
 
 
 def _balance(balance, line):

@@ -65,3 +65,26 @@ def test_truncated_file_is_refused():
     content = sample("bai2/svb_us_example.bai2")
     with pytest.raises(StatementParseError, match="truncated"):
         bai2.parse(content[: content.index(b"98,")])
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        (
+            (b"02,9876543,NWBKGB2L,1,091216,", b"02,9876543,NWBKGB2L,1,091316,"),
+            2,
+            '02 record\'s as-of date "091316"',
+        ),
+        ((b"01,NWBKGB2L,9876543,100215,", b"01,NWBKGB2L,9876543,1002151,"), 1, "01 record's creation date"),
+    ],
+)
+def test_a_date_that_is_no_day_is_refused_naming_its_line_and_field(change, line, message):
+    # The library's own words were "Malformed BAI2 record: ValueError('unconverted data remains: 1')".
+    content = sample("bai2/nwb_example.bai2").replace(*change)
+
+    with pytest.raises(StatementParseError) as raised:
+        bai2.parse(content)
+
+    assert raised.value.line == line
+    assert message in raised.value.message
+    assert "is not a date (YYMMDD)" in raised.value.message

@@ -99,3 +99,21 @@ def test_bad_mt940_files_are_refused(content, message):
         mt940.parse(content)
 
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        ((b":60F:C131016", b":60F:C131316"), 4, ':60F: date "131316"'),
+        ((b":61:131017D6800", b":61:131032D6800"), 5, ':61: date "131032"'),
+    ],
+)
+def test_a_date_that_is_no_day_is_refused_naming_its_line(change, line, message):
+    # The library's own words were 'line 1: Unreadable MT940 tag near "month must be in 1..12"'.
+    content = sample("mt940/cmxl_mt940.sta").replace(*change, 1)
+
+    with pytest.raises(StatementParseError) as raised:
+        mt940.parse(content)
+
+    assert raised.value.line == line
+    assert message in raised.value.message
