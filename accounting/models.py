@@ -156,8 +156,10 @@ class AccountingPeriod(models.Model):
         if self.id:
             try:
                 start, end = self.bounds(self.id)
-            except ValidationError as exc:
-                raise ValidationError({"id": exc.messages}) from exc
+            except ValidationError:
+                # The id's own validator (period_code_validator) has said why; said again here,
+                # the form showed the same message twice.
+                return
             if self.start_date and self.start_date != start:
                 raise ValidationError({"start_date": f"Period {self.id} starts on {start}."})
             if self.end_date and self.end_date != end:

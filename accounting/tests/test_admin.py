@@ -117,7 +117,8 @@ def test_a_period_with_a_bad_name_is_refused_on_the_form(staff):
     response = staff.post(add_url(AccountingPeriod), {"id": "2025-13", "start_date": "", "end_date": ""})
 
     assert response.status_code == 200
-    assert "id" in response.context["adminform"].form.errors
+    errors = response.context["adminform"].form.errors["id"]
+    assert len(errors) == 1, errors  # said once (the model's check repeated the field's)
     assert not AccountingPeriod.objects.exists()
 
 
