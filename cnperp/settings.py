@@ -299,7 +299,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cnperp.permissions.FinanceModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "cnperp.filters.KnownParametersFilterBackend",
         "cnperp.search.SearchFilter",
         "cnperp.ordering.OrderingFilter",
     ],

@@ -182,3 +182,38 @@ def test_a_key_ending_in_a_line_break_is_not_a_key(key):
     with pytest.raises(ValidationError):
         key_validator(key)
     key_validator("tx-a")
+
+
+# --- Lists refuse a parameter they do not know ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "unknown"),
+    [
+        ("/api/v1/accounting/journal-entries", {"amount_min": "abc"}, ["amount_min"]),
+        (f"{BASE}/transactions", {"year": "abc"}, ["year"]),
+        (f"{BASE}/transactions", {"bank_account": "ba-op", "statuss": "draft"}, ["bank_account", "statuss"]),
+        ("/api/v1/dimensions/cost-centers", {"active": "true"}, ["active"]),
+    ],
+)
+def test_a_list_answers_400_naming_a_parameter_it_does_not_know(admin_api, ledger, url, query, unknown):
+    # It used to answer 200 with every record, which the client took for the filtered list.
+    response = admin_api.get(url, query)
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {name: ["Unknown parameter."] for name in unknown}
+
+
+def test_a_list_still_takes_its_filters_search_ordering_paging_and_format(admin_api, ledger):
+    query = {
+        "bank_account_id": "ba-op",
+        "search": "x",
+        "ordering": "-transaction_date",
+        "page": "1",
+        "page_size": "5",
+        "format": "json",
+    }
+    response = admin_api.get(f"{BASE}/transactions", query)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == 0
