@@ -51,6 +51,7 @@ from banking.models import (
     ReconciliationMatch,
     StatementCsvProfile,
     StatementLine,
+    compact_code,
 )
 from banking.services import (
     bank_account_update,
@@ -100,9 +101,26 @@ def gl_posting_link(obj, reference=None):
     return format_html('<a href="{}">{}</a>', url, reference)
 
 
+class BankCodeFormField(forms.CharField):
+    """An IBAN or BIC typed in groups or in lower case, compact in capitals before its length is checked."""
+
+    def to_python(self, value):
+        return compact_code(super().to_python(value))
+
+
 @admin.register(BankAccount)
 class BankAccountAdmin(BankAccountWorkbenchMixin, ActiveChoicesMixin, RefusalAdmin, TrackedAdmin):
     list_display = ("id", "name", "bank_name", "account_number", "iban", "currency", "gl_account", "branch")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in ("iban", "bic"):
+            # Room in the box for the spaces of an IBAN written in groups (4 characters each).
+            kwargs.update(form_class=BankCodeFormField)
+            field = super().formfield_for_dbfield(db_field, request, **kwargs)
+            field.widget.attrs["maxlength"] = db_field.max_length + db_field.max_length // 4
+            return field
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     list_display_links = ("id", "name")
     list_filter = ("is_active", "currency", "bank_name", "branch")
     list_select_related = ("gl_account", "branch")

@@ -21,6 +21,7 @@ from banking.models import (
     FloatReturn,
     PostingRule,
     StatementCsvProfile,
+    compact_code,
     validate_book_date,
 )
 from cnperp.api import (
@@ -46,10 +47,27 @@ class TrackedSerializer(StrictModelSerializer):
     updated_by = user_field()
 
 
+class BankCodeField(StrictCharField):
+    """An IBAN or BIC as a person writes it (in groups, in lower case), kept compact in capitals.
+
+    Compacted before its length is checked: a 31-character IBAN written in groups is 39 long.
+    """
+
+    def to_internal_value(self, data):
+        return compact_code(super().to_internal_value(data))
+
+
+def bank_code_field(name):
+    model_field = BankAccount._meta.get_field(name)
+    return BankCodeField(max_length=model_field.max_length, required=False, allow_blank=True)
+
+
 class BankAccountSerializer(TrackedSerializer):
     """One of the business's bank accounts, linked to its GL account."""
 
     id = key_field(BankAccount)
+    iban = bank_code_field("iban")
+    bic = bank_code_field("bic")
     gl_account_id = ref_field(GLAccount, "gl_account")
     branch_id = ref_field(Branch, "branch", required=False)
 

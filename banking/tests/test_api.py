@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from accounting.tests.factories import AccountingPeriodFactory, GLAccountFactory
 from banking.choices import PostingStatus, ReconciliationStatus, TransactionType, TransferStatus
@@ -670,6 +671,40 @@ def test_an_iban_written_in_groups_is_kept_compact_in_capitals(admin_api):
 
     assert response.status_code == 201, response.content
     assert (response.json()["iban"], response.json()["bic"]) == ("GB33BUKB20201555555555", "BUKBGB22XXX")
+
+
+def test_a_long_iban_written_in_groups_fits_and_an_old_one_does_not_stop_a_rename(admin_api, superuser):
+    GLAccountFactory(id="gl-1120", code="1120")
+    body = {"id": "ba-mt", "name": "Valletta", "bank_name": "Bank of Valletta", "currency": "EUR"}
+    # 31 characters compact, 39 as people write it: compacted before its length is checked
+    grouped = "mt84 malt 0110 0001 2345 mtlc ast0 01s"
+
+    created = admin_api.post(
+        "/api/v1/banking/bank-accounts", {**body, "gl_account_id": "gl-1120", "iban": grouped}, format="json"
+    )
+    browser = Client()
+    browser.force_login(superuser)
+    form = {
+        "name": "Valletta 2",
+        "bank_name": "BOV",
+        "currency": "EUR",
+        "is_active": "on",
+        "gl_account": "gl-1120",
+    }
+    added = browser.post(
+        "/admin/banking/bankaccount/add/",
+        {**form, "id": "ba-mt2", "iban": grouped, "bic": "valltmmt", "account_number": "", "branch": ""},
+    )
+    # An IBAN stored before the check, in groups and with a wrong check digit, keeps its account editable.
+    BankAccount.objects.filter(pk="ba-mt").update(iban="gb34 bukb 2020 1555 5555 55")
+    renamed = admin_api.patch("/api/v1/banking/bank-accounts/ba-mt", {"name": "Valletta main"}, format="json")
+
+    assert created.status_code == 201, created.content
+    assert created.json()["iban"] == "MT84MALT011000012345MTLCAST001S"
+    assert added.status_code == 302, added.content.decode()[:3000]
+    assert BankAccount.objects.get(pk="ba-mt2").iban == "MT84MALT011000012345MTLCAST001S"
+    assert BankAccount.objects.get(pk="ba-mt2").bic == "VALLTMMT"
+    assert renamed.status_code == 200, renamed.content
 
 
 def test_a_bank_account_in_use_answers_409_on_delete(admin_api, company):
