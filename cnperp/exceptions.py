@@ -59,7 +59,12 @@ def _missing_record(context):
     queryset = getattr(view, "queryset", None)
     if wanted is None or queryset is None:
         return None
-    return f'No {queryset.model._meta.verbose_name} has the id "{wanted}".'
+    label = queryset.model._meta.verbose_name
+    request = context.get("request")
+    if request is not None and set(request.query_params) - {"format"}:
+        # The record may exist and be left out by the request's own filters.
+        return f'No {label} with the id "{wanted}" is among those this request\'s filters select.'
+    return f'No {label} has the id "{wanted}".'
 
 
 def api_exception_handler(exc, context):

@@ -164,6 +164,12 @@ class BankStatementViewSet(ReadOnlyRecordViewSet):
     @action(detail=True, methods=["get"], url_path="lines", filter_backends=[])
     def lines(self, request, pk=None):
         statement = self.get_object()
+        paging = (self.paginator.page_query_param, self.paginator.page_size_query_param)
+        known = {"match_status", "format", *paging}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            # As every list answers one it does not know (cnperp.filters.KnownParametersFilterBackend).
+            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
         rows = StatementLine.objects.filter(statement=statement).order_by("line_number")
         wanted = request.query_params.get("match_status")
         if wanted:

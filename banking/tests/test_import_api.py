@@ -181,11 +181,15 @@ def test_a_statements_lines_filter_by_match_status_and_refuse_an_unknown_one(adm
 
     unmatched = admin_api.get(url, {"match_status": "unmatched", "page_size": 100})
     bogus = admin_api.get(url, {"match_status": "bogus"})
+    misspelt = admin_api.get(url, {"match_statuss": "unmatched"})
 
     assert unmatched.json()["count"] == 32
     # An unknown status used to answer 200 with no lines, as if none had it.
     assert bogus.status_code == 400
     assert list(bogus.json()) == ["match_status"]
+    # and a parameter the route does not know, with every line
+    assert misspelt.status_code == 400
+    assert misspelt.json() == {"match_statuss": ["Unknown parameter."]}
 
 
 def test_camt_amount_with_a_minus_sign_answers_400_on_file_and_imports_nothing(admin_api):

@@ -146,6 +146,15 @@ def test_an_unknown_record_answers_404_naming_it_with_the_not_found_code(
     assert not BankTransfer.objects.exists()
 
 
+def test_a_record_left_out_by_the_requests_filters_is_not_said_to_be_missing(admin_api, ledger):
+    response = admin_api.get(f"{BASE}/bank-accounts/ba-op", {"currency": "XYZ"})
+
+    assert response.status_code == 404, response.content
+    assert response.json()["detail"] == (
+        'No bank account with the id "ba-op" is among those this request\'s filters select.'
+    )
+
+
 def test_a_method_the_endpoint_does_not_offer_answers_405_with_its_code(admin_api, ledger):
     response = admin_api.delete(f"{BASE}/transfers")
 
