@@ -557,7 +557,8 @@ class Workbench:
         )
         return {
             "message": f"Matcher: {run.lines_matched} of {run.lines_considered} open line(s) matched, "
-            f"{run.lines_suggested} with suggestions.",
+            f"{run.lines_suggested} with suggestions. The month's snapshot is saved with you as its "
+            "preparer; under segregation of duties someone else signs it off.",
             "run": run.as_dict(),
         }
 

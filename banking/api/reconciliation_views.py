@@ -50,7 +50,8 @@ def _errors(*codes):
         403: "Missing the permission (view, match or finalize), or the signer prepared the reconciliation "
         "(segregation of duties).",
         404: "No such bank account, match or statement line.",
-        409: "The period's reconciliation is finalized, or the items are already matched.",
+        409: "The period's reconciliation is finalized, or the items are already matched; a sign-off of a "
+        "month nobody has reconciled yet under segregation of duties (not_prepared).",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
 
