@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
 
 from accounting.models import (
     FIRST_BOOK_YEAR,
@@ -161,14 +162,15 @@ class BankAccount(TrackedModel):
         capitals. An account recorded before the check keeps its IBAN until someone changes it.
         """
         stored = BankAccount.objects.filter(pk=self.pk).values_list("iban", "bic").first() or ("", "")
+        stored = [compact_code(code) for code in stored]
         if self.iban:
-            self.iban = "".join(self.iban.split()).upper()
+            self.iban = compact_code(self.iban)
             if self.iban != stored[0] and not iban_valid(self.iban):
                 raise ValidationError(
                     {"iban": f"{self.iban} is not an IBAN: its check digits or its length do not fit."}
                 )
         if self.bic:
-            self.bic = self.bic.strip().upper()
+            self.bic = compact_code(self.bic)
             if self.bic != stored[1] and not re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?", self.bic):
                 raise ValidationError(
                     {"bic": f"{self.bic} is not a BIC: 8 or 11 letters and digits, such as DEUTDEFF500."}
@@ -524,6 +526,15 @@ class CashSubmission(PostedDocument):
             "deposit_date",
             f"Cash submitted on {self.submission_date} cannot be deposited before, on {self.deposit_date}.",
         )
+        today = timezone.localdate()
+        if self.deposit_date and self.deposit_date > today:
+            # The bank has not credited it yet: its over/short would post on a day not come.
+            raise ValidationError(
+                {
+                    "deposit_date": f"The bank cannot have credited the cash on {self.deposit_date}, "
+                    "after today."
+                }
+            )
         # The status says where the cash is; the amounts say it too, and must not say otherwise.
         if self.status == CashSubmissionStatus.DEPOSITED and self.deposited_amount is None:
             raise ValidationError(
@@ -568,6 +579,11 @@ IBAN_LENGTHS = {
     **dict.fromkeys(["MT", "SC"], 31),
     **dict.fromkeys(["LC"], 32),
 }
+
+
+def compact_code(text):
+    """An IBAN or BIC as typed ("gb33 bukb ..."), without its spaces and in capitals."""
+    return "".join((text or "").split()).upper()
 
 
 def iban_valid(iban):
@@ -835,11 +851,20 @@ class StatementCsvProfile(TrackedModel):
 
 
 def _date_format_readable(date_format):
-    """Whether a date written in ``date_format`` reads back as the same day (day, month, year all in it)."""
-    for day in (datetime.date(2025, 10, 31), datetime.date(2024, 2, 9)):
+    """Whether a date written in ``date_format`` reads back as the same day (day, month, year all in it).
+
+    Written from a moment with a time and a zone, so that a timestamp format (``%Y-%m-%dT%H:%M:%S%z``)
+    reads back too.
+    """
+    utc = datetime.UTC
+    moments = (
+        datetime.datetime(2025, 10, 31, 13, 45, 30, tzinfo=utc),
+        datetime.datetime(2024, 2, 9, tzinfo=utc),
+    )
+    for moment in moments:
         try:
-            written = day.strftime(date_format)
-            if datetime.datetime.strptime(written, date_format).date() != day:
+            written = moment.strftime(date_format)
+            if datetime.datetime.strptime(written, date_format).date() != moment.date():
                 return False
         except ValueError:
             return False

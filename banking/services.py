@@ -33,7 +33,6 @@ from banking.models import (
     CashSubmission,
     FloatAllocation,
     ReconciliationMatch,
-    float_status,
 )
 from banking.splits import allocation_shares
 from cnperp import audit
@@ -146,6 +145,14 @@ def _check_bank_transaction(txn):
         )
     if expected is not None:
         txn.direction = expected
+    if txn.transaction_type == TransactionType.TRANSFER and not txn.transfer_id:
+        # One leg alone would post into or out of transit with no other side.
+        raise ValidationError(
+            {
+                "transaction_type": "A transfer is recorded as a transfer, with both its legs "
+                "(POST /api/v1/banking/transfers, or Bank transfers in the admin)."
+            }
+        )
 
 
 def _save(document, *, user, validate=None):
@@ -468,8 +475,6 @@ def _check_float(allocation):
         raise ValidationError({"returned_amount": "More cannot come back than was allocated."})
     if allocation.returned_amount and not allocation.return_date:
         raise ValidationError({"return_date": "Give the date the float came back."})
-    # A draft recorded with what came back says so in its status too (read-only to people).
-    allocation.status = float_status(allocation.amount, allocation.returned_amount)
 
 
 @transaction.atomic
@@ -616,6 +621,11 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
         )
     if received_date < transfer.initiated_date:
         raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
+    today = timezone.localdate()
+    if received_date > today:
+        raise ValidationError(
+            {"received_date": f"A transfer cannot be received on {received_date}, after today ({today})."}
+        )
     transfer.received_date = received_date
     transfer.received_amount = received_amount
     transfer.status = TransferStatus.RECEIVED

@@ -8,9 +8,11 @@
   `ordering` field are 400s naming the parameter, not silently ignored.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from banking.models import BankTransfer, BankTransferAllocation
 from banking.tests.factories import BankAccountFactory
@@ -114,29 +116,6 @@ def test_a_float_cannot_be_recorded_as_returned_before_it_was_given(admin_api, l
     assert "return_date" in response.json()
 
 
-def test_a_draft_float_recorded_with_what_came_back_says_so_in_its_status(admin_api, ledger):
-    body = {
-        "bank_account_id": "ba-op",
-        "branch_id": "test-branch",
-        "amount": "500.00",
-        "allocation_date": "2025-10-10",
-        "return_date": "2025-10-20",
-    }
-    statuses = {}
-    for pk, returned in (("fa-none", "0.00"), ("fa-part", "100.00"), ("fa-all", "500.00")):
-        response = admin_api.post(
-            f"{BASE}/float-allocations", {**body, "id": pk, "returned_amount": returned}, format="json"
-        )
-        assert response.status_code == 201, response.content
-        statuses[pk] = response.json()["status"]
-    # and a change of what came back moves the status with it
-    changed = admin_api.patch(f"{BASE}/float-allocations/fa-all", {"returned_amount": "0.00"}, format="json")
-
-    assert statuses == {"fa-none": "allocated", "fa-part": "partially_returned", "fa-all": "returned"}
-    assert changed.status_code == 200, changed.content
-    assert changed.json()["status"] == "allocated"
-
-
 def test_a_submission_cannot_be_deposited_with_nothing_deposited(admin_api, ledger):
     body = {
         "id": "cs-said",
@@ -158,6 +137,39 @@ def test_a_submission_cannot_be_deposited_with_nothing_deposited(admin_api, ledg
     assert "fill in the deposited amount" in refused.json()["status"][0]
     assert recorded.status_code == 201, recorded.content
     assert recorded.json()["status"] == "deposited"
+
+
+def test_a_lone_transfer_transaction_is_refused_naming_its_type(admin_api, ledger):
+    body = {"bank_account_id": "ba-op", "transaction_type": "transfer", "direction": "out"}
+    body.update(amount="100.00", transaction_date="2025-10-10")
+
+    response = admin_api.post(f"{BASE}/transactions", body, format="json")
+
+    # One leg alone would post into transit with no other side.
+    assert response.status_code == 400, response.content
+    assert "recorded as a transfer, with both its legs" in response.json()["transaction_type"][0]
+
+
+def test_a_receipt_or_a_deposit_dated_after_today_is_refused(admin_api, ledger):
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    body = {"id": "tr-soon", "from_bank_account_id": "ba-op", "to_bank_account_id": "ba-sav"}
+    body.update(amount="100.00", initiated_date="2025-10-10")
+    assert admin_api.post(f"{BASE}/transfers", body, format="json").status_code == 201
+    submission = {"id": "cs-soon", "bank_account_id": "ba-op", "branch_id": "test-branch"}
+    submission.update(submission_date="2025-10-10", expected_amount="500.00")
+
+    received = admin_api.post(f"{BASE}/transfers/tr-soon/receive", {"received_date": tomorrow}, format="json")
+    deposited = admin_api.post(
+        f"{BASE}/cash-submissions",
+        {**submission, "deposited_amount": "500.00", "deposit_date": tomorrow},
+        format="json",
+    )
+
+    assert received.status_code == 400, received.content
+    assert "after today" in received.json()["received_date"][0]
+    assert deposited.status_code == 400, deposited.content
+    assert "after today" in deposited.json()["deposit_date"][0]
+    assert BankTransfer.objects.get(pk="tr-soon").received_date is None
 
 
 # --- List filters ----------------------------------------------------------------------------

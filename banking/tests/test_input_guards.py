@@ -241,6 +241,7 @@ def test_a_csv_profile_keeps_the_space_separators_banks_write(admin_api, separat
         {"date_format": "%d/%m/%y"},
         {"date_format": "%d %b %Y"},
         {"date_format": "%Y%m%d"},
+        {"date_format": "%Y-%m-%dT%H:%M:%S%z"},  # a timestamp, as some banks export
     ],
 )
 def test_a_csv_profile_with_layouts_banks_write_is_accepted(admin_api, change):
