@@ -121,7 +121,8 @@ def test_the_failed_part_reads_only_the_failures_since_the_month(book):
         status=TransferStatus.FAILED,
         failure_reason="closed",
     )
-    connection.cursor().execute("ANALYZE TABLE bank_transfers" if connection.vendor == "mysql" else "ANALYZE")
+    # (No ANALYZE TABLE: on MariaDB it commits, and the rows would outlive the test. The range
+    # optimizer counts the index entries of each range itself.)
 
     output = _run("--table", "bank_transfers", "--account", "ba-op", "--period", "2025-10", "--runs", "1")
 
