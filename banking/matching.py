@@ -1470,14 +1470,6 @@ def statement_line_create_transaction(*, statement_line_id, user, transaction_ty
         raise NotFoundError(f'No statement line has the id "{statement_line_id}".')
     if transaction_type not in TransactionType.values:
         raise DomainError(f'"{transaction_type}" is not a transaction type.', field="transaction_type")
-    if transaction_type == TransactionType.TRANSFER:
-        # One leg alone would post into or out of transit with no other side: a transfer is
-        # recorded as a transfer, with both legs, and its leg then matched to the line.
-        raise DomainError(
-            "A transfer is recorded as a transfer, with both its legs (POST /api/v1/banking/transfers, "
-            "or Bank transfers in the admin); then match its leg to this line.",
-            field="transaction_type",
-        )
     direction = Direction.IN if line.amount > 0 else Direction.OUT
     implied = TYPE_DIRECTION.get(transaction_type)
     if implied is not None and implied != direction:

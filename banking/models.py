@@ -526,15 +526,8 @@ class CashSubmission(PostedDocument):
             "deposit_date",
             f"Cash submitted on {self.submission_date} cannot be deposited before, on {self.deposit_date}.",
         )
-        today = timezone.localdate()
-        if self.deposit_date and self.deposit_date > today:
-            # The bank has not credited it yet: its over/short would post on a day not come.
-            raise ValidationError(
-                {
-                    "deposit_date": f"The bank cannot have credited the cash on {self.deposit_date}, "
-                    "after today."
-                }
-            )
+        # Its over/short would post on a day not come.
+        not_after_today(self.deposit_date, "deposit_date", "The bank cannot have credited the cash")
         # The status says where the cash is; the amounts say it too, and must not say otherwise.
         if self.status == CashSubmissionStatus.DEPOSITED and self.deposited_amount is None:
             raise ValidationError(
@@ -556,6 +549,14 @@ def _not_before(later, earlier, field, message):
     """Refuse ``later`` dated before ``earlier`` (either may be unset), naming ``field``."""
     if later and earlier and later < earlier:
         raise ValidationError({field: message})
+
+
+def not_after_today(day, field, what):
+    """Refuse ``day`` (may be unset) after today, naming ``field``: news from the bank (a receipt, a
+    failure, a credit) cannot be dated on a day that has not come; ``what`` says what happened."""
+    today = timezone.localdate()
+    if day and day > today:
+        raise ValidationError({field: f"{what} on {day}, after today ({today})."})
 
 
 # The IBAN's length in each country of the ISO 13616 registry that uses it; a country not listed

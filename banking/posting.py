@@ -1036,15 +1036,6 @@ def _deposit_figures(submission, deposit, deposited_amount, deposit_date):
     submission.deposit_transaction_id = deposit.pk
     submission.deposited_amount = submission.expected_amount if deposited_amount is None else deposited_amount
     submission.deposit_date = deposit.transaction_date if deposit_date is None else deposit_date
-    today = timezone.localdate()
-    if submission.deposit_date > today:
-        # The bank has credited it: the over/short would be dated on a day that has not come.
-        raise ValidationError(
-            {
-                "deposit_date": f"The bank cannot have credited the cash on {submission.deposit_date}, "
-                f"after today ({today})."
-            }
-        )
     submission.full_clean(
         exclude=[
             f.name for f in CashSubmission._meta.fields if f.name not in ("deposited_amount", "deposit_date")

@@ -33,6 +33,7 @@ from banking.models import (
     CashSubmission,
     FloatAllocation,
     ReconciliationMatch,
+    not_after_today,
 )
 from banking.splits import allocation_shares
 from cnperp import audit
@@ -621,11 +622,7 @@ def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=N
         )
     if received_date < transfer.initiated_date:
         raise ValidationError({"received_date": "The transfer cannot arrive before it was sent."})
-    today = timezone.localdate()
-    if received_date > today:
-        raise ValidationError(
-            {"received_date": f"A transfer cannot be received on {received_date}, after today ({today})."}
-        )
+    not_after_today(received_date, "received_date", "A transfer cannot be received")
     transfer.received_date = received_date
     transfer.received_amount = received_amount
     transfer.status = TransferStatus.RECEIVED
@@ -740,16 +737,12 @@ def bank_transfer_fail(*, transfer_id, user, reason, failed_date=None):
         )
     if not reason:
         raise ValidationError({"failure_reason": "Say why the transfer failed."})
-    today = timezone.localdate()
-    if failed_date and failed_date > today:
-        # A failure is news from the bank: dated ahead, the month's tracking would count the
-        # transfer in transit until a day that has not come.
-        raise ValidationError(
-            {"failed_date": f"A transfer cannot be marked failed on {failed_date}, after today ({today})."}
-        )
+    # A failure is news from the bank: dated ahead, the month's tracking would count the
+    # transfer in transit until a day that has not come.
+    not_after_today(failed_date, "failed_date", "A transfer cannot be marked failed")
     transfer.status = TransferStatus.FAILED
     transfer.failure_reason = reason
-    transfer.failed_date = failed_date or today
+    transfer.failed_date = failed_date or timezone.localdate()
     # Recording that it failed is no new use of its accounts and dimensions: one retired since
     # must not keep the transfer open (its sending leg could still post into transit).
     return _save_state(transfer, user=user, fields=["status", "failure_reason", "failed_date"])

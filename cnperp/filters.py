@@ -34,6 +34,13 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+def refuse_unknown_parameters(request, known):
+    """Answer 400 naming each query parameter of ``request`` not in ``known`` (DRF's ``format`` is)."""
+    unknown = sorted(set(request.query_params) - set(known) - {api_settings.URL_FORMAT_OVERRIDE})
+    if unknown:
+        raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+
+
 class KnownParametersFilterBackend(DjangoFilterBackend):
     """django-filter's backend that answers 400 to a query parameter the list does not know.
 
@@ -44,7 +51,7 @@ class KnownParametersFilterBackend(DjangoFilterBackend):
     """
 
     def filter_queryset(self, request, queryset, view):
-        known = {api_settings.URL_FORMAT_OVERRIDE}
+        known = set()
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
             known.update(filterset_class.base_filters)
@@ -56,7 +63,5 @@ class KnownParametersFilterBackend(DjangoFilterBackend):
         for attribute in ("page_query_param", "page_size_query_param"):
             if getattr(paginator, attribute, None):
                 known.add(getattr(paginator, attribute))
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        refuse_unknown_parameters(request, known)
         return super().filter_queryset(request, queryset, view)

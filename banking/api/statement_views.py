@@ -25,7 +25,7 @@ from banking.models import BankAccount, BankStatement, StatementCsvProfile, Stat
 from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.api import ReadOnlyRecordViewSet
 from cnperp.exceptions import DomainError
-from cnperp.filters import StrictBooleanFilter
+from cnperp.filters import StrictBooleanFilter, refuse_unknown_parameters
 from cnperp.permissions import RequiredPermissions
 
 IMPORT_PERMISSION = "banking.import_bankstatement"
@@ -164,12 +164,9 @@ class BankStatementViewSet(ReadOnlyRecordViewSet):
     @action(detail=True, methods=["get"], url_path="lines", filter_backends=[])
     def lines(self, request, pk=None):
         statement = self.get_object()
+        # As every list answers one it does not know (cnperp.filters.KnownParametersFilterBackend).
         paging = (self.paginator.page_query_param, self.paginator.page_size_query_param)
-        known = {"match_status", "format", *paging}
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            # As every list answers one it does not know (cnperp.filters.KnownParametersFilterBackend).
-            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        refuse_unknown_parameters(request, {"match_status", *paging})
         rows = StatementLine.objects.filter(statement=statement).order_by("line_number")
         wanted = request.query_params.get("match_status")
         if wanted:
