@@ -621,6 +621,11 @@ def accounting_period_reopen(*, period_id, user):
 SYSTEM_USERNAME = "system-posting"
 
 
+def is_service_account(user):
+    """Whether ``user`` is the account commands act as when no ``--user`` is given (no person)."""
+    return user is not None and user.get_username() == SYSTEM_USERNAME
+
+
 def command_user_get(*, username=None):
     """Return the user a command acts as: ``username``, or the dedicated ``system-posting`` account.
 

@@ -108,6 +108,7 @@ from cnperp.duties import (
     SOD_POST,
     SOD_POST_CASH,
     SOD_POST_FLOAT,
+    SOD_POST_FLOAT_RETURN,
     check_segregation,
     figures_changed_by,
     segregation_refusal,
@@ -390,7 +391,7 @@ FIGURE_FIELDS = {
         {
             *MATCHED_FIELDS,
             "counterparty_name",
-            "counterparty_iban",
+            "counterparty_account",
             "transfer",
         }
     ),
@@ -1333,6 +1334,9 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
     refuse_signed_off(allocation.bank_account_id, day)
+    check_segregation(
+        user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT_RETURN
+    )
     instalment = total - already
     number = (allocation.returns.aggregate(last=Max("number"))["last"] or 0) + 1
     return_id = _new_return_id(allocation, number)

@@ -27,13 +27,16 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from auditlog.models import LogEntry
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, When
 from django.utils import timezone
 
 from accounting import locks
 from accounting.choices import PostingPurpose, SourceType
 from accounting.models import JournalEntry, JournalPosting
+from accounting.services import is_service_account
 from banking.choices import (
     BalanceStatus,
     Direction,
@@ -51,6 +54,7 @@ from banking.matching import (
     scope_lock,
 )
 from banking.models import (
+    BankAccount,
     BankReconciliation,
     BankStatement,
     BankTransaction,
@@ -529,7 +533,10 @@ def _store(result, snapshot, *, account, period, user):
     snapshot.unmatched_statement_count = result["unmatched_statement_lines"]["count"]
     snapshot.unmatched_statement_amount = result["unmatched_statement_lines"]["total"]
     snapshot.dimension_breakdown = jsonable(result["dimensions"])
-    snapshot.prepared_by = user
+    if snapshot.prepared_by_id is None or not is_service_account(user):
+        # The nightly refresh (the service account) keeps the person who prepared the month:
+        # taking their name off would let them sign off their own work.
+        snapshot.prepared_by = user
     snapshot.updated_by = user
     _refuse_beyond_columns(snapshot, period)
     snapshot.save()
@@ -649,6 +656,33 @@ def _resolve(reconciliation_id, bank_account_id, period):
     return bank_account_id, period
 
 
+def _helped_prepare(user, account, period, snapshot):
+    """Whether ``user`` had a hand in the month: ran its matcher, saved its snapshot, or decided a match.
+
+    The snapshot names only its latest preparer; the audit trail remembers everyone who ran
+    the month before a refresh by someone else (or by the nightly job) took its place.
+    """
+    if not segregation_enforced():
+        return False
+    start, end = period_bounds(period)
+    decided = ReconciliationMatch.objects.filter(
+        bank_account_id=account.pk,
+        statement_line__booking_date__gte=start,
+        statement_line__booking_date__lte=end,
+        decided_by=user,
+    ).exclude(status=MatchStatus.SUGGESTED)
+    ran = Q(
+        content_type=ContentType.objects.get_for_model(BankAccount),
+        object_pk=str(account.pk),
+        additional_data__event="auto-match",
+        additional_data__period=period,
+    )
+    if snapshot is not None:
+        snapshot_type = ContentType.objects.get_for_model(BankReconciliation)
+        ran |= Q(content_type=snapshot_type, object_pk=str(snapshot.pk), changes__has_key="prepared_by")
+    return decided.exists() or LogEntry.objects.filter(ran, actor_id=user.pk).exists()
+
+
 # The longest sign-off note, whichever door it comes through (API, workbench, command).
 SIGN_OFF_NOTE_MAX = 2000
 
@@ -680,15 +714,9 @@ def reconciliation_finalize(*, user, reconciliation_id=None, bank_account_id=Non
             "workbench's Run matcher, manage.py reconcile, or POST /api/v1/banking/reconciliation/run).",
             code="not_prepared",
         )
-    preparer_id = getattr(snapshots.get(period), "prepared_by_id", user.pk)
-    # Matching, accepting or rejecting by hand prepares the month as much as running it does.
-    decided = ReconciliationMatch.objects.filter(
-        bank_account_id=account.pk,
-        statement_line__booking_date__gte=start,
-        statement_line__booking_date__lte=end,
-        decided_by=user,
-    ).exclude(status=MatchStatus.SUGGESTED)
-    makers = (preparer_id, user.pk) if decided.exists() else (preparer_id,)
+    snapshot = snapshots.get(period)
+    preparer_id = getattr(snapshot, "prepared_by_id", user.pk)
+    makers = (preparer_id, user.pk) if _helped_prepare(user, account, period, snapshot) else (preparer_id,)
     check_segregation(user=user, makers=makers, action="finalize_bankreconciliation")
     snapshot, result = _save_locked(account=account, period=period, snapshots=snapshots, user=user)
     for rule in SIGN_OFF_RULES:

@@ -2,7 +2,7 @@
 
 Two checks, on by default (``BANKING_SEGREGATION_OF_DUTIES``): nobody posts a
 bank transaction, cash submission or float allocation they created or whose
-figures they changed, and nobody signs off a
+figures they changed (nor a float's return), and nobody signs off a
 reconciliation they prepared or whose matches they decided by hand. The
 services call :func:`check_segregation` inside their own transaction, so the
 rule holds from every door (API, admin, commands) and a refusal changes
@@ -17,6 +17,7 @@ from cnperp.exceptions import DomainError
 SOD_POST = "post_banktransaction"
 SOD_POST_CASH = "post_cashsubmission"
 SOD_POST_FLOAT = "post_floatallocation"
+SOD_POST_FLOAT_RETURN = "post_floatreturn"
 SOD_FINALIZE = "finalize_bankreconciliation"
 
 # What the maker did, and what the checker may not do after it, in staff's words.
@@ -25,6 +26,8 @@ ACTIONS = {
     # Branch cash is where a shortfall hides: the counts are made by one person, posted by another.
     SOD_POST_CASH: ("recorded this cash submission or changed its figures", "post it"),
     SOD_POST_FLOAT: ("recorded this float allocation or changed its figures", "post it"),
+    # Who handed out the float does not also book what came back of it.
+    SOD_POST_FLOAT_RETURN: ("recorded this float allocation or changed its figures", "post its return"),
     SOD_FINALIZE: ("prepared this reconciliation or decided its matches", "sign it off"),
 }
 
