@@ -6,7 +6,8 @@ can act on and, where one field is at fault, the field's name. The API answers
 ``{"detail": "...", "code": "..."}`` otherwise.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
@@ -118,6 +119,20 @@ def page_not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": "No such endpoint or record.", "code": "not_found"}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """A request Django refuses before any view (a body over the limit): JSON under ``/api/``."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = (
+            f"The request body is larger than the {limit:,} bytes a request may carry "
+            "(a statement file goes as a multipart upload, which has its own limit)."
+        )
+        return JsonResponse({"detail": detail, "code": "request_too_large"}, status=413)
+    return JsonResponse({"detail": "The request could not be read.", "code": "bad_request"}, status=400)
 
 
 def server_error(request):

@@ -3,7 +3,9 @@
 JSON may spell a lone UTF-16 surrogate (``"\\ud800"``), which Python's ``json``
 decodes into a string that cannot be encoded as UTF-8: stored or echoed back,
 it fails deep in the database driver or the renderer. It is refused here, at
-the door, with a 400 that names the field, before any serializer sees it.
+the door, with a 400 that names the field, before any serializer sees it. So is
+a body nested deeper than any request needs (``MAX_NESTING``): thousands of
+brackets would exhaust the recursion of the code that reads them.
 """
 
 import json
@@ -11,10 +13,35 @@ import json
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
+MAX_NESTING = 32
+
+
+def nesting_beyond(value, limit):
+    """Whether lists and objects in ``value`` nest deeper than ``limit`` (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            too_deep = nesting_beyond(data, MAX_NESTING)
+        except RecursionError:
+            too_deep = True  # the decoder gave up first
+        if too_deep:
+            # No request here nests more than a few levels; thousands of brackets are an attack on
+            # the recursive code that reads them (a RecursionError, answered as a 500).
+            raise exceptions.ParseError(
+                f"JSON parse error - the body nests deeper than {MAX_NESTING} levels."
+            )
         path = unencodable_path(data, "")
         if path is not None:
             # Named like a serializer's error: the top-level field, the full path in the message.

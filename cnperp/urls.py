@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from cnperp.health import health, prometheus_metrics, ready
 
 # Answers under /api/ are JSON, even for a URL that matches no route.
+handler400 = "cnperp.exceptions.bad_request"
 handler404 = "cnperp.exceptions.page_not_found"
 handler500 = "cnperp.exceptions.server_error"
 

@@ -13,8 +13,9 @@ from django.test import override_settings
 from accounting.models import JournalPosting
 from banking.models import BankReconciliation, BankTransaction, CashSubmission, FloatAllocation
 from banking.posting import FIGURE_FIELDS
-from banking.tests.factories import FloatAllocationFactory
-from cnperp.tests.test_duties import BANKING, DRAFT, MONTH, ledger, person  # noqa: F401 (fixture)
+from banking.tests.factories import BankStatementFactory, FloatAllocationFactory, StatementLineFactory
+from banking.tests.posting_setup import ledger_setup
+from cnperp.tests.test_duties import BANKING, DRAFT, MONTH, person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation_on")]
 
@@ -23,6 +24,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation_on")]
 def segregation_on():
     with override_settings(BANKING_SEGREGATION_OF_DUTIES=True):
         yield
+
+
+@pytest.fixture
+def ledger():
+    ledger = ledger_setup()
+    statement = BankStatementFactory(bank_account=ledger["op"], opening_balance=0, closing_balance=0)
+    StatementLineFactory(statement=statement, amount=250)
+    return ledger
 
 
 @pytest.mark.parametrize("model", [BankTransaction, CashSubmission, FloatAllocation])

@@ -17,6 +17,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from accounting.models import AccountingPeriod, DimensionAssignment, GLAccount, JournalEntry, JournalPosting
 from banking.models import (
@@ -417,4 +418,37 @@ def test_a_bad_statement_import_form_names_the_field(month, admin_api, fields, n
     response = admin_api.post(f"{BANKING}/statements/import", data, format="multipart")
     assert response.status_code == 400, response.content[:300]
     assert named in response.json()
+    assert fingerprint() == before
+
+
+def test_a_body_nested_thousands_deep_is_a_400_even_before_sign_in(month, admin_api):
+    # Thousands of brackets exhausted the recursion of the code reading them: a 500 with a traceback.
+    before = fingerprint()
+    deep = '{"username": ' + "[" * 3000 + "]" * 3000 + "}"
+    anonymous = APIClient().generic("POST", "/api/v1/auth/token", deep, content_type="application/json")
+    signed_in = admin_api.generic("POST", f"{BANKING}/transactions", deep, content_type="application/json")
+    for response in (anonymous, signed_in):
+        assert response.status_code == 400, response.content[:200]
+        assert response.json()["code"] == "parse_error"
+        assert "nests deeper than 32 levels" in response.json()["detail"]
+    assert fingerprint() == before
+
+
+def test_a_body_nested_as_deep_as_a_request_needs_is_read(month, admin_api):
+    # A transfer with its allocations is three levels deep; the limit leaves room for any request.
+    response = admin_api.post(f"{BANKING}/transfers", {**TRANSFER, "extra": [[[[1]]]]}, format="json")
+    assert response.status_code == 400
+    assert "extra" in response.json()  # read, then refused as an unknown field: not a parse error
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=4096)
+def test_a_body_beyond_the_request_limit_is_a_json_413_under_the_api(month, admin_api):
+    # Django refuses it before any view, with its HTML "Bad Request" page; the API answers JSON.
+    before = fingerprint()
+    body = json.dumps({**TRANSFER, "description": "x" * 8000})
+    response = admin_api.generic("POST", f"{BANKING}/transfers", body, content_type="application/json")
+    assert response.status_code == 413, response.content[:200]
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "request_too_large"
+    assert "4,096 bytes" in response.json()["detail"]
     assert fingerprint() == before
