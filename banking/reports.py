@@ -1058,7 +1058,7 @@ def _transfers_at_end(rows, account_id, start, end):
     ``until`` holds the end of the transit of each transfer open at ``end`` but settled since (its
     receipt, or its sending leg's reversal), for its days in transit; ``received`` what had been
     received at ``end`` of each transfer whose received amount differs from today's (``None``:
-    nothing), for the allocations' shares.
+    nothing), as ``(amount, receiving leg id)``, for the allocations' shares.
     """
     received_status, failed_status, out = TransferStatus.RECEIVED, TransferStatus.FAILED, Direction.OUT
     later = _reversals_after(end)
@@ -1083,7 +1083,7 @@ def _transfers_at_end(rows, account_id, start, end):
                 sending_reversed[transfer_id] = reversed_on
         elif reversed_on and (transfer_id not in receipts or receipts[transfer_id][0] < day):
             # The receipt standing at the end (a transfer has one live receiving leg at a time).
-            receipts[transfer_id] = (day, _cents(amount))
+            receipts[transfer_id] = (day, _cents(amount), pk)
     listed_ids = {row[0] for row in rows}
     missing = [
         row
@@ -1103,8 +1103,8 @@ def _transfers_at_end(rows, account_id, start, end):
         # (bank_transfer_sending_reversed), in transit then.
         recalled = status == TransferStatus.INITIATED and transfer_id in sending_reversed
         if transfer_id in receipts:
-            received_date, received_amount = receipts[transfer_id]
-            status, received[transfer_id] = received_status, received_amount
+            received_date, received_amount, leg = receipts[transfer_id]
+            status, received[transfer_id] = received_status, (received_amount, leg)
         elif transfer_id in received_after or transfer_id in failed_after or undated_failure or recalled:
             if transfer_id in received_after:
                 until[transfer_id] = received_date
@@ -1124,21 +1124,51 @@ def _transfers_at_end(rows, account_id, start, end):
 
 
 def _received_shares(allocation_rows, received):
-    """``{(transfer id, line number): share}`` of ``received``, split as a receiving leg posts it."""
+    """``{(transfer id, line number): share}`` of what ``received`` says had arrived, as its leg posted it.
+
+    The shares a receipt recorded on the allocations were cleared when it was undone, so they
+    are read from the bank lines the (since reversed) receiving leg posted, by the allocation's
+    dimensions (no two allocations of a transfer share them): a split recorded by hand (the
+    charge taken off one allocation) stays as it was booked. A leg with no such lines is split
+    anew, as a receiving leg splits its amount.
+    """
+    posted = _posted_bank_lines([leg for _amount, leg in filter(None, received.values())])
     lines = defaultdict(list)
-    for transfer_id, line_number, _from_id, amount, *_rest in allocation_rows:
+    for transfer_id, line_number, _from_id, amount, _received, *dimensions in allocation_rows:
         if received.get(transfer_id) is not None:
-            # The shares its receipt recorded were cleared when it was undone: split anew.
             lines[transfer_id].append(
-                (line_number, SimpleNamespace(amount=_cents(amount), received_amount=None))
+                (line_number, tuple(dimensions), SimpleNamespace(amount=_cents(amount), received_amount=None))
             )
     shares = {}
     for transfer_id, numbered in lines.items():
-        split = allocation_shares(received[transfer_id], [share for _number, share in numbered])
+        amount, leg = received[transfer_id]
+        booked = posted.get(leg)
+        if booked:
+            split = [booked.get(dimensions, ZERO) for _number, dimensions, _share in numbered]
+        else:
+            split = allocation_shares(amount, [share for _number, _dimensions, share in numbered])
         shares.update(
-            ((transfer_id, number), value) for (number, _share), value in zip(numbered, split, strict=True)
+            ((transfer_id, number), value)
+            for (number, _dimensions, _share), value in zip(numbered, split, strict=True)
         )
     return shares
+
+
+def _posted_bank_lines(leg_ids):
+    """``{leg id: {(cost centre, project, department): amount}}``: the bank debits each receiving
+    leg's own posting made (its other side credits money in transit)."""
+    if not leg_ids:
+        return {}
+    lines = JournalEntry.objects.filter(
+        posting__source_type=SourceType.BANK_TRANSACTION,
+        posting__source_id__in=sorted(leg_ids),
+        posting__purpose=PostingPurpose.POST,
+        debit__gt=0,
+    ).values_list("posting__source_id", "cost_center_id", "project_id", "department_id", "debit")
+    booked = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for leg, cost_center, project, department, debit in lines.order_by():
+        booked[leg][(cost_center, project, department)] += _cents(debit)
+    return booked
 
 
 def _allocation_rows(transfer_ids):

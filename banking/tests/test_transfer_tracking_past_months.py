@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from accounting.models import JournalEntry
 from banking import posting, services
 from banking.choices import Direction
-from banking.models import BankTransaction
+from banking.models import BankTransaction, BankTransferAllocation
 from banking.tests.posting_setup import contra, ledger_setup
 
 pytestmark = pytest.mark.django_db
@@ -454,3 +454,42 @@ def test_a_past_months_report_asks_the_same_queries_however_many_transfers_chang
 
     assert len(listed(tracking(api, "2025-10"))) == 15
     assert five == one
+
+
+def test_a_receipt_split_by_hand_and_reversed_later_keeps_its_booked_split_in_its_month(api, user):
+    # Given a transfer whose bank charge came off its second allocation (recorded on the
+    # allocations before the receipt, as the demo's short receipts are), received in October
+    send(
+        user,
+        "tr-charged",
+        d(2025, 10, 4),
+        "200.00",
+        allocations=[
+            {"amount": "100.00", "cost_center_id": "cc-hq"},
+            {"amount": "100.00", "cost_center_id": "cc-ops"},
+        ],
+    )
+    BankTransferAllocation.objects.filter(transfer_id="tr-charged", line_number=1).update(
+        received_amount=Decimal("100.00")
+    )
+    BankTransferAllocation.objects.filter(transfer_id="tr-charged", line_number=2).update(
+        received_amount=Decimal("60.00")
+    )
+    receive(user, "tr-charged", d(2025, 10, 5), "160.00")
+    leg_lines = JournalEntry.objects.filter(posting__source_id=_leg("tr-charged", Direction.IN), debit__gt=0)
+    booked = {line.cost_center_id: line.debit for line in leg_lines}
+    assert booked == {"cc-hq": Decimal("100.00"), "cc-ops": Decimal("60.00")}
+    before = tracking(api, "2025-10")
+
+    # When its receiving leg is reversed in November (the allocations' shares are cleared)
+    undo_receipt(user, "tr-charged", d(2025, 11, 3))
+    october = tracking(api, "2025-10")
+
+    # Then October still shows the split its leg booked, not a new proportional one (80.00/80.00)
+    item = listed(october)["tr-charged"]
+    assert [a["received_amount"] for a in item["allocations"]] == ["100.00", "60.00"]
+    received = {
+        row["key"]: row["received_amount"] for row in october["by_dimension"]["outgoing"]["cost_center"]
+    }
+    assert (received["cc-hq"], received["cc-ops"]) == ("100.00", "60.00")
+    assert {**october, "generated_at": None} == {**before, "generated_at": None}
