@@ -168,6 +168,9 @@ def _save(document, *, user, validate=None):
     document.full_clean()
     if isinstance(document, BankTransaction):
         refuse_signed_off(document.bank_account_id, document.transaction_date)
+    elif isinstance(document, FloatAllocation):
+        # A float is cash out of the account on its date: drafted there, it could never be posted.
+        refuse_signed_off(document.bank_account_id, document.allocation_date)
     document.save()
     return document
 
@@ -207,9 +210,15 @@ def bank_account_update(*, bank_account_id, user, **data):
     return account
 
 
-def _account_of(transaction_id):
-    # Read before the transaction's own lock, to take the account's first (the global order).
-    return BankTransaction.objects.filter(pk=transaction_id).values_list("bank_account_id", flat=True).first()
+def _account_of(transaction_id, model=BankTransaction):
+    # Read before the document's own lock, to take the account's first (the global order).
+    return model.objects.filter(pk=transaction_id).values_list("bank_account_id", flat=True).first()
+
+
+def _lock_accounts_of(model, pk, data):
+    """Share-lock the account a draft is on and the one ``data`` moves it to, before the draft."""
+    moved_to = data.get("bank_account", data.get("bank_account_id"))
+    bank_accounts_lock_shared([_account_of(pk, model), getattr(moved_to, "pk", moved_to)])
 
 
 @transaction.atomic
@@ -250,8 +259,7 @@ def refuse_matched(txn, then):
 @transaction.atomic
 def bank_transaction_update(*, transaction_id, user, **data):
     """Change a draft bank transaction; posted ones are final, matched ones wait for an unmatch."""
-    moved_to = data.get("bank_account", data.get("bank_account_id"))
-    bank_accounts_lock_shared([_account_of(transaction_id), getattr(moved_to, "pk", moved_to)])
+    _lock_accounts_of(BankTransaction, transaction_id, data)
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     # Moving a draft out of a signed-off month changes that month too (the new place: _save).
@@ -331,7 +339,8 @@ def bank_transaction_delete(*, transaction_id, user):
 @transaction.atomic
 def cash_submission_create(*, user, **data):
     """Record cash a branch has sent to the bank."""
-    return _save(CashSubmission(**data), user=user, validate=_submission_check(None))
+    submission = _deposited_when_counted(CashSubmission(**data), data)
+    return _save(submission, user=user, validate=_submission_check(None))
 
 
 @transaction.atomic
@@ -339,7 +348,26 @@ def cash_submission_update(*, submission_id, user, **data):
     submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
     _check_draft(submission)
     check = _submission_check(submission.deposit_transaction_id)
-    return _save(_apply(submission, data), user=user, validate=check)
+    return _save(_deposited_when_counted(_apply(submission, data), data), user=user, validate=check)
+
+
+def _deposited_when_counted(submission, data):
+    """The status follows what reached the bank: deposited once the deposited amount is given,
+    submitted again when it is cleared; a cancelled submission stays cancelled. A status the
+    request sends itself must agree (deposited with nothing deposited: the model's check)."""
+    following = (CashSubmissionStatus.SUBMITTED, CashSubmissionStatus.DEPOSITED)
+    counted = submission.deposited_amount is not None
+    if "status" not in data and submission.status in following:
+        submission.status = following[counted]
+    elif counted and submission.status == CashSubmissionStatus.SUBMITTED:
+        raise ValidationError(
+            {
+                "status": f"What reached the bank is given ({submission.deposited_amount}), so the cash "
+                'is deposited: set the status to "deposited" (or leave it out), or clear the '
+                "deposited amount."
+            }
+        )
+    return submission
 
 
 def _posted_through_transit(deposit):
@@ -486,15 +514,20 @@ def float_allocation_create(*, user, **data):
 
 @transaction.atomic
 def float_allocation_update(*, allocation_id, user, **data):
+    _lock_accounts_of(FloatAllocation, allocation_id, data)
     allocation = FloatAllocation.objects.select_for_update().get(pk=allocation_id)
     _check_draft(allocation)
+    # Moving a draft out of a signed-off month changes that month too (the new place: _save).
+    refuse_signed_off(allocation.bank_account_id, allocation.allocation_date)
     return _save(_apply(allocation, data), user=user, validate=_check_float)
 
 
 @transaction.atomic
 def float_allocation_delete(*, allocation_id, user):
+    bank_accounts_lock_shared([_account_of(allocation_id, FloatAllocation)])
     allocation = FloatAllocation.objects.select_for_update().get(pk=allocation_id)
     _check_draft(allocation)
+    refuse_signed_off(allocation.bank_account_id, allocation.allocation_date)
     allocation.delete()
 
 

@@ -475,3 +475,39 @@ def test_a_float_is_not_given_or_returned_in_a_finalized_month_of_its_bank(month
         return_date=D(2025, 11, 20),
     )
     assert created
+
+
+def test_a_draft_float_cannot_be_recorded_changed_moved_or_deleted_in_a_finalized_month(month, admin_api):
+    # A float is cash out of the account on its date: drafted in a signed-off month it was taken
+    # (201) and could then never be posted (409), a draft nobody could finish.
+    from banking.models import FloatAllocation
+    from banking.tests.factories import BranchFactory, FloatAllocationFactory
+
+    branch = BranchFactory(id="br-lock")
+    FloatAllocationFactory(id="fa-oct", branch=branch, bank_account=month["account"])
+    _finalize(admin_api)
+    before = _live(admin_api)
+    new = {"branch_id": "br-lock", "bank_account_id": "ba-op", "amount": "80.00"}
+
+    created = admin_api.post(
+        f"{API}/float-allocations", {**new, "allocation_date": "2025-10-20"}, format="json"
+    )
+    changes = [
+        admin_api.patch(f"{API}/float-allocations/fa-oct", change, format="json")
+        for change in ({"amount": "90.00"}, {"allocation_date": "2025-11-03"})
+    ]
+    deleted = admin_api.delete(f"{API}/float-allocations/fa-oct")
+
+    for response in (created, *changes, deleted):
+        assert response.status_code == 409, response.content
+        assert response.json()["code"] == "reconciliation_finalized"
+    assert list(FloatAllocation.objects.values_list("id", "amount", "allocation_date")) == [
+        ("fa-oct", Decimal("500.00"), D(2025, 10, 1))
+    ]
+    assert _headline(_live(admin_api)) == _headline(before)
+
+    # November is open: a float there is recorded as usual.
+    november = admin_api.post(
+        f"{API}/float-allocations", {**new, "allocation_date": "2025-11-04"}, format="json"
+    )
+    assert november.status_code == 201, november.content

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from banking.models import BankTransfer, BankTransferAllocation
+from banking.models import BankTransfer, BankTransferAllocation, CashSubmission
 from banking.tests.factories import BankAccountFactory
 from banking.tests.posting_setup import ledger_setup
 
@@ -270,3 +270,50 @@ def test_a_transfer_whose_sending_leg_was_reversed_cannot_be_received(admin_api,
     assert response.json()["code"] == "sending_leg_reversed"
     transfer = BankTransfer.objects.get(pk="tr-undone")
     assert transfer.status != "received" and transfer.legs.count() == 1
+
+
+def test_a_submission_recorded_with_what_reached_the_bank_is_deposited(admin_api, ledger):
+    # Recorded with its deposited amount and no status, it said "submitted" for good: a finance
+    # user filtering the deposited ones did not find it.
+    body = {
+        "id": "cs-counted",
+        "bank_account_id": "ba-op",
+        "branch_id": "test-branch",
+        "submission_date": "2025-10-10",
+        "expected_amount": "500.00",
+    }
+    url = f"{BASE}/cash-submissions"
+
+    counted = admin_api.post(
+        url, {**body, "deposited_amount": "498.00", "deposit_date": "2025-10-11"}, format="json"
+    )
+    listed = admin_api.get(url, {"status": "deposited"})
+    cleared = admin_api.patch(
+        f"{url}/cs-counted", {"deposited_amount": None, "deposit_date": None}, format="json"
+    )
+    counted_again = admin_api.patch(f"{url}/cs-counted", {"deposited_amount": "500.00"}, format="json")
+
+    assert counted.status_code == 201, counted.content
+    assert counted.json()["status"] == "deposited"
+    assert [row["id"] for row in listed.json()["results"]] == ["cs-counted"]
+    assert (cleared.status_code, cleared.json()["status"]) == (200, "submitted")
+    assert (counted_again.status_code, counted_again.json()["status"]) == (200, "deposited")
+
+
+def test_a_submission_said_to_be_submitted_with_a_deposited_amount_is_refused(admin_api, ledger):
+    body = {
+        "id": "cs-contradicts",
+        "bank_account_id": "ba-op",
+        "branch_id": "test-branch",
+        "submission_date": "2025-10-10",
+        "expected_amount": "500.00",
+        "deposited_amount": "500.00",
+        "deposit_date": "2025-10-11",
+        "status": "submitted",
+    }
+
+    response = admin_api.post(f"{BASE}/cash-submissions", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert 'set the status to "deposited"' in response.json()["status"][0]
+    assert not CashSubmission.objects.filter(pk="cs-contradicts").exists()
