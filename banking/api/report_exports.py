@@ -128,6 +128,10 @@ def _sheet_title(name, used):
     return title
 
 
+# A spreadsheet number is a double: 15 significant digits, so cents are exact below 10**13.
+EXACT_NUMBER_LIMIT = Decimal(10) ** 13
+
+
 class XLSXRenderer(renderers.BaseRenderer):
     media_type = XLSX_MEDIA_TYPE
     format = "xlsx"
@@ -149,7 +153,9 @@ class XLSXRenderer(renderers.BaseRenderer):
                 values = [name]
                 for header in headers:
                     value = row.get(header)
-                    if isinstance(value, datetime.datetime):
+                    if isinstance(value, Decimal) and abs(value) >= EXACT_NUMBER_LIMIT:
+                        value = f"{value:.2f}"  # beyond a spreadsheet number's 15 digits: exact as text
+                    elif isinstance(value, datetime.datetime):
                         value = value.isoformat()  # Excel has no time zones; keep the exact instant as text.
                     elif isinstance(value, str):
                         # A control character (a vertical tab pasted into a name) cannot be stored
