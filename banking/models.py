@@ -191,6 +191,22 @@ class BankAccount(TrackedModel):
                 raise ValidationError(
                     {"gl_account": f"GL account {self.gl_account_id} is inactive; choose an active one."}
                 )
+        # The books of a bank account are the lines on its GL account: two accounts on one GL
+        # account would each show the other's money, and the reports' totals would disagree.
+        sharing = (
+            BankAccount.objects.filter(gl_account_id=self.gl_account_id)
+            .exclude(pk=self.pk)
+            .values_list("pk", flat=True)
+            if self.gl_account_id
+            else []
+        )
+        if sharing:
+            raise ValidationError(
+                {
+                    "gl_account": f"GL account {self.gl_account_id} is already the ledger account of bank "
+                    f"account {sharing[0]}; each bank account needs a GL account of its own."
+                }
+            )
         refusal = self.ledger_change_refusal()
         if refusal:
             field, message = refusal

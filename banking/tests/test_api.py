@@ -635,6 +635,34 @@ def test_a_bank_account_needs_a_number_or_an_iban(admin_api):
     assert set(response.json()) == {"account_number"}
 
 
+def test_a_second_bank_account_on_a_gl_account_already_in_use_is_refused(admin_api):
+    # An account's books are the lines on its GL account: a second account on it would show the
+    # first's money as its own, and a report of both counted the books once and statements twice.
+    GLAccountFactory(id="gl-1120", code="1120")
+    GLAccountFactory(id="gl-1121", code="1121")
+    body = {"name": "Payroll", "bank_name": "First National", "currency": "GBP", "gl_account_id": "gl-1120"}
+    url = "/api/v1/banking/bank-accounts"
+    assert (
+        admin_api.post(url, {**body, "id": "ba-pay", "account_number": "1"}, format="json").status_code == 201
+    )
+
+    second = admin_api.post(url, {**body, "id": "ba-pay2", "account_number": "2"}, format="json")
+    other = admin_api.post(
+        url, {**body, "id": "ba-pay3", "account_number": "3", "gl_account_id": "gl-1121"}, format="json"
+    )
+    moved = admin_api.patch(f"{url}/ba-pay3", {"gl_account_id": "gl-1120"}, format="json")
+    kept = admin_api.patch(
+        f"{url}/ba-pay", {"name": "Payroll (GBP)", "gl_account_id": "gl-1120"}, format="json"
+    )
+
+    assert second.status_code == moved.status_code == 400, (second.content, moved.content)
+    for response in (second, moved):
+        assert "already the ledger account of bank account ba-pay" in response.json()["gl_account_id"][0]
+    assert not BankAccount.objects.filter(pk="ba-pay2").exists()
+    assert BankAccount.objects.get(pk="ba-pay3").gl_account_id == "gl-1121"
+    assert (other.status_code, kept.status_code) == (201, 200)
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

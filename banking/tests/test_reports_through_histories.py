@@ -60,7 +60,8 @@ def company():
     ledger = ledger_setup()
     CostCenterFactory(id="cc-hq-a", code="HQA", name="Head office A", parent=ledger["cc"])
     ProjectFactory(id="prj-sub", code="SUB", name="Sub project", parent=ledger["project"])
-    # A second bank account booked on ba-op's GL account, and one kept in euros.
+    # A second bank account booked on ba-op's GL account (as recorded before each bank account
+    # needed a GL account of its own: the reports still add it up), and one kept in euros.
     BankAccountFactory(id="ba-op2", name="Operating sub-account", gl_account=ledger["op"].gl_account)
     BankAccountFactory(id="ba-eur", name="Euro account", currency="EUR")
     # An opening balance migrated before the first period (its row is September's).
