@@ -79,15 +79,11 @@ from banking.posting import bank_transaction_post
 from cnperp.duties import segregation_enforced
 from cnperp.exceptions import DomainError, NotFoundError
 from cnperp.parsers import unencodable_path
-from cnperp.roles import REPORT_PERMISSIONS
+from cnperp.roles import RECONCILIATION_READ_PERMISSIONS, REPORT_PERMISSIONS
 from dimensions.models import Branch, CostCenter, Department, Project
 
-# Reading the workbench shows the reconciliation, the statement lines and the book transactions.
-VIEW_PERMISSIONS = (
-    "banking.view_bankreconciliation",
-    "banking.view_statementline",
-    "banking.view_banktransaction",
-)
+# Reading the workbench shows what the reconciliation endpoint shows, and needs what it needs.
+VIEW_PERMISSIONS = RECONCILIATION_READ_PERMISSIONS
 # The dashboard shows what the four report endpoints show, and needs what each of them needs.
 DASHBOARD_PERMISSIONS = tuple(sorted(set().union(*REPORT_PERMISSIONS.values())))
 MATCH_PERMISSION = "banking.match_statementline"

@@ -76,6 +76,18 @@ REPORT_PERMISSIONS = {
     ),
     "transfer-tracking": ("banking.view_banktransfer", "banking.view_banktransaction"),
 }
+# Reading a reconciliation (the API's and the workbench's) shows book balances from the GL lines,
+# the statements and their lines, the unmatched transactions and the matches: the view
+# permission on each, as for a report.
+RECONCILIATION_READ_PERMISSIONS = (
+    "banking.view_bankreconciliation",
+    "accounting.view_journalentry",
+    "banking.view_bankaccount",
+    "banking.view_bankstatement",
+    "banking.view_statementline",
+    "banking.view_banktransaction",
+    "banking.view_reconciliationmatch",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,8 +22,9 @@ from banking.models import ReconciliationMatch
 from cnperp.api import query_parameters, service_errors
 from cnperp.pagination import StandardPagination
 from cnperp.permissions import RequiredPermissions
+from cnperp.roles import RECONCILIATION_READ_PERMISSIONS
 
-VIEW_PERMISSION = "banking.view_bankreconciliation"
+VIEW_PERMISSION = RECONCILIATION_READ_PERMISSIONS
 CHANGE_PERMISSION = "banking.match_statementline"
 FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 

@@ -12,6 +12,7 @@ from banking.matching import match_run
 from banking.models import BankReconciliation, BankTransaction, ReconciliationMatch, StatementLine
 from banking.reconciliation import jsonable, reconcile_banking_by_dimension
 from banking.tests.reconciliation_setup import october
+from cnperp.roles import RECONCILIATION_READ_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +24,12 @@ def month():
     return october()
 
 
-def client_with(*codenames):
-    user = UserFactory(username="-".join(codenames) or "nobody")
+def client_with(*names):
+    """A client of a user holding ``names`` (``app.codename``; a bare codename is banking's)."""
+    user = UserFactory(username="-".join(name.rpartition(".")[2] for name in names)[:150] or "nobody")
+    labelled = [name.split(".") if "." in name else ("banking", name) for name in names]
     user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="banking", codename__in=codenames)
+        [Permission.objects.get(content_type__app_label=app, codename=code) for app, code in labelled]
     )
     client = APIClient()
     client.force_authenticate(user)
@@ -35,12 +38,12 @@ def client_with(*codenames):
 
 @pytest.fixture
 def viewer():
-    return client_with("view_bankreconciliation")
+    return client_with(*RECONCILIATION_READ_PERMISSIONS)
 
 
 @pytest.fixture
 def accountant():
-    return client_with("view_bankreconciliation", "match_statementline", "finalize_bankreconciliation")
+    return client_with(*RECONCILIATION_READ_PERMISSIONS, "match_statementline", "finalize_bankreconciliation")
 
 
 def test_get_gives_the_services_numbers_as_strings(month, viewer):
@@ -95,10 +98,24 @@ def test_reading_and_changing_need_their_permissions(month):
     assert anonymous.get(URL, {"bank_account_id": "ba-op", "period": "2025-10"}).status_code == 401
     nobody = client_with()
     assert nobody.get(URL, {"bank_account_id": "ba-op", "period": "2025-10"}).status_code == 403
-    viewer = client_with("view_bankreconciliation")
+    viewer = client_with(*RECONCILIATION_READ_PERMISSIONS)
     response = viewer.post(f"{URL}/run", {"bank_account_id": "ba-op", "period": "2025-10"})
     assert response.status_code == 403
     assert not BankReconciliation.objects.exists()
+
+
+@pytest.mark.parametrize("missing", RECONCILIATION_READ_PERMISSIONS)
+def test_reading_a_reconciliation_needs_the_view_of_everything_it_shows(month, missing):
+    # It shows GL balances, statement lines, transactions and matches: holding only the view of
+    # reconciliations read them all, which the endpoints of each refused.
+    query = {"bank_account_id": "ba-op", "period": "2025-10"}
+    short = client_with(*(name for name in RECONCILIATION_READ_PERMISSIONS if name != missing))
+    only_reconciliations = client_with("view_bankreconciliation")
+
+    for client in (short, only_reconciliations):
+        assert client.get(URL, query).status_code == 403
+        assert client.get(f"{URL}/matches", query).status_code == 403
+    assert client_with(*RECONCILIATION_READ_PERMISSIONS).get(URL, query).status_code == 200
 
 
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "\uff12\uff10\uff12\uff15-10"])

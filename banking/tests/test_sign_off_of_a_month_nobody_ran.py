@@ -19,6 +19,7 @@ from banking.choices import ReconciliationState
 from banking.models import BankReconciliation
 from banking.tests.browser import month_end
 from banking.tests.browser.test_workbench_views import BASE, grant
+from cnperp.roles import RECONCILIATION_READ_PERMISSIONS
 from cnperp.tests.api import client_for
 
 pytestmark = [pytest.mark.django_db]
@@ -44,9 +45,7 @@ def _controller():
     return grant(
         UserFactory(username="controller"),
         "banking.finalize_bankreconciliation",
-        "banking.view_bankreconciliation",
-        "banking.view_statementline",
-        "banking.view_banktransaction",
+        *RECONCILIATION_READ_PERMISSIONS,
     )
 
 
@@ -67,9 +66,7 @@ def test_a_month_run_in_the_workbench_is_signed_off_there_by_a_controller(octobe
         UserFactory(username="accountant"),
         "banking.match_statementline",
         "banking.finalize_bankreconciliation",
-        "banking.view_bankreconciliation",
-        "banking.view_statementline",
-        "banking.view_banktransaction",
+        *RECONCILIATION_READ_PERMISSIONS,
     )
     preparing, signing = Client(), Client()
     preparing.force_login(accountant)

@@ -17,10 +17,11 @@ from banking.choices import LineMatchStatus, ReconciliationState
 from banking.models import BankReconciliation, BankTransaction, ReconciliationMatch, StatementLine
 from banking.tests.browser import month_end
 from banking.tests.factories import StatementLineFactory
+from cnperp.roles import RECONCILIATION_READ_PERMISSIONS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_plain_http")]
 BASE = "/admin/banking/bankaccount/ba-op/reconcile/2025-10/"
-READ = ("banking.view_bankreconciliation", "banking.view_statementline", "banking.view_banktransaction")
+READ = RECONCILIATION_READ_PERMISSIONS
 
 
 @pytest.fixture
