@@ -475,7 +475,32 @@ class StaffUserAdmin(ListLookupGuard, UserAdmin):
 
 
 class GuardedTokenAdmin(ListLookupGuard, TokenAdmin):
-    """DRF's API token list, with the same guard on its address as every other list."""
+    """DRF's API token list, with the same guard on its address as every other list.
+
+    A key is shown whole once, when it is made; the list shows its first characters only. DRF's
+    list showed every key in full to anyone who may view tokens, and a key is its user: with
+    it, one person posts as another past segregation of duties and the audit trail.
+    """
+
+    list_display = ("key_start", "user", "created")
+
+    @admin.display(description="key")
+    def key_start(self, obj):
+        return f"{obj.key[:KEY_SHOWN]}…"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(
+                request,
+                f"API token of {obj.user}: {obj.key}. Copy it now: it is not shown again (the list "
+                f"shows its first {KEY_SHOWN} characters); a lost key is deleted and made anew.",
+                messages.WARNING,
+            )
+
+
+# The part of an API key the token list shows: enough to tell keys apart, too little to use one.
+KEY_SHOWN = 6
 
 
 admin.site.unregister(TokenProxy)

@@ -13,6 +13,7 @@
 - ``is_active=no`` (any value but true/false/1/0) is a 400, not an unfiltered list.
 """
 
+import html
 from decimal import Decimal
 
 import pytest
@@ -298,3 +299,25 @@ def test_a_bank_account_whose_gl_account_was_deactivated_can_still_be_renamed(ad
     response = admin_api.patch(f"{BANKING}/bank-accounts/ba-op", {"name": "Old operating"}, format="json")
 
     assert response.status_code == 200, response.content
+
+
+def test_the_token_list_shows_only_the_start_of_each_key_and_a_new_key_once():
+    # A key is its user: listed in full to anyone who may view tokens, one person could post as
+    # another, past segregation of duties and the audit trail.
+    holder = get_user_model().objects.create_user(username="key-holder")
+    existing = Token.objects.create(user=holder)
+    client = _web(_role_user("admin"))
+
+    listed = client.get("/admin/authtoken/tokenproxy/")
+    newcomer = get_user_model().objects.create_user(username="new-holder")
+    added = client.post("/admin/authtoken/tokenproxy/add/", {"user": newcomer.pk}, follow=True)
+    made = Token.objects.get(user=newcomer)
+    listed_again = client.get("/admin/authtoken/tokenproxy/")
+
+    assert listed.status_code == 200
+    assert existing.key not in listed.content.decode()
+    assert f"{existing.key[:6]}…" in listed.content.decode()
+    assert added.status_code == 200
+    assert made.key in html.unescape(added.content.decode())
+    assert "it is not shown again" in html.unescape(added.content.decode())
+    assert made.key not in listed_again.content.decode()
