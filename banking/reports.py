@@ -50,6 +50,7 @@ from banking.choices import (
     CashSubmissionStatus,
     Direction,
     PostingStatus,
+    ReconciliationState,
     ReconciliationStatus,
     TransferStatus,
 )
@@ -1303,13 +1304,22 @@ def variance_alerts_get(*, period):
 
     Book against statement per bank account, and branch cash submissions
     (deposited against expected) per account and branch; each alert says what,
-    where, how much and the threshold it crossed.
+    where, how much and the threshold it crossed, and ``signed_off_by`` who
+    accepted a book-against-statement variance by signing its month off (else ``None``).
     """
     threshold = alert_threshold()
+    # A month signed off with its variance explained (a note is required beyond the threshold)
+    # was accepted by a controller: its book-against-statement variance is said, not alerted.
+    signed_off = dict(
+        BankReconciliation.objects.filter(
+            period_id=period, scope_key="", status=ReconciliationState.FINALIZED
+        ).values_list("bank_account_id", "approved_by__username")
+    )
     alerts = []
     for account in BankAccount.objects.order_by("pk"):
         report = variance_report_get(period=period, bank_account_id=account.pk)
         for alert in report["alerts"]:
+            accepted = alert["kind"] == "book_vs_statement" and account.pk in signed_off
             alerts.append(
                 {
                     **alert,
@@ -1318,6 +1328,7 @@ def variance_alerts_get(*, period):
                     "currency": account.currency,
                     "period": period,
                     "threshold": threshold,
+                    "signed_off_by": signed_off[account.pk] if accepted else None,
                 }
             )
     return alerts

@@ -117,3 +117,28 @@ def test_the_exit_code_of_the_real_command_line(book):
 def test_a_bad_period_is_refused(period):
     with pytest.raises(CommandError, match="--period"):
         _run("--period", period)
+
+
+@override_settings(ADMINS=ADMINS)
+def test_a_variance_accepted_at_sign_off_is_said_but_raises_no_alert(book, caplog):
+    # A month signed off with its variance explained kept cron failing every night after.
+    from accounting.tests.factories import UserFactory
+    from banking.models import BankReconciliation
+    from banking.reconciliation import reconciliation_finalize, reconciliation_snapshot_save
+
+    _statement_above_books("ba-op", "5000.01")
+    preparer, controller = UserFactory(username="preparer"), UserFactory(username="controller")
+    reconciliation_snapshot_save(bank_account_id="ba-op", period="2025-10", user=preparer)
+    reconciliation_finalize(
+        user=controller, bank_account_id="ba-op", period="2025-10", note="Cheque lodged on the 31st."
+    )
+    assert BankReconciliation.objects.get(bank_account_id="ba-op").status == "finalized"
+
+    with caplog.at_level(logging.WARNING, logger="cnperp.alerts"):
+        output = _run("--period", "2025-10")
+
+    said = "ba-op: book vs statement variance 5000.01 USD (threshold 5000.00)"
+    assert f"{said}: accepted at sign-off by controller" in output
+    assert "No variance above 5000.00 in 2025-10 left to explain." in output
+    assert [r for r in caplog.records if r.name == "cnperp.alerts"] == []
+    assert mail.outbox == []

@@ -6,7 +6,9 @@ branch cash deposited against expected), logs one JSON line per alert on the
 ``cnperp.alerts`` logger, mails them to ``ADMINS`` through Django's mail (the
 console backend unless ``DJANGO_EMAIL_BACKEND`` says otherwise), and exits
 non-zero when there is any, so that cron and monitoring notice. No alert: a
-line saying so and exit 0.
+line saying so and exit 0. A book-against-statement variance of a month
+signed off (its variance explained in the sign-off note) is listed as accepted,
+naming the signer, and raises no alert.
 """
 
 import datetime
@@ -56,8 +58,14 @@ class Command(BaseCommand):
             alerts = variance_alerts_get(period=period)
         except DomainError as exc:
             raise CommandError(f"--period: {exc.message}") from exc
+        accepted = [alert for alert in alerts if alert["signed_off_by"]]
+        for alert in accepted:
+            # Explained in the sign-off note: said, so that the operator sees it, but no alarm.
+            self.stdout.write(f"{describe(alert)}: accepted at sign-off by {alert['signed_off_by']}.")
+        alerts = [alert for alert in alerts if not alert["signed_off_by"]]
         if not alerts:
-            self.stdout.write(f"No variance above {alert_threshold():.2f} in {period}.")
+            left = " left to explain" if accepted else ""
+            self.stdout.write(f"No variance above {alert_threshold():.2f} in {period}{left}.")
             return
         lines = [describe(alert) for alert in alerts]
         for alert, line in zip(alerts, lines, strict=True):
