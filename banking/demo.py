@@ -994,8 +994,16 @@ def demo_statement_import(*, code, user):
 
 
 def demo_history_post(*, codes, user):
-    """Post the demo's draft bank transactions dated in ``codes``; return how many were posted."""
-    from banking.posting import bank_transactions_post_batch
+    """Post the demo's drafts dated in ``codes``; return how many documents were posted.
+
+    Bank transactions, then the branches' cash submissions of the same months, each through its
+    posting service: a deposit named by a submission clears cash in transit, which the
+    submission's own posting fills, so the two are posted together or cash in transit would
+    stand in credit for the whole history. Floats stay drafts: the matcher pairs statement lines
+    with bank transactions, and a float's cash leaves the bank without one, so a posted float
+    would stand unmatched in every reconciliation of the demo.
+    """
+    from banking.posting import bank_transactions_post_batch, cash_submission_post
 
     if not codes:
         return 0
@@ -1006,7 +1014,17 @@ def demo_history_post(*, codes, user):
         transaction_date__gte=first,
         transaction_date__lte=last,
     ).values_list("id", flat=True)
-    return len(bank_transactions_post_batch(transaction_ids=list(drafts), user=user).posted)
+    posted = len(bank_transactions_post_batch(transaction_ids=list(drafts), user=user).posted)
+    submissions = CashSubmission.objects.filter(
+        id__startswith="cs-demo-",
+        posting_status=PostingStatus.DRAFT,
+        submission_date__gte=first,
+        submission_date__lte=last,
+    ).order_by("pk")
+    for submission_id in submissions.values_list("pk", flat=True):
+        cash_submission_post(submission_id=submission_id, user=user)
+        posted += 1
+    return posted
 
 
 # --- Bulk transactions for the benchmarks ---------------------------------------------

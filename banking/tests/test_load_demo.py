@@ -410,3 +410,20 @@ def test_bad_options_are_refused_and_change_nothing(args, message):
 
     # Then nothing was written
     assert not Branch.objects.exists()
+
+
+def test_the_demo_posts_its_branch_cash_with_its_deposits_so_cash_in_transit_nets_to_zero():
+    # Its deposits named by submissions were posted through cash in transit while the submissions
+    # stayed drafts: cash in transit stood at -413,985.46 at the end of September.
+    load_demo()
+    transit = PostingRule.objects.get(document_type=PostingDocument.CASH_IN_TRANSIT, bank_account=None)
+    history = CashSubmission.objects.filter(submission_date__lte=datetime.date(2025, 9, 30))
+    last_quarter = CashSubmission.objects.filter(submission_date__gte=datetime.date(2025, 10, 1))
+
+    lines = JournalEntry.objects.filter(account_id=transit.contra_account_id)
+    by_month = lines.values("period_id").annotate(net=Sum("debit") - Sum("credit")).order_by("period_id")
+
+    assert history.exists() and not history.exclude(posting_status=PostingStatus.POSTED).exists()
+    assert not last_quarter.exclude(posting_status=PostingStatus.DRAFT).exists()
+    assert [row["net"] for row in by_month] == [Decimal("0.00")] * len(by_month)
+    assert len(by_month) == 9  # January to September, the posted months
