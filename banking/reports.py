@@ -947,7 +947,10 @@ def _transfers(rows, account_id, today, attention_days, until=None):
         if received is not None and received != amount:
             reasons.append("received_amount_differs")
         if status in OPEN_TRANSFER and days is not None and days > attention_days:
-            reasons.append("in_transit_too_long")
+            # Not sent at all (its sending leg still a draft) is a different chase from money
+            # the banks hold: the first is ours to post, the second the bank's to explain.
+            sent = status == TransferStatus.IN_TRANSIT
+            reasons.append("in_transit_too_long" if sent else "not_sent_too_long")
         items.append(
             {
                 "id": transfer_id,

@@ -23,6 +23,17 @@ EXPORT_FORMATS = ("json", "csv", "xlsx")
 # --- Queries ------------------------------------------------------------------------------
 
 
+ATTENTION_REASONS = ("received_amount_differs", "in_transit_too_long", "not_sent_too_long")
+
+
+def attention_reasons_field():
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=ATTENTION_REASONS),
+        help_text="received_amount_differs; in_transit_too_long (its sending leg posted); "
+        "not_sent_too_long (its sending leg still a draft).",
+    )
+
+
 class ReportQuerySerializer(serializers.Serializer):
     bank_account_id = StrictCharField(
         required=False,
@@ -325,7 +336,7 @@ class TrackedTransferSerializer(serializers.Serializer):
     reference = serializers.CharField(allow_blank=True)
     days_in_transit = serializers.IntegerField(allow_null=True)
     needs_attention = serializers.BooleanField()
-    attention_reasons = serializers.ListField(child=serializers.CharField())
+    attention_reasons = attention_reasons_field()
     allocations = TrackedAllocationSerializer(many=True)
 
 
@@ -338,7 +349,7 @@ class TransferAttentionSerializer(serializers.Serializer):
     amount = money()
     received_amount = nullable_money()
     days_in_transit = serializers.IntegerField(allow_null=True)
-    attention_reasons = serializers.ListField(child=serializers.CharField())
+    attention_reasons = attention_reasons_field()
 
 
 class TransferTotalsSerializer(serializers.Serializer):

@@ -493,3 +493,13 @@ def test_a_receipt_split_by_hand_and_reversed_later_keeps_its_booked_split_in_it
     }
     assert (received["cc-hq"], received["cc-ops"]) == ("100.00", "60.00")
     assert {**october, "generated_at": None} == {**before, "generated_at": None}
+
+
+def test_a_transfer_never_sent_is_flagged_as_not_sent_not_as_in_transit(api, user):
+    # Its sending leg still a draft: nothing is in transit; the chase is ours (post the leg).
+    send(user, "tr-unsent", d(2025, 10, 1), "300.00", post=False)
+    send(user, "tr-sent", d(2025, 10, 1), "400.00")
+
+    reasons = {item["id"]: item["attention_reasons"] for item in tracking(api, "2025-10")["attention"]}
+
+    assert reasons == {"tr-unsent": ["not_sent_too_long"], "tr-sent": ["in_transit_too_long"]}
