@@ -54,6 +54,10 @@ class FinanceAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ProblemSerializer, code, direction=direction)
                 responses[code]["description"] = ERRORS[code]
+            # An error is always JSON, even from an endpoint that also answers CSV or XLSX.
+            content = responses[code].get("content", {})
+            if "application/json" in content:
+                responses[code]["content"] = {"application/json": content["application/json"]}
         # Bad input names its fields, whatever they are called (a field may be called "code").
         responses["400"]["content"] = {"application/json": {"schema": FIELD_ERRORS}}
         return responses

@@ -80,9 +80,12 @@ def _errors(*codes):
         400: "A bad parameter: the answer names it (period, group_by, format or an unknown one).",
         401: "Not signed in.",
         403: "Missing the view permission on a model the report reads (docs/security.md).",
-        404: "No bank account has this id.",
+        404: 'No bank account has this id, named as a bad parameter is: {"bank_account_id": ["No bank '
+        'account has the id \\"ba-x\\"."]}.',
     }
-    return {code: OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
+    # An error is always JSON, whatever format was asked for: never a CSV or a workbook.
+    json = "application/json"
+    return {(code, json): OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
 
 
 def _responses(serializer):
@@ -170,6 +173,8 @@ class ReportView(APIView):
         response.renderer_context = {}
 
 
+# The rows by dimension an example leaves out (the lists the answer always has).
+NO_DIMENSION_ROWS = {"cost_center": [], "project": [], "department": []}
 HEADER_EXAMPLE = {
     "bank_account_id": "ba-op",
     "period": "2025-10",
@@ -345,8 +350,26 @@ class VarianceReportView(ReportView):
                         "alert_count": 1,
                     },
                     "accounts": [],
-                    "unreconciled": {"count": 2, "amount": "-700.00", "buckets": [], "by_dimension": {}},
-                    "cash_submissions": {"totals": {}, "by_branch": [], "by_dimension": {}},
+                    "unreconciled": {
+                        "count": 2,
+                        "amount": "-700.00",
+                        "buckets": [],
+                        "by_dimension": NO_DIMENSION_ROWS,
+                    },
+                    "cash_submissions": {
+                        "totals": {
+                            "count": 2,
+                            "expected": "20000.00",
+                            "deposited": "14000.00",
+                            "deposited_expected": "20000.00",
+                            "pending_count": 0,
+                            "pending_expected": "0.00",
+                            "variance": "-6000.00",
+                            "flagged": True,
+                        },
+                        "by_branch": [],
+                        "by_dimension": NO_DIMENSION_ROWS,
+                    },
                     "alerts": [
                         {
                             "kind": "cash_submission",
@@ -411,7 +434,15 @@ class TransferTrackingView(ReportView):
                         "incoming_received_amount": "0.00",
                         "attention_count": 1,
                     },
-                    "by_status": {},
+                    "by_status": {
+                        status: {
+                            "outgoing_count": 1 if status == "in_transit" else 0,
+                            "outgoing_amount": "2500.00" if status == "in_transit" else "0.00",
+                            "incoming_count": 0,
+                            "incoming_amount": "0.00",
+                        }
+                        for status in ("initiated", "in_transit", "received", "failed")
+                    },
                     "outgoing": [],
                     "incoming": [],
                     "attention": [
@@ -427,7 +458,7 @@ class TransferTrackingView(ReportView):
                             "attention_reasons": ["in_transit_too_long"],
                         }
                     ],
-                    "by_dimension": {"outgoing": {}, "incoming": {}},
+                    "by_dimension": {"outgoing": NO_DIMENSION_ROWS, "incoming": NO_DIMENSION_ROWS},
                 },
                 response_only=True,
                 media_type="application/json",

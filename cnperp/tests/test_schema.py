@@ -179,3 +179,68 @@ def test_the_api_root_needs_a_signed_in_user(api_client):
     response = api_client.get("/api/v1/")
     assert response.status_code in (401, 403)
     assert response.json()["code"] == "not_authenticated"
+
+
+def _json_schema(node):
+    """OpenAPI 3.0's ``nullable`` as JSON Schema's null type, for a JSON Schema validator."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "type" not in node:
+            return {"anyOf": [node, {"type": "null"}]}
+        node["type"] = [node["type"], "null"]
+        if "enum" in node:
+            node["enum"] = [*node["enum"], None]
+    return node
+
+
+def _generated_schema():
+    import json
+
+    from drf_spectacular.generators import SchemaGenerator
+
+    return json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str))
+
+
+def _responses(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                yield f"{method.upper()} {path} {status}", response
+
+
+def test_every_example_in_the_schema_is_an_answer_its_schema_accepts():
+    # The variance report's and transfer tracking's examples left out parts every answer has
+    # (by_status, the rows by dimension): a client generated from the schema would refuse them.
+    import jsonschema
+
+    schema = _generated_schema()
+    components = _json_schema(schema["components"])
+    checked, problems = 0, []
+    for where, response in _responses(schema):
+        for media_type, content in response.get("content", {}).items():
+            for name, example in (content.get("examples") or {}).items():
+                validator = jsonschema.Draft202012Validator(
+                    {**_json_schema(content["schema"]), "components": components}
+                )
+                checked += 1
+                problems += [
+                    f"{where} {media_type} {name}: {list(error.absolute_path)} {error.message[:120]}"
+                    for error in validator.iter_errors(example["value"])
+                ]
+    assert checked >= 5  # the four reports and the reconciliation show one each
+    assert problems == []
+
+
+def test_every_error_answer_is_documented_as_json_only():
+    # The reports listed text/csv and XLSX bodies for their 400, 401, 403 and 404: an error is JSON.
+    errors = {
+        where: sorted(response["content"])
+        for where, response in _responses(_generated_schema())
+        if where.rsplit(" ", 1)[1][0] in "45" and "content" in response
+    }
+    assert errors
+    assert {where: types for where, types in errors.items() if types != ["application/json"]} == {}
