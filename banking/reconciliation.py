@@ -189,13 +189,18 @@ def _statement_balances(account_id, start, end):
         .values(*STATEMENT_BALANCE_FIELDS)
     )
     with_opening = [row for row in covering if row["opening_balance"] is not None]
-    opening = _first(
+    first = _first(
         [row for row in with_opening if row["from_date"] >= start] or with_opening,
         day="from_date",
         own="opening_balance",
         other="closing_balance",
     )
-    closing = statement_closing(covering, end)
+    opening = None
+    if first is not None:
+        # A statement that began before the month opened earlier: the month opens after its
+        # lines up to then.
+        opening = first["opening_balance"] + _lines_sum(account_id, first["from_date"], start, before=True)
+    closing = statement_closing(covering, end, account_id)
     return (
         None if opening is None else _cents(opening),
         None if closing is None else _cents(closing),
@@ -203,25 +208,44 @@ def _statement_balances(account_id, start, end):
     )
 
 
-def statement_closing(covering, end):
+def statement_closing(covering, end, account_id):
     """Return the month's statement closing balance from ``covering`` (rows of the statements overlapping it).
 
     The latest statement ending in the month; only when none does, the latest
-    overlapping it (a statement running on past the month's end holds a later
-    balance than the month's). The reports take it from here too.
+    overlapping it, less its lines booked after the month (a statement running
+    on past the month's end closes at a later balance than the month's). The
+    reports take it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
-    return _first(
+    row = _first(
         [row for row in with_closing if row["to_date"] <= end] or with_closing,
         day="to_date",
         own="closing_balance",
         other="opening_balance",
         last=True,
     )
+    if row is None:
+        return None
+    return row["closing_balance"] - _lines_sum(account_id, end, row["to_date"])
+
+
+def _lines_sum(account_id, after, until, *, before=False):
+    """The account's statement lines booked after ``after`` up to ``until`` (or, ``before``, from
+    ``after`` up to the day before ``until``); no query for an empty range."""
+    if before:
+        dates = {"booking_date__gte": after, "booking_date__lt": until}
+        empty = after >= until
+    else:
+        dates = {"booking_date__gt": after, "booking_date__lte": until}
+        empty = until <= after
+    if empty:
+        return ZERO
+    lines = StatementLine.objects.filter(bank_account_id=account_id, **dates)
+    return lines.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
 def _first(rows, *, day, own, other, last=False):
-    """Return the ``own`` balance of the first (or ``last``) of ``rows`` by ``day``; ties by balance chain."""
+    """Return the first (or ``last``) of ``rows`` by ``day``; ties by the chain of their balances."""
     if not rows:
         return None
     edge = (max if last else min)(row[day] for row in rows)
@@ -230,7 +254,7 @@ def _first(rows, *, day, own, other, last=False):
     # The first page opens at a balance no other page closes at (the last closes at one none opens from).
     ends = [row for row in tied if row[own] not in linked] or tied
     ends.sort(key=lambda row: row["statement_number"], reverse=last)
-    return ends[0][own]
+    return ends[0]
 
 
 def _bucket():

@@ -446,7 +446,9 @@ def _statement_closings(accounts, start, end):
         .values("bank_account_id", *STATEMENT_BALANCE_FIELDS)
     ):
         covering[row["bank_account_id"]].append(row)
-    return {account_id: _cents(statement_closing(rows, end)) for account_id, rows in covering.items()}
+    return {
+        account_id: _cents(statement_closing(rows, end, account_id)) for account_id, rows in covering.items()
+    }
 
 
 def _account_rows(accounts, start, end, month_sums=None):

@@ -84,11 +84,14 @@ class ParsedStatement:
         return None if difference is None else difference == 0
 
     def fill_dates(self):
-        """Take the period from the lines when the file does not state it."""
-        if self.lines and (self.from_date is None or self.to_date is None):
+        """Take the period from the lines when the file does not state it, and widen a stated
+        period to take in every line: its balances add up every line (opening + lines =
+        closing), so a statement whose lines are booked after the end it states closes after
+        them, and the month of its stated end must not take that closing as its own."""
+        if self.lines:
             dates = [line.booking_date for line in self.lines]
-            self.from_date = self.from_date or min(dates)
-            self.to_date = self.to_date or max(dates)
+            self.from_date = min(self.from_date or min(dates), min(dates))
+            self.to_date = max(self.to_date or max(dates), max(dates))
 
 
 # [0-9], not \d: \d matches every script's digits ("٥.٠٠", "５"), which

@@ -1,0 +1,95 @@
+"""A month's statement balances are the balances on its first and last days, whatever the statement's span.
+
+A statement running on past the month's end (or begun before its start) states the balances of its
+own first and last days; the month took them as its own, so a long statement's final balance showed
+as the closing balance of every month it covered, "within threshold". A statement whose lines are
+booked after the end date it states closes after them: the month of that date took their money as
+in the bank, and then listed the same lines as open in the next month.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Sum
+
+from banking import reports
+from banking.models import BankStatement, StatementLine
+from banking.reconciliation import reconcile_banking_by_dimension
+from banking.tests.factories import BankAccountFactory, BankStatementFactory, StatementLineFactory
+from banking.tests.statement_files import sample
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+d = datetime.date
+
+
+@pytest.fixture
+def long_statement():
+    """ba-long's statement of 1 October to 15 November: 1,000.00, then +200 (Oct), -50 (Oct), +300 (Nov)."""
+    account = BankAccountFactory(id="ba-long")
+    statement = BankStatementFactory(
+        bank_account=account,
+        from_date=d(2025, 10, 1),
+        to_date=d(2025, 11, 15),
+        opening_balance=D("1000.00"),
+        closing_balance=D("1450.00"),
+    )
+    for day, amount in ((d(2025, 10, 3), "200.00"), (d(2025, 10, 20), "-50.00"), (d(2025, 11, 4), "300.00")):
+        StatementLineFactory(statement=statement, booking_date=day, amount=D(amount))
+    return account
+
+
+def test_a_statement_running_past_the_month_gives_the_months_last_day_balance(long_statement):
+    october = reconcile_banking_by_dimension("ba-long", "2025-10")
+    november = reconcile_banking_by_dimension("ba-long", "2025-11")
+
+    # October closes after its own lines (1,000 + 200 - 50), not at the statement's 15 November.
+    assert (october["statement_opening_balance"], october["statement_closing_balance"]) == (
+        D("1000.00"),
+        D("1150.00"),
+    )
+    # November opens where October closed (the statement began before it) and closes with it.
+    assert (november["statement_opening_balance"], november["statement_closing_balance"]) == (
+        D("1150.00"),
+        D("1450.00"),
+    )
+
+
+def test_the_reports_take_the_same_month_end_balance(long_statement):
+    cash = reports.cash_position_get(bank_account_id="ba-long", period="2025-10")
+    variance = reports.variance_report_get(bank_account_id="ba-long", period="2025-10")
+
+    assert cash["totals"]["statement_closing_balance"] == D("1150.00")
+    assert variance["totals"]["statement_closing_balance"] == D("1150.00")
+
+
+def test_lines_booked_after_the_end_a_statement_states_are_not_in_that_months_balance(admin_api):
+    # The SIX camt.053 sample states 30 April 2016 as its end, yet 18 of its entries (1,620.00)
+    # are booked on 27 May; its closing balance adds up all of them.
+    BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+    response = admin_api.post(
+        "/api/v1/banking/statements/import",
+        {
+            "file": SimpleUploadedFile("six.xml", sample("camt/camt053_six_v4.xml")),
+            "bank_account_id": "ba-six",
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    statement = BankStatement.objects.get()
+    lines = StatementLine.objects.filter(bank_account_id="ba-six")
+    may = lines.filter(booking_date__gte=d(2016, 5, 1)).aggregate(total=Sum("amount"))["total"]
+    assert may == D("1620.00")
+
+    april = reconcile_banking_by_dimension("ba-six", "2016-04")
+    may_month = reconcile_banking_by_dimension("ba-six", "2016-05")
+
+    # The statement is filed as running to its last line; April closes before May's lines
+    assert statement.to_date == d(2016, 5, 27)
+    assert april["statement_closing_balance"] == statement.closing_balance - may
+    # and May, where those lines are booked and listed open, closes with them.
+    assert may_month["statement_closing_balance"] == statement.closing_balance
+    assert may_month["unmatched_statement_lines"]["total"] == may
