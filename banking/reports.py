@@ -724,7 +724,9 @@ def _unreconciled(accounts, end, threshold, cache):
         for row in rows:
             row["amount"] = sum((row[f"amount_{bucket_metric(label)}"] for label in ranges), ZERO)
             row["count"] = sum(row[f"count_{bucket_metric(label)}"] for label in ranges)
-            row["flagged"] = _flagged(row["amount"], threshold)
+            rolled_up = sum((row[f"total_amount_{bucket_metric(label)}"] for label in ranges), ZERO)
+            # As for branch cash: a parent can cross the threshold on its children's sum alone.
+            row["flagged"] = _flagged(row["amount"], threshold) or _flagged(rolled_up, threshold)
     return {
         "count": sum(b["count"] for b in buckets),
         "amount": sum((b["amount"] for b in buckets), ZERO),

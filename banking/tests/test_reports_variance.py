@@ -246,3 +246,30 @@ def test_an_empty_month_has_no_variance_and_nothing_open():
     assert result["unreconciled"]["count"] == 0
     assert result["cash_submissions"]["by_branch"] == []
     assert result["alerts"] == []
+
+
+def test_a_parent_is_flagged_on_its_childrens_open_items_as_for_branch_cash():
+    # Each child's open items stay under the 5,000.00 threshold; together, under their parent,
+    # they do not. Branch cash flagged such a parent; the unreconciled items did not.
+    build_book()
+    for child in ("cc-a", "cc-b"):
+        BankTransactionFactory(
+            bank_account=account("ba-op"),
+            amount=Decimal("3000.00"),
+            direction=Direction.IN,
+            transaction_date=datetime.date(2025, 10, 30),
+            cost_center_id=child,
+            posting_status=PostingStatus.DRAFT,
+        )
+
+    rows = {
+        row["key"]: row
+        for row in reports.variance_report_get(bank_account_id="ba-op", period="2025-10")["unreconciled"][
+            "by_dimension"
+        ]["cost_center"]
+    }
+
+    root = rows["cc-root"]
+    assert abs(root["amount"]) <= Decimal("5000.00")  # its own items alone would not flag it
+    assert root["total_amount_0_30"] == Decimal("6000.00") + root["amount_0_30"]
+    assert root["flagged"] is True
