@@ -175,11 +175,16 @@ class BankTransferViewSet(
     action_permissions = {"receive": "change", "fail": "change"}
 
     def get_serializer_class(self):
+        action = self.action
+        if action in ("list", "metadata") and getattr(self.request, "method", None) == "POST":
+            # OPTIONS and the browsable API's form describe the POST body on the list's route:
+            # the transfer as read has every field read-only, which left no form to fill in.
+            action = "create"
         return {
             "create": TransferCreateSerializer,
             "receive": TransferReceiveSerializer,
             "fail": TransferFailSerializer,
-        }.get(self.action, TransferSerializer)
+        }.get(action, TransferSerializer)
 
     def _answer(self, transfer, status_code=status.HTTP_200_OK):
         transfer = self.get_queryset().get(pk=transfer.pk)

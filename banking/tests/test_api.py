@@ -816,3 +816,17 @@ def test_the_browsable_apis_html_form_creates_a_transaction(client, superuser, c
     # then
     assert response.status_code == 201, response.content
     assert BankTransaction.objects.get(pk="smoke-test-1").amount == Decimal("5000.00")
+
+
+def test_the_transfer_list_describes_and_offers_the_body_a_transfer_is_started_with(admin_api, company):
+    # OPTIONS and the browsable API's form took the transfer as read, every field read-only:
+    # there was no form to start a transfer with.
+    options = admin_api.options(TRANSFERS)
+    page = admin_api.get(TRANSFERS, HTTP_ACCEPT="text/html")
+
+    post = options.json()["actions"]["POST"]
+    for name in ("from_bank_account_id", "to_bank_account_id", "amount", "initiated_date"):
+        assert post[name]["read_only"] is False, name
+    assert "status" not in post
+    assert page.status_code == 200
+    assert 'name="from_bank_account_id"' in page.content.decode()
