@@ -703,6 +703,7 @@ def test_an_iban_written_in_groups_is_kept_compact_in_capitals(admin_api):
 
 def test_a_long_iban_written_in_groups_fits_and_an_old_one_does_not_stop_a_rename(admin_api, superuser):
     GLAccountFactory(id="gl-1120", code="1120")
+    GLAccountFactory(id="gl-1121", code="1121")  # each bank account has a GL account of its own
     body = {"id": "ba-mt", "name": "Valletta", "bank_name": "Bank of Valletta", "currency": "EUR"}
     # 31 characters compact, 39 as people write it: compacted before its length is checked
     grouped = "mt84 malt 0110 0001 2345 mtlc ast0 01s"
@@ -717,7 +718,7 @@ def test_a_long_iban_written_in_groups_fits_and_an_old_one_does_not_stop_a_renam
         "bank_name": "BOV",
         "currency": "EUR",
         "is_active": "on",
-        "gl_account": "gl-1120",
+        "gl_account": "gl-1121",
     }
     added = browser.post(
         "/admin/banking/bankaccount/add/",
