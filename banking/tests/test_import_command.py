@@ -167,3 +167,14 @@ def test_unknown_user_is_refused_naming_the_option_and_nothing_imported():
         run(str(SAMPLES.joinpath(*SIX)), "--account", "ba-six", "--user", "nobody")
 
     assert counts() == (0, 0)
+
+
+def test_a_notification_without_balances_says_they_are_not_given():
+    # A camt.054 states no balances: the summary printed "opening None closing None".
+    BankAccountFactory(id="ba-54", iban="CH0309000000250090342", account_number="", currency="CHF")
+
+    out, _ = run(str(SAMPLES / "camt" / "camt054_example.xml"), "--account", "ba-54")
+
+    assert "opening not given closing not given" in out
+    assert "None" not in out
+    assert "balances not given: not checked" in out

@@ -100,7 +100,8 @@ class Command(BaseCommand):
             state = "already imported" if outcome.already_imported else f"{outcome.new_lines} new"
             out.write(
                 f"  {statement.statement_number} {statement.from_date}..{statement.to_date} "
-                f"opening {statement.opening_balance} closing {statement.closing_balance} "
+                f"opening {_balance(statement.opening_balance)} "
+                f"closing {_balance(statement.closing_balance)} "
                 f"lines {outcome.lines_read} ({state}, {outcome.duplicate_lines} duplicate): {check}"
             )
         for skipped in result.skipped_statements:
@@ -110,3 +111,8 @@ class Command(BaseCommand):
                 "Warning: statement(s) whose balances do not add up were imported and flagged: "
                 + ", ".join(result.inconsistent_statements)
             )
+
+
+def _balance(amount):
+    # A notification (camt.054) or a report without balances states none: "None" read as a bug.
+    return "not given" if amount is None else amount
