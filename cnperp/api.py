@@ -9,12 +9,14 @@ dimension. Errors raised by the services name model fields (``bank_account``);
 the viewsets translate them to the names the client sent (``bank_account_id``).
 """
 
+import json
 from collections.abc import Mapping
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, models
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -226,6 +228,44 @@ def service_errors(serializer):
         raise ValidationError({names.get(key, key): value for key, value in detail.items()}) from exc
 
 
+# Stamps that move with every write: a record sent back as it was read carries the old ones.
+STAMPED_ON_WRITE = frozenset({"updated_at", "updated_by"})
+# The id sent back on a change is the serializer's own check (it trims, as the field does).
+READ_ONLY_CHECKED_ELSEWHERE = STAMPED_ON_WRITE | {"id"}
+
+
+def refuse_read_only_asked(serializer, data):
+    """Refuse (400, naming the field) a read-only field sent with a value the record did not take.
+
+    The system sets such fields (a status by posting, who posted, a GL reference); DRF drops
+    them from a request without a word, so a client asking for ``"posted_by": "alice"`` got
+    201 and believed it. A value the record ends up with anyway passes: the record sent back as
+    it was read (a PUT of a GET), or the status a change of its figures gives it. Called inside
+    the write's transaction, after it, so that a refusal takes the write back.
+    """
+    if not isinstance(data, Mapping):
+        return
+    sent = {
+        name: data[name]
+        for name, field in serializer.fields.items()
+        if field.read_only and name in data and name not in READ_ONLY_CHECKED_ELSEWHERE
+    }
+    if not sent:
+        return
+    shown = serializer.to_representation(serializer.instance)
+    asked = sorted(name for name, value in sent.items() if value != shown.get(name))
+    if asked:
+        raise ValidationError(
+            {
+                name: [
+                    "Set by the system, not by a request: the record has "
+                    f"{json.dumps(shown.get(name), cls=DjangoJSONEncoder)}; leave it out, or send that value."
+                ]
+                for name in asked
+            }
+        )
+
+
 class RecordViewSet(viewsets.ModelViewSet):
     """CRUD for master data: the record's own checks run on every write, as in the admin."""
 
@@ -238,12 +278,17 @@ class RecordViewSet(viewsets.ModelViewSet):
         return self.get_queryset().model
 
     def perform_create(self, serializer):
-        with key_conflicts(self._model(), serializer.validated_data.get("id")), service_errors(serializer):
-            serializer.instance = self.create_record(serializer.validated_data)
+        wanted = serializer.validated_data.get("id")
+        with transaction.atomic():
+            with key_conflicts(self._model(), wanted), service_errors(serializer):
+                serializer.instance = self.create_record(serializer.validated_data)
+            refuse_read_only_asked(serializer, self.request.data)
 
     def perform_update(self, serializer):
-        with service_errors(serializer):
-            serializer.instance = self.update_record(serializer.instance, serializer.validated_data)
+        with transaction.atomic():
+            with service_errors(serializer):
+                serializer.instance = self.update_record(serializer.instance, serializer.validated_data)
+            refuse_read_only_asked(serializer, self.request.data)
 
     def perform_destroy(self, instance):
         self.delete_record(instance)

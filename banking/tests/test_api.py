@@ -446,13 +446,16 @@ def test_a_float_allocation_goes_through_its_whole_life(admin_api, company):
     )
     assert created.status_code == 201, created.content
     assert created.json()["outstanding_amount"] == "500.00"
-    returned = admin_api.patch(
-        f"{FLOATS}/fa-north-1",
-        {"returned_amount": "120.00", "return_date": "2025-10-20", "status": "partially_returned"},
-        format="json",
-    )
+    back = {"returned_amount": "120.00", "return_date": "2025-10-20"}
+    # The status follows the returns posted, not a request: asking for one is refused, changing nothing.
+    asked = admin_api.patch(f"{FLOATS}/fa-north-1", {**back, "status": "partially_returned"}, format="json")
+    assert asked.status_code == 400, asked.content
+    assert list(asked.json()) == ["status"]
+    assert FloatAllocation.objects.get(pk="fa-north-1").returned_amount == 0
+    returned = admin_api.patch(f"{FLOATS}/fa-north-1", back, format="json")
     assert returned.status_code == 200, returned.content
     assert returned.json()["outstanding_amount"] == "380.00"
+    assert returned.json()["status"] == "allocated"
     assert ids(admin_api.get(FLOATS, {"department_id": "dep-fin", "amount_min": "500"})) == ["fa-north-1"]
     assert admin_api.delete(f"{FLOATS}/fa-north-1").status_code == 204
     assert not FloatAllocation.objects.exists()

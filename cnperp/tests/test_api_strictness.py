@@ -226,3 +226,53 @@ def test_a_list_still_takes_its_filters_search_ordering_paging_and_format(admin_
 
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 0
+
+
+# --- Read-only fields are not silently dropped ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("posted_by", "alice"), ("gl_reference", "BT-forged"), ("reconciliation_status", "reconciled")],
+)
+def test_a_field_the_system_sets_sent_with_another_value_is_refused_and_records_nothing(
+    admin_api, ledger, field, value
+):
+    # It was dropped without a word: 201, and a client that asked who posted it believed it.
+    created = admin_api.post(
+        f"{BASE}/transactions", _transaction(id="bt-ro", **{field: value}), format="json"
+    )
+
+    assert created.status_code == 400, created.content
+    assert list(created.json()) == [field]
+    assert "Set by the system" in created.json()[field][0]
+    assert not BankTransaction.objects.filter(pk="bt-ro").exists()
+
+
+def test_a_change_asking_for_a_system_field_is_refused_and_changes_nothing(admin_api, ledger):
+    assert admin_api.post(f"{BASE}/transactions", _transaction(id="bt-ro"), format="json").status_code == 201
+
+    changed = admin_api.patch(
+        f"{BASE}/transactions/bt-ro", {"amount": "20.00", "gl_reference": "BT-x"}, format="json"
+    )
+
+    assert changed.status_code == 400, changed.content
+    assert list(changed.json()) == ["gl_reference"]
+    assert str(BankTransaction.objects.get(pk="bt-ro").amount) == "10.00"
+
+
+def test_a_record_sent_back_as_it_was_read_is_taken(admin_api, ledger):
+    # A PUT of a GET carries every read-only field with the value the record has: fine.
+    assert admin_api.post(f"{BASE}/transactions", _transaction(id="bt-ro"), format="json").status_code == 201
+    read = admin_api.get(f"{BASE}/transactions/bt-ro").json()
+
+    put = admin_api.put(f"{BASE}/transactions/bt-ro", {**read, "description": "as read"}, format="json")
+    smoke = admin_api.post(
+        f"{BASE}/transactions",
+        _transaction(id="bt-smoke", posting_status="draft", posted_by=None),
+        format="json",
+    )
+
+    assert put.status_code == 200, put.content
+    assert put.json()["description"] == "as read"
+    assert smoke.status_code == 201, smoke.content
