@@ -909,6 +909,10 @@ class BankStatement(TrackedModel):
         null=True, blank=True, help_text="Opening + lines = closing; empty when the file has no balances."
     )
     balance_difference = MoneyField(null=True, blank=True)
+    later_lines_total = MoneyField(
+        default=0,
+        help_text="Its lines booked after the month of its end date, which its closing balance includes.",
+    )
     new_line_count = models.PositiveIntegerField(default=0)
     duplicate_line_count = models.PositiveIntegerField(default=0)
 

@@ -170,7 +170,14 @@ def booked_after_ids(account_id, start, end):
     return _only_after(candidates, "statement_line_id", "bank_transaction__transaction_date", end)
 
 
-STATEMENT_BALANCE_FIELDS = ("from_date", "to_date", "opening_balance", "closing_balance", "statement_number")
+STATEMENT_BALANCE_FIELDS = (
+    "from_date",
+    "to_date",
+    "opening_balance",
+    "closing_balance",
+    "statement_number",
+    "later_lines_total",
+)
 
 
 def _statement_balances(account_id, start, end):
@@ -189,16 +196,18 @@ def _statement_balances(account_id, start, end):
         .values(*STATEMENT_BALANCE_FIELDS)
     )
     with_opening = [row for row in covering if row["opening_balance"] is not None]
+    starting = [row for row in with_opening if row["from_date"] >= start]
+    # The first statement starting in the month; failing that, the latest begun before it, which
+    # opened earlier: the month opens after its lines up to then (the fewest lines to add).
     first = _first(
-        [row for row in with_opening if row["from_date"] >= start] or with_opening,
+        starting or with_opening,
         day="from_date",
         own="opening_balance",
         other="closing_balance",
+        last=not starting,
     )
     opening = None
     if first is not None:
-        # A statement that began before the month opened earlier: the month opens after its
-        # lines up to then.
         opening = first["opening_balance"] + _lines_sum(account_id, first["from_date"], start, before=True)
     closing = statement_closing(covering, end, account_id)
     return (
@@ -212,9 +221,11 @@ def statement_closing(covering, end, account_id):
     """Return the month's statement closing balance from ``covering`` (rows of the statements overlapping it).
 
     The latest statement ending in the month; only when none does, the latest
-    overlapping it, less its lines booked after the month (a statement running
-    on past the month's end closes at a later balance than the month's). The
-    reports take it from here too.
+    overlapping it, less the lines booked after the month up to its end date (a
+    statement running on past the month's end closes at a later balance than the
+    month's). Either way less its own lines booked after the month of its end
+    date, which its closing includes (``later_lines_total``). The reports take
+    it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
     row = _first(
@@ -226,7 +237,8 @@ def statement_closing(covering, end, account_id):
     )
     if row is None:
         return None
-    return row["closing_balance"] - _lines_sum(account_id, end, row["to_date"])
+    later = row["later_lines_total"] or ZERO
+    return row["closing_balance"] - later - _lines_sum(account_id, end, row["to_date"])
 
 
 def _lines_sum(account_id, after, until, *, before=False):

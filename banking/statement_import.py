@@ -442,6 +442,7 @@ class _StatementWriter:
             "line_count": len(lines),
             "is_consistent": parsed.is_consistent,
             "balance_difference": parsed.balance_difference,
+            "later_lines_total": parsed.later_lines_total,
             "new_line_count": self.new,
             "duplicate_line_count": len(lines) - self.new,
         }

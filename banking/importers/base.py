@@ -83,15 +83,31 @@ class ParsedStatement:
         difference = self.balance_difference
         return None if difference is None else difference == 0
 
+    @property
+    def later_lines_total(self):
+        """What its lines booked after the month of its end date add up to.
+
+        Its closing balance adds up every line (opening + lines = closing), so a statement
+        whose lines run on past the month it says it ends in closes after them: the month of
+        its end date takes its closing less these (the SIX camt.053 sample ends on 30 April
+        2016 and books 1,620.00 on 27 May).
+        """
+        if self.to_date is None:
+            return Decimal("0.00")
+        month_end = _month_end(self.to_date)
+        return sum((line.amount for line in self.lines if line.booking_date > month_end), Decimal("0.00"))
+
     def fill_dates(self):
-        """Take the period from the lines when the file does not state it, and widen a stated
-        period to take in every line: its balances add up every line (opening + lines =
-        closing), so a statement whose lines are booked after the end it states closes after
-        them, and the month of its stated end must not take that closing as its own."""
-        if self.lines:
+        """Take the period from the lines when the file does not state it."""
+        if self.lines and (self.from_date is None or self.to_date is None):
             dates = [line.booking_date for line in self.lines]
-            self.from_date = min(self.from_date or min(dates), min(dates))
-            self.to_date = max(self.to_date or max(dates), max(dates))
+            self.from_date = self.from_date or min(dates)
+            self.to_date = self.to_date or max(dates)
+
+
+def _month_end(day):
+    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
 
 
 # [0-9], not \d: \d matches every script's digits ("٥.٠٠", "５"), which

@@ -3,8 +3,8 @@
 A statement running on past the month's end (or begun before its start) states the balances of its
 own first and last days; the month took them as its own, so a long statement's final balance showed
 as the closing balance of every month it covered, "within threshold". A statement whose lines are
-booked after the end date it states closes after them: the month of that date took their money as
-in the bank, and then listed the same lines as open in the next month.
+booked after the month of the end date it states closes after them: that month took their money
+as in the bank, and then the next month listed the same lines as open.
 """
 
 import datetime
@@ -87,9 +87,29 @@ def test_lines_booked_after_the_end_a_statement_states_are_not_in_that_months_ba
     april = reconcile_banking_by_dimension("ba-six", "2016-04")
     may_month = reconcile_banking_by_dimension("ba-six", "2016-05")
 
-    # The statement is filed as running to its last line; April closes before May's lines
-    assert statement.to_date == d(2016, 5, 27)
+    # The statement keeps the end it states, and records what its closing holds beyond that month;
+    assert (statement.to_date, statement.later_lines_total) == (d(2016, 4, 30), may)
+    # April closes before May's lines
     assert april["statement_closing_balance"] == statement.closing_balance - may
-    # and May, where those lines are booked and listed open, closes with them.
-    assert may_month["statement_closing_balance"] == statement.closing_balance
+    # and May, where those lines are booked, lists them open (no statement of May yet).
     assert may_month["unmatched_statement_lines"]["total"] == may
+
+
+def test_a_later_statement_s_lines_are_not_taken_off_the_month_before(long_statement):
+    # The next statement's own lines on the days the long one runs past October are the same
+    # bank lines, stored once: October still closes at 1,150.00.
+    november = BankStatementFactory(
+        bank_account=long_statement,
+        from_date=d(2025, 11, 1),
+        to_date=d(2025, 11, 30),
+        opening_balance=D("1150.00"),
+        closing_balance=D("1480.00"),
+    )
+    StatementLineFactory(statement=november, booking_date=d(2025, 11, 20), amount=D("30.00"))
+
+    assert reconcile_banking_by_dimension("ba-long", "2025-10")["statement_closing_balance"] == D("1150.00")
+    november_result = reconcile_banking_by_dimension("ba-long", "2025-11")
+    assert (november_result["statement_opening_balance"], november_result["statement_closing_balance"]) == (
+        D("1150.00"),
+        D("1480.00"),
+    )
