@@ -503,6 +503,15 @@ class GuardedTokenAdmin(ListLookupGuard, TokenAdmin):
 KEY_SHOWN = 6
 
 
+def _token_name(token):
+    return f"API token of {token.user} ({token.key[:KEY_SHOWN]}…)"
+
+
+# DRF names a token by its key, and the admin writes that name on the change, delete and history
+# pages and into its log of recent actions: a key anyone who may view tokens could then read.
+TokenProxy.__str__ = _token_name
+
+
 admin.site.unregister(TokenProxy)
 admin.site.register(TokenProxy, GuardedTokenAdmin)
 admin.site.unregister(Group)

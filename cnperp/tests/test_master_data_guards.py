@@ -321,3 +321,9 @@ def test_the_token_list_shows_only_the_start_of_each_key_and_a_new_key_once():
     assert made.key in html.unescape(added.content.decode())
     assert "it is not shown again" in html.unescape(added.content.decode())
     assert made.key not in listed_again.content.decode()
+    # Nor does a token's own page, its deletion page or its history name it by its key.
+    for page in ("change", "delete", "history"):
+        shown = client.get(f"/admin/authtoken/tokenproxy/{holder.pk}/{page}/")
+        assert shown.status_code == 200, page
+        assert existing.key not in shown.content.decode(), page
+        assert "API token of key-holder" in html.unescape(shown.content.decode()), page

@@ -340,3 +340,14 @@ def test_lines_of_another_account_are_refused_on_this_accounts_page(imported):
     assert status == 400 and answer["field"] == "statement_line_ids" and "ba-sav" in answer["error"]
     assert post(imported, "unmatch", {"statement_line_ids": [savings.pk]})[0] == 400
     assert not ReconciliationMatch.objects.exists()
+
+
+def test_a_body_nested_thousands_deep_is_a_400_naming_the_body(imported):
+    # json.loads gave up with a RecursionError, which is no ValueError: a 500.
+    deep = '{"statement_line_ids": ' + "[" * 3000 + "]" * 3000 + "}"
+    response = imported.post(BASE + "match/", deep, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "body"
+    assert "nests deeper than 32 levels" in response.json()["error"]
+    assert not ReconciliationMatch.objects.exists()
