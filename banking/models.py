@@ -185,19 +185,25 @@ class BankAccount(TrackedModel):
         if not self.account_number and not self.iban:
             raise ValidationError({"account_number": "Give an account number or an IBAN."})
         self._check_bank_details()
-        if self.gl_account_id and not _gl_account_active(self.gl_account_id):
-            stored = BankAccount.objects.filter(pk=self.pk).values_list("gl_account_id", flat=True).first()
-            if self._state.adding or stored != self.gl_account_id:
-                raise ValidationError(
-                    {"gl_account": f"GL account {self.gl_account_id} is inactive; choose an active one."}
-                )
+        # The GL account is checked when chosen: an account kept on one made inactive since, or
+        # sharing one with another account from before that rule, stays editable.
+        stored = (
+            None
+            if self._state.adding
+            else BankAccount.objects.filter(pk=self.pk).values_list("gl_account_id", flat=True).first()
+        )
+        chosen = bool(self.gl_account_id) and (self._state.adding or stored != self.gl_account_id)
+        if chosen and not _gl_account_active(self.gl_account_id):
+            raise ValidationError(
+                {"gl_account": f"GL account {self.gl_account_id} is inactive; choose an active one."}
+            )
         # The books of a bank account are the lines on its GL account: two accounts on one GL
         # account would each show the other's money, and the reports' totals would disagree.
         sharing = (
             BankAccount.objects.filter(gl_account_id=self.gl_account_id)
             .exclude(pk=self.pk)
             .values_list("pk", flat=True)
-            if self.gl_account_id
+            if chosen
             else []
         )
         if sharing:

@@ -1312,21 +1312,25 @@ def variance_alerts_get(*, period):
     Book against statement per bank account, and branch cash submissions
     (deposited against expected) per account and branch; each alert says what,
     where, how much and the threshold it crossed, and ``signed_off_by`` who
-    accepted a book-against-statement variance by signing its month off (else ``None``).
+    accepted a book-against-statement variance by signing its month off with that
+    same variance (else ``None``).
     """
     threshold = alert_threshold()
     # A month signed off with its variance explained (a note is required beyond the threshold)
-    # was accepted by a controller: its book-against-statement variance is said, not alerted.
-    signed_off = dict(
-        BankReconciliation.objects.filter(
+    # was accepted by a controller: that variance is said, not alerted. One that differs from
+    # what was signed off (the books or statements changed since) is alerted as any other.
+    signed_off = {
+        account_id: (variance, signer or "a controller no longer in the system")
+        for account_id, variance, signer in BankReconciliation.objects.filter(
             period_id=period, scope_key="", status=ReconciliationState.FINALIZED
-        ).values_list("bank_account_id", "approved_by__username")
-    )
+        ).values_list("bank_account_id", "variance", "approved_by__username")
+    }
     alerts = []
     for account in BankAccount.objects.order_by("pk"):
         report = variance_report_get(period=period, bank_account_id=account.pk)
         for alert in report["alerts"]:
-            accepted = alert["kind"] == "book_vs_statement" and account.pk in signed_off
+            accepted_variance, signer = signed_off.get(account.pk, (None, None))
+            accepted = alert["kind"] == "book_vs_statement" and accepted_variance == alert["variance"]
             alerts.append(
                 {
                     **alert,
@@ -1335,7 +1339,7 @@ def variance_alerts_get(*, period):
                     "currency": account.currency,
                     "period": period,
                     "threshold": threshold,
-                    "signed_off_by": signed_off[account.pk] if accepted else None,
+                    "signed_off_by": signer if accepted else None,
                 }
             )
     return alerts

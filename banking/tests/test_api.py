@@ -664,6 +664,10 @@ def test_a_second_bank_account_on_a_gl_account_already_in_use_is_refused(admin_a
     assert not BankAccount.objects.filter(pk="ba-pay2").exists()
     assert BankAccount.objects.get(pk="ba-pay3").gl_account_id == "gl-1121"
     assert (other.status_code, kept.status_code) == (201, 200)
+    # Two accounts that shared one before the rule stay editable: renamed, not refused.
+    BankAccount.objects.filter(pk="ba-pay3").update(gl_account_id="gl-1120")
+    renamed = admin_api.patch(f"{url}/ba-pay3", {"name": "Payroll 3"}, format="json")
+    assert renamed.status_code == 200, renamed.content
 
 
 @pytest.mark.parametrize(

@@ -142,3 +142,21 @@ def test_a_variance_accepted_at_sign_off_is_said_but_raises_no_alert(book, caplo
     assert "No variance above 5000.00 in 2025-10 left to explain." in output
     assert [r for r in caplog.records if r.name == "cnperp.alerts"] == []
     assert mail.outbox == []
+
+
+@override_settings(ADMINS=ADMINS)
+def test_a_variance_changed_since_its_sign_off_is_alerted_again(book):
+    # What was accepted is the variance signed off; the books or statements moving since is news.
+    from accounting.tests.factories import UserFactory
+    from banking.reconciliation import reconciliation_finalize, reconciliation_snapshot_save
+
+    _statement_above_books("ba-op", "5000.01")
+    preparer, controller = UserFactory(username="preparer"), UserFactory(username="controller")
+    reconciliation_snapshot_save(bank_account_id="ba-op", period="2025-10", user=preparer)
+    reconciliation_finalize(user=controller, bank_account_id="ba-op", period="2025-10", note="Explained.")
+    from banking.models import BankReconciliation
+
+    BankReconciliation.objects.filter(bank_account_id="ba-op").update(variance=Decimal("5000.00"))
+
+    with pytest.raises(CommandError, match="1 variance"):
+        _run("--period", "2025-10")
