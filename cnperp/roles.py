@@ -174,7 +174,8 @@ ACTIONS = (
     ),
     _action(
         "read_reconciliations",
-        "Read reconciliations and their snapshots",
+        "Read reconciliations and their snapshots (the live reconciliation also shows GL lines, "
+        "statements and transactions: read_ledger, read_statements, read_documents)",
         {"banking.view_bankreconciliation"},
         {ACCOUNTANT, CONTROLLER, AUDITOR, ADMIN},
     ),

@@ -24,7 +24,7 @@ from cnperp.pagination import StandardPagination
 from cnperp.permissions import RequiredPermissions
 from cnperp.roles import RECONCILIATION_READ_PERMISSIONS
 
-VIEW_PERMISSION = RECONCILIATION_READ_PERMISSIONS
+VIEW_PERMISSION = RECONCILIATION_READ_PERMISSIONS  # the writes answer with what it shows: they need it too
 CHANGE_PERMISSION = "banking.match_statementline"
 FINALIZE_PERMISSION = "banking.finalize_bankreconciliation"
 
@@ -130,7 +130,7 @@ class ReconciliationView(APIView):
 class ReconciliationRunView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Match and save the snapshot",
@@ -161,7 +161,7 @@ class ReconciliationRunView(APIView):
 class ReconciliationFinalizeView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = FINALIZE_PERMISSION
+    required_permission = (FINALIZE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Sign off (finalize) a reconciliation",
@@ -239,7 +239,7 @@ def _match_id_parameter():
 class MatchAcceptView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Accept a suggestion",
@@ -257,7 +257,7 @@ class MatchAcceptView(APIView):
 class MatchRejectView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Reject a suggestion",
@@ -275,7 +275,7 @@ class MatchRejectView(APIView):
 class ManualMatchView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Match by hand",
@@ -301,7 +301,7 @@ class ManualMatchView(APIView):
 class UnmatchView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Unmatch",
@@ -321,7 +321,7 @@ class UnmatchView(APIView):
 class StatementLineCreateTransactionView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
-    required_permission = CHANGE_PERMISSION
+    required_permission = (CHANGE_PERMISSION, *VIEW_PERMISSION)
 
     @extend_schema(
         summary="Record a statement line as a new transaction",

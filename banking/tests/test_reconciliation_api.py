@@ -116,6 +116,10 @@ def test_reading_a_reconciliation_needs_the_view_of_everything_it_shows(month, m
         assert client.get(URL, query).status_code == 403
         assert client.get(f"{URL}/matches", query).status_code == 403
     assert client_with(*RECONCILIATION_READ_PERMISSIONS).get(URL, query).status_code == 200
+    # Running it answers with the whole reconciliation: the match permission alone is not enough.
+    runner = client_with("match_statementline", "view_bankreconciliation")
+    assert runner.post(f"{URL}/run", query, format="json").status_code == 403
+    assert not BankReconciliation.objects.exists()
 
 
 @pytest.mark.parametrize("period", ["0000-01", "9999-12", "\uff12\uff10\uff12\uff15-10"])
