@@ -278,6 +278,14 @@ class CashSubmissionAdmin(CashSubmissionActionsMixin, DraftDocumentAdmin):
     delete_service = staticmethod(cash_submission_delete)
     service_key = "submission_id"
 
+    def service_data(self, obj, form, change):
+        data = super().service_data(obj, form, change)
+        if "status" not in form.changed_data:
+            # The form always sends its status; left as it was, it follows the deposited amount
+            # (as when an API request leaves it out), rather than contradicting it.
+            data.pop("status", None)
+        return data
+
     list_display = (
         "id",
         "submission_date",

@@ -889,10 +889,12 @@ def demo_year_create(*, codes, seed, clerk):
 def demo_load(*, end_month=DEFAULT_END_MONTH, months=DEFAULT_MONTHS, seed=DEFAULT_SEED):
     """Load the demo company and its year of documents; return counts added per model.
 
-    The bank transactions of every month but the last three are posted by the
-    demo accountant through the real posting service, so the ledger and the
-    reports have a history; the last quarter stays in draft for finance staff
-    to post themselves (``manage.py post_transactions --all-drafts``).
+    The bank transactions and branch cash submissions of every month but the
+    last three are posted by the demo accountant through the real posting
+    services, so the ledger and the reports have a history; the last quarter
+    stays in draft for finance staff to post themselves (``manage.py
+    post_transactions --all-drafts`` for the transactions), and every float
+    stays a draft (see ``demo_history_post``).
     """
     clerk, accountant = demo_users()
     codes = month_codes(end_month, months)

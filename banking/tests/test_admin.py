@@ -428,6 +428,28 @@ def test_a_cash_submission_with_an_inactive_cost_centre_is_refused_on_the_form(s
     assert not CashSubmission.objects.exists()
 
 
+def test_a_cash_submission_counted_on_the_form_is_deposited_unless_its_status_is_changed(staff, company):
+    # The form always sends its status: left at "submitted" beside a deposited amount, it was
+    # a contradiction refused on the form; it follows the amount, as in the API.
+    form = {
+        "branch": "test-branch",
+        "bank_account": "ba-op",
+        "submission_date": "2025-10-14",
+        "expected_amount": "2500.00",
+        "deposited_amount": "2490.00",
+        "deposit_date": "2025-10-15",
+        "status": "submitted",
+    }
+
+    counted = staff.post(add_url(CashSubmission), {**form, "id": "cs-admin-2"})
+    said = staff.post(add_url(CashSubmission), {**form, "id": "cs-admin-3", "status": "cancelled"})
+
+    assert counted.status_code == 302, counted.content.decode()[:2000]
+    assert CashSubmission.objects.get(pk="cs-admin-2").status == "deposited"
+    assert said.status_code == 302, said.content.decode()[:2000]
+    assert CashSubmission.objects.get(pk="cs-admin-3").status == "cancelled"
+
+
 def test_adding_a_float_allocation_goes_through_the_service(staff, superuser, company):
     response = staff.post(
         add_url(FloatAllocation),
