@@ -334,3 +334,21 @@ def test_a_month_the_nightly_job_prepared_is_signed_off_by_a_person(ledger):
     response = cora.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
     assert response.status_code == 200, response.content
     assert BankReconciliation.objects.get().prepared_by.username == "system-posting"
+
+
+def test_who_only_ran_the_matcher_cannot_sign_off_the_month_someone_else_saved(ledger):
+    # The matcher run alone (no snapshot of theirs): the audit trail's auto-match entry names them.
+    from banking.matching import match_run
+
+    ada, ada_api = person("ada", "admin")
+    match_run(bank_account_id="ba-op", period="2025-10", user=ada)
+    _anna, anna = person("anna", "accountant")
+    assert (
+        anna.post(f"{BANKING}/reconciliation/run", {**MONTH, "match": False}, format="json").status_code
+        == 200
+    )
+
+    response = ada_api.post(f"{BANKING}/reconciliation/finalize", {**MONTH, "note": "ok"})
+
+    assert response.status_code == 403, response.content
+    assert BankReconciliation.objects.get().prepared_by.username == "anna"
