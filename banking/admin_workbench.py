@@ -78,7 +78,7 @@ from banking.models import (
 from banking.posting import bank_transaction_post
 from cnperp.duties import segregation_enforced
 from cnperp.exceptions import DomainError, NotFoundError
-from cnperp.parsers import MAX_NESTING, nesting_beyond, unencodable_path
+from cnperp.parsers import NestedTooDeep, decoded_shallow, unencodable_path
 from cnperp.roles import RECONCILIATION_READ_PERMISSIONS, REPORT_PERMISSIONS
 from dimensions.models import Branch, CostCenter, Department, Project
 
@@ -151,14 +151,11 @@ def _int(value, field, default, *, low=1, high=None):
 
 def _body(request):
     try:
-        data = json.loads(request.body or b"{}")
-        too_deep = nesting_beyond(data, MAX_NESTING)
+        data = decoded_shallow(lambda: json.loads(request.body or b"{}"))
+    except NestedTooDeep as exc:
+        raise BadRequest(f"The request body: {exc}.", field="body") from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The request body is not JSON.", field="body") from None
-    except RecursionError:
-        too_deep = True
-    if too_deep:
-        raise BadRequest(f"The request body nests deeper than {MAX_NESTING} levels.", field="body")
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.", field="body")
     path = unencodable_path(data, "")

@@ -524,7 +524,7 @@ def float_allocation_update(*, allocation_id, user, **data):
 
 @transaction.atomic
 def float_allocation_delete(*, allocation_id, user):
-    bank_accounts_lock_shared([_account_of(allocation_id, FloatAllocation)])
+    _lock_accounts_of(FloatAllocation, allocation_id, {})
     allocation = FloatAllocation.objects.select_for_update().get(pk=allocation_id)
     _check_draft(allocation)
     refuse_signed_off(allocation.bank_account_id, allocation.allocation_date)

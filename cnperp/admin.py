@@ -486,7 +486,7 @@ class GuardedTokenAdmin(ListLookupGuard, TokenAdmin):
 
     @admin.display(description="key")
     def key_start(self, obj):
-        return f"{obj.key[:KEY_SHOWN]}…"
+        return _key_start(obj.key)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -503,8 +503,12 @@ class GuardedTokenAdmin(ListLookupGuard, TokenAdmin):
 KEY_SHOWN = 6
 
 
+def _key_start(key):
+    return f"{key[:KEY_SHOWN]}…"
+
+
 def _token_name(token):
-    return f"API token of {token.user} ({token.key[:KEY_SHOWN]}…)"
+    return f"API token of {token.user} ({_key_start(token.key)})"
 
 
 # DRF names a token by its key, and the admin writes that name on the change, delete and history

@@ -29,19 +29,36 @@ def nesting_beyond(value, limit):
     return False
 
 
+class NestedTooDeep(Exception):
+    """A JSON body nested deeper than ``MAX_NESTING``; its message says so."""
+
+    def __init__(self):
+        super().__init__(f"the body nests deeper than {MAX_NESTING} levels")
+
+
+def decoded_shallow(decode):
+    """Return what ``decode()`` (a JSON decoding) gives, or raise :class:`NestedTooDeep`.
+
+    No request here nests more than a few levels; thousands of brackets are an attack on the
+    recursive code that reads them, the decoder's own included (a RecursionError: a 500).
+    """
+    try:
+        data = decode()
+    except RecursionError:
+        raise NestedTooDeep from None
+    if nesting_beyond(data, MAX_NESTING):
+        raise NestedTooDeep
+    return data
+
+
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            data = super().parse(stream, media_type, parser_context)
-            too_deep = nesting_beyond(data, MAX_NESTING)
-        except RecursionError:
-            too_deep = True  # the decoder gave up first
-        if too_deep:
-            # No request here nests more than a few levels; thousands of brackets are an attack on
-            # the recursive code that reads them (a RecursionError, answered as a 500).
-            raise exceptions.ParseError(
-                f"JSON parse error - the body nests deeper than {MAX_NESTING} levels."
+            data = decoded_shallow(
+                lambda: super(StrictJSONParser, self).parse(stream, media_type, parser_context)
             )
+        except NestedTooDeep as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}.") from None
         path = unencodable_path(data, "")
         if path is not None:
             # Named like a serializer's error: the top-level field, the full path in the message.

@@ -83,9 +83,7 @@ def _errors(*codes):
         404: 'No bank account has this id, named as a bad parameter is: {"bank_account_id": ["No bank '
         'account has the id \\"ba-x\\"."]}.',
     }
-    # An error is always JSON, whatever format was asked for: never a CSV or a workbook.
-    json = "application/json"
-    return {(code, json): OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
+    return {code: OpenApiResponse(ErrorSerializer, description=texts[code]) for code in codes}
 
 
 def _responses(serializer):

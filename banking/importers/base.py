@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, in_books
+from accounting.models import FIRST_BOOK_YEAR, LAST_BOOK_YEAR, AccountingPeriod, in_books
 
 # What a streaming parser yields (``camt.stream``, ``banking.importers.stream_statements``).
 LINES = "lines"
@@ -94,7 +94,7 @@ class ParsedStatement:
         """
         if self.to_date is None:
             return Decimal("0.00")
-        month_end = _month_end(self.to_date)
+        month_end = AccountingPeriod.bounds(AccountingPeriod.code_for(self.to_date))[1]
         return sum((line.amount for line in self.lines if line.booking_date > month_end), Decimal("0.00"))
 
     def fill_dates(self):
@@ -103,11 +103,6 @@ class ParsedStatement:
             dates = [line.booking_date for line in self.lines]
             self.from_date = self.from_date or min(dates)
             self.to_date = self.to_date or max(dates)
-
-
-def _month_end(day):
-    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return following - datetime.timedelta(days=1)
 
 
 # [0-9], not \d: \d matches every script's digits ("٥.٠٠", "５"), which

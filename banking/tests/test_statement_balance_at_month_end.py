@@ -113,3 +113,29 @@ def test_a_later_statement_s_lines_are_not_taken_off_the_month_before(long_state
         D("1150.00"),
         D("1480.00"),
     )
+
+
+def test_the_migration_fills_in_what_stored_statements_hold_beyond_their_month(admin_api):
+    # Statements imported before banking 0016 had no later_lines_total: it is worked out from
+    # their stored lines, as the import now records it.
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("banking.migrations.0016_statement_later_lines")
+    BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+    admin_api.post(
+        "/api/v1/banking/statements/import",
+        {
+            "file": SimpleUploadedFile("six.xml", sample("camt/camt053_six_v4.xml")),
+            "bank_account_id": "ba-six",
+        },
+        format="multipart",
+    )
+    imported = BankStatement.objects.get().later_lines_total
+    BankStatement.objects.update(later_lines_total=0)
+
+    migration.later_lines_of_stored_statements(apps, None)
+
+    assert imported == D("1620.00")
+    assert BankStatement.objects.get().later_lines_total == imported
