@@ -65,11 +65,29 @@ def test_a_dry_run_reports_and_writes_nothing(drafts):
     assert not BankTransaction.objects.exclude(posting_status=PostingStatus.DRAFT).exists()
 
 
-def test_drafts_that_cannot_post_are_listed_with_the_reason(drafts):
+def test_drafts_that_cannot_post_are_listed_with_the_reason_and_the_run_fails(drafts):
+    # Given November closed with one draft in it
     _command("close_period", "2025-11")
-    output = _command("post_transactions", "--all-drafts")
-    assert "Posted 5 of 6" in output
-    assert "left as draft: bt-sav-1: period 2025-11 is closed" in output
+    out = StringIO()
+
+    # When cron posts every draft, the run fails (exit 1) so that the stuck draft is noticed ...
+    with pytest.raises(CommandError, match="1 draft\\(s\\) were left unposted") as raised:
+        call_command("post_transactions", "--all-drafts", stdout=out)
+    assert raised.value.returncode == 1
+
+    # ... after posting the others and naming the one left, with the reason.
+    assert "Posted 5 of 6" in out.getvalue()
+    assert "left as draft: bt-sav-1: period 2025-11 is closed" in out.getvalue()
+    assert BankTransaction.objects.filter(posting_status=PostingStatus.POSTED).count() == 5
+
+
+def test_a_dry_run_fails_as_the_real_run_would_and_writes_nothing(drafts):
+    _command("close_period", "2025-11")
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 draft\\(s\\) would be left unposted"):
+        call_command("post_transactions", "--all-drafts", "--dry-run", stdout=out)
+    assert "Would post 5 of 6" in out.getvalue()
+    assert not JournalEntry.objects.exists()
 
 
 @pytest.mark.parametrize(

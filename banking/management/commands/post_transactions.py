@@ -2,8 +2,10 @@
 
 Each batch is one transaction with a few multi-row INSERTs; a draft that cannot
 be posted (closed period, no posting rule, inactive account) stays a draft and
-is listed with the reason. ``--dry-run`` runs the same batches and rolls them
-back, so it reports exactly what a real run would do.
+is listed with the reason, and the command then exits 1 so that cron notices
+(the drafts it could post are posted all the same). ``--dry-run`` runs the same
+batches and rolls them back, so it reports exactly what a real run would do,
+exit status included.
 """
 
 import time
@@ -102,6 +104,13 @@ class Command(BaseCommand):
             f"({rate:.0f}/s); {len(skipped)} left as draft(s)."
             + (" Dry run: nothing was written." if dry_run else "")
         )
+        if skipped:
+            # A cron job that posts nightly must fail loudly while any draft is stuck: a
+            # closed period or a missing rule will not put itself right.
+            raise CommandError(
+                f"{len(skipped)} draft(s) {'would be' if dry_run else 'were'} left unposted; "
+                "the reasons are listed above."
+            )
 
     def _post(self, ids, poster, dry_run):
         try:
