@@ -171,6 +171,9 @@ def _save(document, *, user, validate=None):
     elif isinstance(document, FloatAllocation):
         # A float is cash out of the account on its date: drafted there, it could never be posted.
         refuse_signed_off(document.bank_account_id, document.allocation_date)
+        if document.return_date and document.returned_amount:
+            # Its return is cash back into the account on that day: the same holds for it.
+            refuse_signed_off(document.bank_account_id, document.return_date)
     document.save()
     return document
 

@@ -512,3 +512,39 @@ def test_a_draft_float_cannot_be_recorded_changed_moved_or_deleted_in_a_finalize
         f"{API}/float-allocations", {**new, "allocation_date": "2025-11-04"}, format="json"
     )
     assert november.status_code == 201, november.content
+
+
+def test_a_draft_floats_return_cannot_be_dated_in_a_finalized_month(month, admin_api):
+    # A draft float given in September whose return was written in as 3 October (the signed-off
+    # month) was taken, and refused only when the return came to be posted: a draft nobody could
+    # finish.
+    from banking.models import FloatAllocation
+    from banking.tests.factories import BranchFactory
+
+    BranchFactory(id="br-back")
+    _finalize(admin_api)
+    new = {
+        "branch_id": "br-back",
+        "bank_account_id": "ba-op",
+        "amount": "80.00",
+        "allocation_date": "2025-09-28",
+        "returned_amount": "30.00",
+    }
+    refused = admin_api.post(
+        f"{API}/float-allocations", {**new, "return_date": "2025-10-03"}, format="json"
+    )
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "reconciliation_finalized"
+    assert not FloatAllocation.objects.filter(branch_id="br-back").exists()
+
+    # Back in November, it is recorded; moving its return into October is refused and leaves it
+    # as it was.
+    created = admin_api.post(
+        f"{API}/float-allocations", {**new, "return_date": "2025-11-20"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    moved = admin_api.patch(
+        f"{API}/float-allocations/{created.json()['id']}", {"return_date": "2025-10-30"}, format="json"
+    )
+    assert moved.status_code == 409, moved.content
+    assert FloatAllocation.objects.get(branch_id="br-back").return_date == D(2025, 11, 20)
