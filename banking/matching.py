@@ -23,6 +23,12 @@ d. **sums** (``many_to_one``, ``one_to_many``): one statement line equal to the
    side (the same counterparty, or a reference-like word), which both keeps the
    search small and keeps chance sums (any 40,000 amounts contain pairs that add
    up to almost anything) from becoming matches.
+e. **sums by date alone** (the same two stage names, suggestions only): a line
+   or book item that nothing above explains, and whose few open counterparts
+   within the window (``GROUP_POOL_SIZE`` at most) hold exactly one combination
+   adding up to it, gets that combination as a suggestion of score
+   ``DATE_ONLY_SUM_SCORE``, its reason saying that only the amounts and dates
+   link them. It is never confirmed: a person accepts or rejects it.
 
 **What is a candidate.** Book transactions of the statement's bank account that
 are draft or posted (a clerk may record the transaction after the bank did; it
@@ -103,6 +109,7 @@ KEY_CAP = 20  # a "reference" shared by more book items than this is a label, no
 MARGIN = 10  # points by which a confirmed pair beats every rival
 SUGGESTIONS_PER_LINE = 3
 MIN_SUGGESTION_SCORE = 40
+DATE_ONLY_SUM_SCORE = 45  # a sum with no shared name or reference: worth a look, never a match
 WRITE_CHUNK = 5000
 
 # ISO 20022 and SWIFT fill a missing end-to-end id with these; they identify nothing.
@@ -545,6 +552,7 @@ class Matcher:
         self._amount_date()
         self._sums()
         self._suggestions()
+        self._date_only_sums()
         return self.confirmed, self.suggested
 
     def _allowed(self, line, book):
@@ -750,6 +758,52 @@ class Matcher:
                 self._confirm(proposal)
             else:
                 self.suggested.append(proposal)
+
+    # (e) sums with nothing but amounts and dates to go on
+    def _date_only_sums(self):
+        proposed = {item for proposal in self.suggested for item in (*proposal.lines, *proposal.books)}
+        open_lines = [line for line in self.lines if line not in self.used_lines]
+        open_books = [book for book in self.books if book not in self.used_books]
+        for targets, items, stage, many_label in (
+            (open_lines, open_books, STAGE_MANY_TO_ONE, "book items"),
+            (open_books, open_lines, STAGE_ONE_TO_MANY, "statement lines"),
+        ):
+            by_sign = {True: [], False: []}
+            for item in sorted(items, key=lambda item: (item.day, item.id)):
+                by_sign[item.amount > 0].append(item)
+            days = {sign: [item.day for item in found] for sign, found in by_sign.items()}
+            for target in targets:
+                if target in proposed or abs(target.amount) < 2 * CENT:
+                    continue
+                positive = target.amount > 0
+                low = bisect.bisect_left(days[positive], target.day - self.window)
+                high = bisect.bisect_right(days[positive], target.day + self.window)
+                # A busy account has hundreds of items a week: a sum among them is chance.
+                if high - low > 4 * GROUP_POOL_SIZE:
+                    continue
+                pool = [
+                    item
+                    for item in by_sign[positive][low:high]
+                    if abs(item.amount) < abs(target.amount) and self._pair_allowed(target, item, stage)
+                ]
+                if len(pool) < 2 or len(pool) > GROUP_POOL_SIZE:
+                    continue
+                found = _subset_sums(abs(target.amount), [abs(item.amount) for item in pool])
+                if len(found) != 1:
+                    continue
+                members = tuple(pool[i] for i in found[0])
+                spread = max(abs(item.day - target.day) for item in members)
+                reason = (
+                    f"{len(members)} {many_label} ({', '.join(item.id for item in members)}) add up to "
+                    f"{_money(target.amount)} within {spread} day{'s' if spread != 1 else ''}; no counterparty or "
+                    "reference links them: check before accepting"
+                )
+                if stage == STAGE_MANY_TO_ONE:
+                    proposal = Proposal((target,), members, DATE_ONLY_SUM_SCORE, stage, reason)
+                else:
+                    proposal = Proposal(members, (target,), DATE_ONLY_SUM_SCORE, stage, reason)
+                self.suggested.append(proposal)
+                proposed.update((target, *members))
 
     def _keyed_elsewhere(self, proposal):
         """Whether a line of ``proposal`` has a key naming only transactions outside it."""

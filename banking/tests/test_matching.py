@@ -583,3 +583,61 @@ def test_unknown_account_and_bad_period():
     with pytest.raises(DomainError) as bad:
         match_run(bank_account_id="ba-op", period="2025-13")
     assert bad.value.field == "period"
+
+
+def test_lines_adding_up_to_one_item_with_nothing_shared_are_a_suggestion_only(account, statement, clerk):
+    # Given one payment of 110.00 in the books and three bank lines of 20, 40 and 50 around it,
+    # with no name or reference in common, and nothing else open that week
+    txn = book(account, amount=Decimal("110.00"), counterparty_name="Harbour Stores", reference="PO-88")
+    parts = [
+        line(statement, amount=Decimal("20.00"), narrative="CARD SETTLEMENT"),
+        line(statement, amount=Decimal("40.00"), narrative="CARD SETTLEMENT", booking_date=day(11)),
+        line(statement, amount=Decimal("50.00"), narrative="POS CREDIT", booking_date=day(12)),
+    ]
+    line(statement, amount=Decimal("-7.50"), narrative="FEE")  # of the other sign: not a part
+
+    run = match_run(bank_account_id="ba-op", period="2025-10")
+
+    # Then the three lines are proposed together, as a suggestion that says why it is weak
+    assert run.lines_matched == 0
+    rows = [row for part in parts for row in matches_of(part)]
+    assert {(row.statement_line_id, row.bank_transaction_id) for row in rows} == {
+        (part.pk, txn.pk) for part in parts
+    }
+    assert {row.status for row in rows} == {MatchStatus.SUGGESTED}
+    assert {row.stage for row in rows} == {"one_to_many"}
+    assert len({row.group_key for row in rows}) == 1
+    assert rows[0].score == Decimal("45.00")
+    assert "add up to 110.00 within 2 days; no counterparty or reference links them" in rows[0].reason
+
+    # and a person accepting it confirms the whole group
+    match_accept(match_id=rows[0].pk, user=clerk)
+    assert {row.status for part in parts for row in matches_of(part)} == {MatchStatus.CONFIRMED}
+    for part in parts:
+        part.refresh_from_db()
+        assert part.match_status == LineMatchStatus.MATCHED
+
+
+def test_a_date_only_sum_with_two_combinations_is_not_proposed(account, statement):
+    # Given 30.00 in the books and lines of 10, 20, 15 and 15 the same week: 10+20 and 15+15
+    book(account, amount=Decimal("30.00"))
+    parts = [line(statement, amount=Decimal(a)) for a in ("10.00", "20.00", "15.00", "15.00")]
+
+    match_run(bank_account_id="ba-op", period="2025-10")
+
+    # Then no group is proposed: choosing one would be a guess
+    assert not any(matches_of(part) for part in parts)
+
+
+def test_a_date_only_sum_among_many_open_items_is_not_proposed(account, statement):
+    # Given a busy week: 13 open lines below 30.00, among which only 10 + 20 make the book's 30.00
+    # (the others, 0.50 to 0.61, add up to 6.66 at most)
+    book(account, amount=Decimal("30.00"))
+    parts = [line(statement, amount=Decimal("10.00")), line(statement, amount=Decimal("20.00"))]
+    for n in range(11):
+        line(statement, amount=Decimal("0.50") + Decimal(n) / 100, booking_date=day(8 + n % 5))
+
+    match_run(bank_account_id="ba-op", period="2025-10")
+
+    # Then nothing is proposed for it: among that many lines a sum is chance
+    assert not any(matches_of(part) for part in parts)
