@@ -396,7 +396,7 @@ def line_candidates(*, bank_account_id, start, end, lock=False, currency=None):
 
     With ``currency`` (the account's), a line the bank booked in another one (an EUR
     entry on a CHF account) is left out: its amount is not the account's money, so
-    an equal number is no match; staff match it by hand.
+    an equal number is no match (nor may staff match it by hand).
     """
     rows = StatementLine.objects.filter(
         bank_account_id=bank_account_id, booking_date__gte=start, booking_date__lte=end
@@ -793,10 +793,11 @@ class Matcher:
                     continue
                 members = tuple(pool[i] for i in found[0])
                 spread = max(abs(item.day - target.day) for item in members)
+                ids = ", ".join(item.id for item in members)
                 reason = (
-                    f"{len(members)} {many_label} ({', '.join(item.id for item in members)}) add up to "
-                    f"{_money(target.amount)} within {spread} day{'s' if spread != 1 else ''}; no counterparty or "
-                    "reference links them: check before accepting"
+                    f"{len(members)} {many_label} ({ids}) add up to {_money(target.amount)} within "
+                    f"{spread} day{'s' if spread != 1 else ''}; no counterparty or reference links "
+                    "them: check before accepting"
                 )
                 if stage == STAGE_MANY_TO_ONE:
                     proposal = Proposal((target,), members, DATE_ONLY_SUM_SCORE, stage, reason)
@@ -1261,6 +1262,22 @@ def _check_line_open(line):
         )
 
 
+def _check_line_currency(line, currency, field):
+    """Refuse a line the bank booked in another currency than the account's.
+
+    Its amount is not the account's money (20.97 EUR on a CHF account moved the
+    balance by some CHF amount the line does not give), so no transaction of the
+    account equals it, and one recorded from it would be in the wrong currency.
+    """
+    if line.currency and currency and line.currency.upper() != currency.upper():
+        raise DomainError(
+            f'Statement line "{line.pk}" is in {line.currency.upper()}, the account in '
+            f"{currency.upper()}: its amount is not the account's money, so it is not matched "
+            "or recorded as a transaction. Leave it open and explain it in the sign-off note.",
+            field=field,
+        )
+
+
 def _signed(book):
     return book.amount if book.direction == Direction.IN else -book.amount
 
@@ -1293,8 +1310,10 @@ def match_manual(*, statement_line_ids, transaction_ids, user, note=""):
                 field="transaction_ids",
             )
         _check_book_open(book)
+    currency = BankAccount.objects.filter(pk=account_id).values_list("currency", flat=True).first()
     for line in lines:
         _check_line_open(line)
+        _check_line_currency(line, currency, "statement_line_ids")
     _check_totals(lines, books)
     touched = _drop_suggestions(line_ids=line_ids, transaction_ids=transaction_ids)
     # A pair someone rejected earlier is now matched on purpose; the unique pair allows one row.
@@ -1539,6 +1558,8 @@ def statement_line_create_transaction(*, statement_line_id, user, transaction_ty
     scope_lock(bank_account_id=line.bank_account_id, periods=[AccountingPeriod.code_for(line.booking_date)])
     line = _lock_lines([statement_line_id], field="statement_line_id")[0]
     _check_line_open(line)
+    currency = BankAccount.objects.filter(pk=line.bank_account_id).values_list("currency", flat=True).first()
+    _check_line_currency(line, currency, "statement_line_id")
     # Trimmed as a form or the API would trim it, so that the draft sent back as read is unchanged.
     description = data.pop("description", "") or (line.narrative or "")[:255].strip()
     txn = bank_transaction_create(

@@ -137,6 +137,39 @@ def test_matcher_does_not_confirm_a_line_in_another_currency(op_account):
     ).exists()
 
 
+def test_a_line_in_another_currency_is_not_matched_or_recorded_by_hand(op_account):
+    # Given a USD line of 250.00 on the EUR account, and a EUR transaction of 250.00
+    from accounting.tests.factories import UserFactory
+    from banking.matching import match_manual, statement_line_create_transaction
+    from banking.models import BankTransaction
+
+    line = StatementLineFactory(
+        statement=stmt(op_account),
+        booking_date=day(15),
+        amount=D("-250.00"),
+        currency="usd",
+        dedupe_key="k-usd",
+    )
+    book = BankTransactionFactory(
+        bank_account=op_account, amount=D("250.00"), direction="out", transaction_type="withdrawal"
+    )
+    clerk = UserFactory(username="clerk")
+
+    # When a person matches them, or records the line as a fee, both are refused naming the line
+    with pytest.raises(DomainError, match="is in USD, the account in EUR") as refused:
+        match_manual(statement_line_ids=[line.pk], transaction_ids=[book.pk], user=clerk)
+    assert refused.value.field == "statement_line_ids"
+    with pytest.raises(DomainError, match="is in USD, the account in EUR") as refused:
+        statement_line_create_transaction(statement_line_id=line.pk, user=clerk, transaction_type="fee")
+    assert refused.value.field == "statement_line_id"
+
+    # and nothing changed: no match, no new transaction, the line still open
+    assert not ReconciliationMatch.objects.exists()
+    assert list(BankTransaction.objects.values_list("pk", flat=True)) == [book.pk]
+    line.refresh_from_db()
+    assert line.match_status == "unmatched"
+
+
 def test_cheque_booked_late_september_cashed_early_october_is_found_by_its_reference(op_account):
     # 13 days apart, inside the fuzzy stage's three windows (15 days), the reference on the line
     line = StatementLineFactory(
