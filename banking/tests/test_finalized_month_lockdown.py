@@ -530,18 +530,14 @@ def test_a_draft_floats_return_cannot_be_dated_in_a_finalized_month(month, admin
         "allocation_date": "2025-09-28",
         "returned_amount": "30.00",
     }
-    refused = admin_api.post(
-        f"{API}/float-allocations", {**new, "return_date": "2025-10-03"}, format="json"
-    )
+    refused = admin_api.post(f"{API}/float-allocations", {**new, "return_date": "2025-10-03"}, format="json")
     assert refused.status_code == 409, refused.content
     assert refused.json()["code"] == "reconciliation_finalized"
     assert not FloatAllocation.objects.filter(branch_id="br-back").exists()
 
     # Back in November, it is recorded; moving its return into October is refused and leaves it
     # as it was.
-    created = admin_api.post(
-        f"{API}/float-allocations", {**new, "return_date": "2025-11-20"}, format="json"
-    )
+    created = admin_api.post(f"{API}/float-allocations", {**new, "return_date": "2025-11-20"}, format="json")
     assert created.status_code == 201, created.content
     moved = admin_api.patch(
         f"{API}/float-allocations/{created.json()['id']}", {"return_date": "2025-10-30"}, format="json"

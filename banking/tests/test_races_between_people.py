@@ -453,9 +453,7 @@ def test_close_period_racing_post_transactions_all_drafts_lets_nothing_into_the_
         )
         # (the command fails, naming them, when the close left some drafts unposted; nothing else)
         failures = unexpected(outcomes, allowed=())
-        assert all(
-            isinstance(f, CommandError) and "left unposted" in str(f) for f in failures
-        ), outcomes
+        assert all(isinstance(f, CommandError) and "left unposted" in str(f) for f in failures), outcomes
 
         # Then every draft of the month is either posted before the close or still a draft.
         period = AccountingPeriod.objects.get(pk=code)
