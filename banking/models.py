@@ -345,6 +345,10 @@ class BankTransfer(TrackedModel):
             "failed_date",
             f"A transfer initiated on {self.initiated_date} cannot fail before, on {self.failed_date}.",
         )
+        if self._state.adding:
+            # Recorded when it is sent: dated ahead, it could be neither received nor failed (both
+            # are news from the bank, never dated after today) while its leg could post into transit.
+            not_after_today(self.initiated_date, "initiated_date", "A transfer cannot be sent")
         if self._state.adding and self.from_bank_account_id and self.to_bank_account_id:
             # Nothing here converts money: 1,000 USD would arrive as 1,000 EUR, and the
             # transit account would still net to zero. Checked when recorded only: one

@@ -115,11 +115,31 @@ def bank_accounts_lock_shared(ids):
 def _check_draft(document):
     if document.posting_status != PostingStatus.DRAFT:
         label = document._meta.verbose_name
+        # A reversed document has been reversed already: what is left is to record the right one.
+        remedy = (
+            "record the right one as a new document instead"
+            if document.posting_status == PostingStatus.REVERSED
+            else "reverse it and record a correction instead"
+        )
         raise ConflictError(
             f"This {label} is {document.get_posting_status_display().lower()} and cannot be changed; "
-            "reverse it and record a correction instead.",
+            f"{remedy}.",
             code=f"document_{document.posting_status}",
         )
+
+
+# A leg mirrors its transfer, which has no edit of its own: one recorded wrongly is marked failed,
+# which keeps its sending leg from ever posting, and recorded anew.
+_LEG_REFUSAL = (
+    'This transaction is a leg of transfer "{transfer}" and is not {change} on its own; if the '
+    "transfer was recorded wrongly, mark it failed (POST /api/v1/banking/transfers/{transfer}/fail, "
+    "or Mark failed in the admin) and record it anew."
+)
+
+
+def _a(noun):
+    """``noun`` with its indefinite article: "an interest", "a fee"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _check_bank_account(document):
@@ -135,12 +155,12 @@ def _check_bank_transaction(txn):
     expected = TYPE_DIRECTION.get(txn.transaction_type)
     if expected is None and txn.direction not in (Direction.IN, Direction.OUT):
         raise ValidationError(
-            {"direction": f"A {txn.get_transaction_type_display().lower()} needs a direction, in or out."}
+            {"direction": f"{_a(txn.get_transaction_type_display().lower()).capitalize()} needs a direction, in or out."}
         )
     if expected is not None and txn.direction and txn.direction != expected:
         raise ValidationError(
             {
-                "direction": f"A {txn.get_transaction_type_display().lower()} always moves money "
+                "direction": f"{_a(txn.get_transaction_type_display().lower()).capitalize()} always moves money "
                 f"{expected}; leave the direction empty or set it to '{expected}'."
             }
         )
@@ -269,7 +289,7 @@ def bank_transaction_update(*, transaction_id, user, **data):
     refuse_signed_off(txn.bank_account_id, txn.transaction_date)
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
-        raise ConflictError("This transaction is a leg of a transfer; change or cancel the transfer instead.")
+        raise ConflictError(_LEG_REFUSAL.format(transfer=txn.transfer_id, change="changed"))
     changed = {name for name, value in data.items() if getattr(txn, name) != value}
     moved = bool(changed & MATCHED_FIELDS)
     if moved:
@@ -331,7 +351,7 @@ def bank_transaction_delete(*, transaction_id, user):
     _check_draft(txn)
     refuse_signed_off(txn.bank_account_id, txn.transaction_date)
     if txn.transfer_id:
-        raise ConflictError("This transaction is a leg of a transfer; cancel the transfer instead.")
+        raise ConflictError(_LEG_REFUSAL.format(transfer=txn.transfer_id, change="deleted"))
     refuse_matched(txn, "delete it")
     ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk).exclude(
         status=MatchStatus.CONFIRMED

@@ -158,3 +158,25 @@ def test_banking_0014_dates_the_failures_recorded_before_it(ledger, user):
         "tr-old-standing": recorded_on,
     }
     assert JournalPosting.objects.filter(purpose="reverse").count() == 1
+
+
+def test_a_transfer_dated_after_today_is_refused_and_a_wrong_one_is_failed_not_edited(api, user):
+    # A transfer dated ahead (a year typed 2099) could be neither received nor failed, both being
+    # news from the bank never dated after today, while its leg could post into transit.
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    body = {"from_bank_account_id": "ba-op", "to_bank_account_id": "ba-sav", "amount": "100.00"}
+    refused = api.post(f"{BASE}/transfers", {**body, "initiated_date": tomorrow}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert "after today" in str(refused.json()["initiated_date"]), refused.content
+    assert not BankTransfer.objects.exists()
+
+    # A transfer recorded wrongly is not put right through its leg: the refusal says what to do.
+    created = api.post(
+        f"{BASE}/transfers", {**body, "id": "tr-typo", "initiated_date": "2025-10-02"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    leg = _leg("tr-typo", Direction.OUT)
+    changed = api.patch(f"{BASE}/transactions/{leg}", {"amount": "10.00"}, format="json")
+    assert changed.status_code == 409, changed.content
+    assert "mark it failed (POST /api/v1/banking/transfers/tr-typo/fail" in changed.json()["detail"]
+    assert fail_over_api(api, "tr-typo").status_code == 200
