@@ -153,14 +153,13 @@ def _check_bank_account(document):
 
 def _check_bank_transaction(txn):
     expected = TYPE_DIRECTION.get(txn.transaction_type)
+    kind = _a(txn.get_transaction_type_display().lower()).capitalize()
     if expected is None and txn.direction not in (Direction.IN, Direction.OUT):
-        raise ValidationError(
-            {"direction": f"{_a(txn.get_transaction_type_display().lower()).capitalize()} needs a direction, in or out."}
-        )
+        raise ValidationError({"direction": f"{kind} needs a direction, in or out."})
     if expected is not None and txn.direction and txn.direction != expected:
         raise ValidationError(
             {
-                "direction": f"{_a(txn.get_transaction_type_display().lower()).capitalize()} always moves money "
+                "direction": f"{kind} always moves money "
                 f"{expected}; leave the direction empty or set it to '{expected}'."
             }
         )

@@ -81,5 +81,5 @@ def test_refusals_read_right_for_interest_and_for_a_reversed_transaction():
 
     # A reversed transaction is not to be reversed again: the refusal says to record the right one.
     reversed_one = BankTransactionFactory(bank_account=account, posting_status="reversed")
-    with pytest.raises(ConflictError, match="is reversed and cannot be changed; record the right one as a new"):
+    with pytest.raises(ConflictError, match="is reversed and cannot be changed; record the right one"):
         bank_transaction_update(transaction_id=reversed_one.pk, user=clerk, amount=Decimal("1.00"))
