@@ -95,6 +95,27 @@ class GLAccount(HeldHierarchy, TrackedModel):
                         "or point it at another account first."
                     }
                 )
+            # Likewise a bank account's own GL account: every transaction of the bank would fail to
+            # post, and a bank account's GL account is fixed once it has history.
+            bank = self.bank_accounts.filter(is_active=True).order_by("pk").values_list("pk", flat=True).first()
+            if bank is not None:
+                raise ValidationError(
+                    {
+                        "is_active": f'Bank account "{bank}" keeps its books in this account; deactivate '
+                        "the bank account first."
+                    }
+                )
+        if self.pk and not self._state.adding:
+            saved = GLAccount.objects.filter(pk=self.pk).values_list("account_type", flat=True).first()
+            if saved is not None and saved != self.account_type and self.entries.exists():
+                # The type decides which side an account grows on and whether it is balance sheet
+                # or profit and loss: changed under posted lines, it would restate every report.
+                raise ValidationError(
+                    {
+                        "account_type": f"This account has posted lines as {saved}; its type stays. "
+                        "Open a new account of the right type for what is posted from now on."
+                    }
+                )
 
 
 class AccountingPeriodQuerySet(models.QuerySet):

@@ -209,3 +209,37 @@ def test_reading_gl_lines_needs_the_view_permission(gl):
     assert client_for(user_with_perms("nobody")).get(LINES).status_code == 403
     reader = client_for(user_with_perms("auditor", "accounting.view_journalentry"))
     assert len(ids(reader.get(LINES))) == 4
+
+
+def test_a_bank_accounts_own_gl_account_stays_active_while_the_bank_account_is(admin_api):
+    from banking.tests.factories import BankAccountFactory
+
+    bank = BankAccountFactory(id="ba-op")
+    refused = admin_api.patch(f"{ACCOUNTS}/{bank.gl_account_id}", {"is_active": False}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert 'Bank account "ba-op" keeps its books in this account' in str(refused.json()["is_active"])
+    assert GLAccount.objects.get(pk=bank.gl_account_id).is_active
+
+    # Once the bank account is retired, its GL account may be too.
+    bank.is_active = False
+    bank.save()
+    retired = admin_api.patch(f"{ACCOUNTS}/{bank.gl_account_id}", {"is_active": False}, format="json")
+    assert retired.status_code == 200, retired.content
+
+
+def test_a_gl_accounts_type_stays_once_it_has_posted_lines(admin_api):
+    # Given an expense account with a posted line, and another with none
+    used = GLAccountFactory(id="gl-6200", code="6200", account_type="expense")
+    JournalEntryFactory(account=used, debit=Decimal("5.00"))
+    GLAccountFactory(id="gl-6300", code="6300", account_type="expense")
+
+    # Turning the used one into income would restate profit and loss: refused, naming the field
+    refused = admin_api.patch(f"{ACCOUNTS}/gl-6200", {"account_type": "income"}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert "has posted lines as expense; its type stays" in str(refused.json()["account_type"])
+    assert GLAccount.objects.get(pk="gl-6200").account_type == "expense"
+
+    # The unused one may still be put right, and the used one keeps its other fields editable
+    assert admin_api.patch(f"{ACCOUNTS}/gl-6300", {"account_type": "income"}, format="json").status_code == 200
+    renamed = admin_api.patch(f"{ACCOUNTS}/gl-6200", {"name": "Travel"}, format="json")
+    assert renamed.status_code == 200, renamed.content
