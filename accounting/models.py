@@ -97,7 +97,8 @@ class GLAccount(HeldHierarchy, TrackedModel):
                 )
             # Likewise a bank account's own GL account: every transaction of the bank would fail to
             # post, and a bank account's GL account is fixed once it has history.
-            bank = self.bank_accounts.filter(is_active=True).order_by("pk").values_list("pk", flat=True).first()
+            banks = self.bank_accounts.filter(is_active=True).order_by("pk")
+            bank = banks.values_list("pk", flat=True).first()
             if bank is not None:
                 raise ValidationError(
                     {

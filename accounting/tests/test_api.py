@@ -240,6 +240,7 @@ def test_a_gl_accounts_type_stays_once_it_has_posted_lines(admin_api):
     assert GLAccount.objects.get(pk="gl-6200").account_type == "expense"
 
     # The unused one may still be put right, and the used one keeps its other fields editable
-    assert admin_api.patch(f"{ACCOUNTS}/gl-6300", {"account_type": "income"}, format="json").status_code == 200
+    retyped = admin_api.patch(f"{ACCOUNTS}/gl-6300", {"account_type": "income"}, format="json")
+    assert retyped.status_code == 200, retyped.content
     renamed = admin_api.patch(f"{ACCOUNTS}/gl-6200", {"name": "Travel"}, format="json")
     assert renamed.status_code == 200, renamed.content
