@@ -45,6 +45,7 @@ from banking.choices import (
     PostingStatus,
     ReconciliationState,
     ReconciliationStatus,
+    StatementFormat,
 )
 from banking.matching import (
     bank_account_get,
@@ -177,18 +178,28 @@ STATEMENT_BALANCE_FIELDS = (
     "closing_balance",
     "statement_number",
     "later_lines_total",
+    "format",
 )
+
+# Interim reports of a day still under way (camt.052, MT942): their balance is the day's so far,
+# so a statement of the whole day (camt.053, MT940) ending on the same day is taken before them.
+INTRADAY_FORMATS = frozenset({StatementFormat.CAMT052, StatementFormat.MT942})
 
 
 def _statement_balances(account_id, start, end):
     """Return ``(opening, closing, count)`` from the statements covering ``start``..``end``.
 
-    The opening comes from the earliest statement starting in the period (or,
-    failing that, the earliest overlapping it); the closing from the latest
-    ending in it (or the latest overlapping it), see :func:`statement_closing`.
-    Statements of one day (the pages of an MT940 statement) are put in order by
-    their balances: the first is the one whose opening no other closes at, the
-    last the one whose closing no other opens from; then by statement number.
+    A month's statement balances are those of its first and last days, wherever
+    the banks' statements begin and end (a bank that runs them from the 25th to
+    the 24th). The opening is, by preference: the opening of a statement that
+    begins on the month's first day; that of the latest statement begun before
+    the month, plus the account's lines booked from its start to the month's;
+    that of the earliest statement begun later in the month, less the lines
+    booked in the month before it. The closing likewise, see
+    :func:`statement_closing`. Statements of one day (the pages of an MT940
+    statement) are put in order by their balances: the first is the one whose
+    opening no other closes at, the last the one whose closing no other opens
+    from; then by statement number.
     """
     covering = list(
         BankStatement.objects.filter(bank_account_id=account_id, from_date__lte=end, to_date__gte=start)
@@ -196,19 +207,22 @@ def _statement_balances(account_id, start, end):
         .values(*STATEMENT_BALANCE_FIELDS)
     )
     with_opening = [row for row in covering if row["opening_balance"] is not None]
-    starting = [row for row in with_opening if row["from_date"] >= start]
-    # The first statement starting in the month; failing that, the latest begun before it, which
-    # opened earlier: the month opens after its lines up to then (the fewest lines to add).
-    first = _first(
-        starting or with_opening,
-        day="from_date",
-        own="opening_balance",
-        other="closing_balance",
-        last=not starting,
-    )
+    on_start = [row for row in with_opening if row["from_date"] == start]
+    before = [row for row in with_opening if row["from_date"] < start]
     opening = None
-    if first is not None:
+    if on_start or before:
+        # From the statement begun last, on the day or before it: the fewest lines to add.
+        first = _first(
+            on_start or before,
+            day="from_date",
+            own="opening_balance",
+            other="closing_balance",
+            last=bool(before and not on_start),
+        )
         opening = first["opening_balance"] + _lines_sum(account_id, first["from_date"], start, before=True)
+    elif with_opening:
+        first = _first(with_opening, day="from_date", own="opening_balance", other="closing_balance")
+        opening = first["opening_balance"] - _lines_sum(account_id, start, first["from_date"], before=True)
     closing = statement_closing(covering, end, account_id)
     return (
         None if opening is None else _cents(opening),
@@ -220,25 +234,28 @@ def _statement_balances(account_id, start, end):
 def statement_closing(covering, end, account_id):
     """Return the month's statement closing balance from ``covering`` (rows of the statements overlapping it).
 
-    The latest statement ending in the month; only when none does, the latest
-    overlapping it, less the lines booked after the month up to its end date (a
-    statement running on past the month's end closes at a later balance than the
-    month's). Either way less its own lines booked after the month of its end
-    date, which its closing includes (``later_lines_total``). The reports take
-    it from here too.
+    By preference: the closing of a statement ending on the month's last day; of
+    the earliest one ending after it, less the account's lines booked after the
+    month up to its end date; of the latest ending earlier in the month, plus
+    the lines booked after it up to the month's end. Either way less the
+    statement's own lines booked after the month of its end date, which its
+    closing includes (``later_lines_total``). The reports take it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
-    row = _first(
-        [row for row in with_closing if row["to_date"] <= end] or with_closing,
-        day="to_date",
-        own="closing_balance",
-        other="opening_balance",
-        last=True,
-    )
-    if row is None:
+    on_end = [row for row in with_closing if row["to_date"] == end]
+    after = [row for row in with_closing if row["to_date"] > end]
+    if on_end or after:
+        # From the statement ending first, on the day or after it: the fewest lines to take off.
+        row = _first(
+            on_end or after, day="to_date", own="closing_balance", other="opening_balance", last=bool(on_end)
+        )
+        adjustment = -_lines_sum(account_id, end, row["to_date"])
+    elif with_closing:
+        row = _first(with_closing, day="to_date", own="closing_balance", other="opening_balance", last=True)
+        adjustment = _lines_sum(account_id, row["to_date"], end)
+    else:
         return None
-    later = row["later_lines_total"] or ZERO
-    return row["closing_balance"] - later - _lines_sum(account_id, end, row["to_date"])
+    return row["closing_balance"] - (row["later_lines_total"] or ZERO) + adjustment
 
 
 def _lines_sum(account_id, after, until, *, before=False):
@@ -257,13 +274,18 @@ def _lines_sum(account_id, after, until, *, before=False):
 
 
 def _first(rows, *, day, own, other, last=False):
-    """Return the first (or ``last``) of ``rows`` by ``day``; ties by the chain of their balances."""
+    """Return the first (or ``last``) of ``rows`` by ``day``; ties by the chain of their balances.
+
+    Among statements of that day, a whole day's statement comes before an interim
+    report of it (``INTRADAY_FORMATS``); then the first page opens at a balance no
+    other page closes at (the last closes at one none opens from); then by number.
+    """
     if not rows:
         return None
     edge = (max if last else min)(row[day] for row in rows)
     tied = [row for row in rows if row[day] == edge]
+    tied = [row for row in tied if row["format"] not in INTRADAY_FORMATS] or tied
     linked = {row[other] for row in tied}
-    # The first page opens at a balance no other page closes at (the last closes at one none opens from).
     ends = [row for row in tied if row[own] not in linked] or tied
     ends.sort(key=lambda row: row["statement_number"], reverse=last)
     return ends[0]

@@ -139,3 +139,99 @@ def test_the_migration_fills_in_what_stored_statements_hold_beyond_their_month(a
 
     assert imported == D("1620.00")
     assert BankStatement.objects.get().later_lines_total == imported
+
+
+def _statement(account, number, start, end, opening, lines, fmt="camt053", closing=None):
+    statement = BankStatementFactory(
+        bank_account=account,
+        statement_number=number,
+        format=fmt,
+        from_date=start,
+        to_date=end,
+        opening_balance=D(opening),
+        closing_balance=D(closing) if closing else D(opening) + sum(D(a) for _day, a in lines),
+    )
+    for day, amount in lines:
+        StatementLineFactory(statement=statement, booking_date=day, amount=D(amount))
+    return statement
+
+
+def test_statements_running_from_the_25th_give_each_month_its_first_and_last_days_balances():
+    # Given a bank whose statements run from the 25th to the 24th: 1,000.00 on 25 September, then
+    # +10 (28 Sep), +20 (5 Oct), +30 (20 Oct) | +40 (28 Oct), +50 (10 Nov)
+    account = BankAccountFactory(id="ba-25")
+    lines_a = ((d(2025, 9, 28), "10.00"), (d(2025, 10, 5), "20.00"), (d(2025, 10, 20), "30.00"))
+    _statement(account, "A", d(2025, 9, 25), d(2025, 10, 24), "1000.00", lines_a)
+    _statement(
+        account,
+        "B",
+        d(2025, 10, 25),
+        d(2025, 11, 24),
+        "1060.00",
+        ((d(2025, 10, 28), "40.00"), (d(2025, 11, 10), "50.00")),
+    )
+
+    months = {
+        code: reconcile_banking_by_dimension("ba-25", code) for code in ("2025-09", "2025-10", "2025-11")
+    }
+    balances = {
+        code: (result["statement_opening_balance"], result["statement_closing_balance"])
+        for code, result in months.items()
+    }
+
+    # Then each month opens where the one before closed, and moves by its own lines
+    assert balances == {
+        "2025-09": (D("1000.00"), D("1010.00")),
+        "2025-10": (D("1010.00"), D("1100.00")),
+        "2025-11": (D("1100.00"), D("1150.00")),
+    }
+    october_lines = StatementLine.objects.filter(booking_date__month=10).aggregate(t=Sum("amount"))["t"]
+    assert balances["2025-10"][1] - balances["2025-10"][0] == october_lines
+    cash = reports.cash_position_get(bank_account_id="ba-25", period="2025-10")
+    assert cash["totals"]["statement_closing_balance"] == D("1100.00")
+
+
+def test_a_days_interim_report_does_not_replace_the_days_closing_statement():
+    # Given November's camt.053 (1,000.00, then +100, +5 and +7: 1,112.00) and, imported after it,
+    # a camt.052 interim report of 30 November at noon (1,100.00 then +5: 1,105.00)
+    account = BankAccountFactory(id="ba-ing")
+    _statement(
+        account,
+        "NOV-2025",
+        d(2025, 11, 1),
+        d(2025, 11, 30),
+        "1000.00",
+        ((d(2025, 11, 10), "100.00"), (d(2025, 11, 30), "5.00"), (d(2025, 11, 30), "7.00")),
+    )
+    _statement(
+        account,
+        "RPT-2025-11-30-1200",
+        d(2025, 11, 30),
+        d(2025, 11, 30),
+        "1100.00",
+        (),
+        fmt="camt052",
+        closing="1105.00",
+    )
+
+    november = reconcile_banking_by_dimension("ba-ing", "2025-11")
+
+    # Then the month closes at the day's closing balance, whatever the numbers' order
+    assert november["statement_closing_balance"] == D("1112.00")
+    cash = reports.cash_position_get(bank_account_id="ba-ing", period="2025-11")
+    assert cash["totals"]["statement_closing_balance"] == D("1112.00")
+
+
+def test_a_month_whose_first_statement_begins_after_its_first_day_opens_before_that_statements_lines():
+    # Given daily statements of 2 and 3 October only (nothing happened on the 1st): the month opens
+    # at the 2nd's opening and closes after the 3rd's lines
+    account = BankAccountFactory(id="ba-day")
+    _statement(account, "D-02", d(2025, 10, 2), d(2025, 10, 2), "500.00", ((d(2025, 10, 2), "25.00"),))
+    _statement(account, "D-03", d(2025, 10, 3), d(2025, 10, 3), "525.00", ((d(2025, 10, 3), "-5.00"),))
+
+    october = reconcile_banking_by_dimension("ba-day", "2025-10")
+
+    assert (october["statement_opening_balance"], october["statement_closing_balance"]) == (
+        D("500.00"),
+        D("520.00"),
+    )
