@@ -739,11 +739,34 @@ def default_period(account=None):
     return AccountingPeriod.code_for(latest)
 
 
-def dashboard_default_period():
-    """Return the month of the latest GL line dated up to today, else the current month."""
+def dashboard_default_period(currency=None):
+    """Return the month of the latest line, dated up to today, on the GL accounts of the bank accounts
+    (of ``currency``), else the current month: the dashboard opens on a month with money in it."""
     today = timezone.localdate()
-    latest = JournalEntry.objects.filter(entry_date__lte=today).aggregate(day=Max("entry_date"))["day"]
+    banks = BankAccount.objects.all()
+    if currency:
+        banks = banks.filter(currency__iexact=currency)
+    entries = JournalEntry.objects.filter(
+        entry_date__lte=today, account_id__in=banks.values("gl_account_id")
+    )
+    latest = entries.aggregate(day=Max("entry_date"))["day"]
     return AccountingPeriod.code_for(latest or today)
+
+
+def dashboard_default_currency(currencies):
+    """Return, of ``currencies`` (the bank accounts'), the one whose books moved last (up to today)."""
+    if len(currencies) < 2:
+        return currencies[0] if currencies else None
+    today = timezone.localdate()
+    latest = {
+        currency: JournalEntry.objects.filter(
+            entry_date__lte=today,
+            account_id__in=BankAccount.objects.filter(currency__iexact=currency).values("gl_account_id"),
+        ).aggregate(day=Max("entry_date"))["day"]
+        for currency in currencies
+    }
+    # The latest day wins; a currency with no lines yet comes last; ties keep the list's order.
+    return max(currencies, key=lambda currency: latest[currency] or datetime.date.min)
 
 
 # --- The admin hooks -------------------------------------------------------------------
@@ -894,19 +917,19 @@ class BankAccountWorkbenchMixin:
 
     def dashboard_view(self, request):
         self._check_view(request, DASHBOARD_PERMISSIONS)
-        period = request.GET.get("period") or dashboard_default_period()
-        try:
-            matching.period_bounds(period)
-        except DomainError as exc:
-            messages.error(request, f'"{period}": {exc.message}')
-            period = dashboard_default_period()
         # Totals never add two currencies: with accounts in several, the dashboard shows one at a time.
         currencies = reports.account_currencies()
         currency = (request.GET.get("currency") or "").upper()
         if currency not in currencies:
             if currency:
                 messages.error(request, f'No bank account is kept in "{currency}".')
-            currency = currencies[0] if currencies else None
+            currency = dashboard_default_currency(currencies)
+        period = request.GET.get("period") or dashboard_default_period(currency)
+        try:
+            matching.period_bounds(period)
+        except DomainError as exc:
+            messages.error(request, f'"{period}": {exc.message}')
+            period = dashboard_default_period(currency)
         data = cash_dashboard_data(period, currency)
         shown = f"&currency={currency}" if len(currencies) > 1 else ""
         context = {

@@ -121,3 +121,26 @@ def test_the_cash_dashboard_shows_one_currency_at_a_time(superuser, two_currenci
     assert [row["bank_account_id"] for row in dollars.context["dashboard"]["accounts"]] == ["ba-usd"]
     assert euros.context["dashboard"]["totals"]["inflow"] == "500.00"
     assert "currency=EUR" in euros.context["next_url"]
+
+
+def test_the_cash_dashboard_opens_on_the_currency_and_month_whose_books_moved_last(superuser, two_currencies):
+    # Given a later deposit on the dollar account only (November), and an October for euros
+    dollars, _euros = two_currencies
+    november = datetime.date(2025, 11, 3)
+    posting = JournalPostingFactory(entry_date=november, period=AccountingPeriodFactory(id="2025-11"))
+    JournalEntryFactory(
+        posting=posting, account=dollars.gl_account, entry_date=november, debit=Decimal("7.00")
+    )
+    client = Client()
+    client.force_login(superuser)
+    url = "/admin/banking/bankaccount/cash-dashboard/"
+
+    # When it opens with nothing chosen, it shows dollars in November, not an empty euro November
+    opened = client.get(url)
+    assert (opened.context["currency"], opened.context["period"]) == ("USD", "2025-11")
+    assert opened.context["dashboard"]["totals"]["inflow"] == "7.00"
+
+    # and euros chosen without a month open on the euros' latest month
+    euros = client.get(url, {"currency": "EUR"})
+    assert (euros.context["currency"], euros.context["period"]) == ("EUR", "2025-10")
+    assert euros.context["dashboard"]["totals"]["inflow"] == "500.00"
