@@ -162,6 +162,23 @@ def test_a_method_the_endpoint_does_not_offer_answers_405_with_its_code(admin_ap
     assert response.json() == {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/cash-position?period=2025-10&bank_account_id=ba-op"),
+        ("put", "/variance-report?period=2025-10"),
+        ("delete", "/transfer-tracking?bank_account_id=ba-op"),
+        ("post", "/reconciliation/matches"),
+    ],
+)
+def test_writing_to_a_read_only_endpoint_answers_405_not_403(admin_api, ledger, method, path):
+    # A report answers GET only; a write was told it lacked a permission that does not exist.
+    response = getattr(admin_api, method)(f"{BASE}{path}", {}, format="json")
+
+    assert response.status_code == 405, response.content
+    assert response.json()["code"] == "method_not_allowed"
+
+
 def test_a_refusal_for_lack_of_permission_names_its_code(api_client, django_user_model, ledger):
     viewer = django_user_model.objects.create_user("nobody", password="x" * 16)
     api_client.force_authenticate(viewer)
