@@ -746,9 +746,7 @@ def dashboard_default_period(currency=None):
     banks = BankAccount.objects.all()
     if currency:
         banks = banks.filter(currency__iexact=currency)
-    entries = JournalEntry.objects.filter(
-        entry_date__lte=today, account_id__in=banks.values("gl_account_id")
-    )
+    entries = JournalEntry.objects.filter(entry_date__lte=today, account_id__in=banks.values("gl_account_id"))
     latest = entries.aggregate(day=Max("entry_date"))["day"]
     return AccountingPeriod.code_for(latest or today)
 
@@ -1048,6 +1046,9 @@ def cash_dashboard_data(period, currency=None):
         "threshold": _money(variance["threshold"]),
         "accounts": account_rows,
         "alerts": alerts,
+        # The panel lists what is still open or needs a look; the card counts what is in transit,
+        # as transfer tracking's in_transit_count does.
         "in_transit": in_transit,
+        "in_transit_count": sum(item["status"] == TransferStatus.IN_TRANSIT.label for item in in_transit),
         "charts": {"days": days, "balances": balance_series, "flows": flows},
     }

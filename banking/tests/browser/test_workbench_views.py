@@ -310,6 +310,9 @@ def test_dashboard_shows_accounts_alerts_and_chart_data(imported):
     assert charts["flows"]["cost_center"]["inflow"]  # deposits on cost centre HQ
     transit = response.context["dashboard"]["in_transit"]
     assert [(t["id"], t["amount"], t["status"]) for t in transit] == [("tr-topup", "1500.00", "Initiated")]
+    # Listed as not yet received, it is not counted as in transit: its sending leg is not posted.
+    assert response.context["dashboard"]["in_transit_count"] == 0
+    assert '<span id="cd-transit-count">0</span>' in page
     # An unreadable month falls back to the latest month with GL lines, with a message.
     response = imported.get("/admin/banking/bankaccount/cash-dashboard/", {"period": "soon"})
     assert response.status_code == 200 and response.context["period"] == "2025-10"
