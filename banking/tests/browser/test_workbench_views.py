@@ -113,11 +113,16 @@ def test_month_end_through_the_endpoints_ends_with_zero_variance(imported):
     status, run = post(client, "run-matcher")
     assert status == 200 and run["run"]["lines_matched"] == 1
     status, suggestions = get(client, "suggestions")
-    assert suggestions["count"] == 2
-    assert {s["books"][0]["id"] for s in suggestions["results"]} == {"bt-withdrawal", "bt-card"}
+    assert suggestions["count"] == 3
     assert all(s["reason"] and Decimal(s["score"]) > 0 for s in suggestions["results"])
-    # and both suggestions are accepted at once
-    status, accepted = post(client, "accept", {"match_ids": [s["match_id"] for s in suggestions["results"]]})
+    singles = [s for s in suggestions["results"] if len(s["books"]) == 1]
+    assert {s["books"][0]["id"] for s in singles} == {"bt-withdrawal", "bt-card"}
+    # (the lodgement is offered as the sum of the two branch deposits, which nothing else links)
+    (group,) = [s for s in suggestions["results"] if len(s["books"]) > 1]
+    assert {book["id"] for book in group["books"]} == {"bt-north", "bt-south"}
+    assert "no counterparty or reference links them" in group["reason"]
+    # and both single suggestions are accepted at once
+    status, accepted = post(client, "accept", {"match_ids": [s["match_id"] for s in singles]})
     assert status == 200 and len(accepted["done"]) == 2 and accepted["refused"] == []
     # and the lodgement is matched by hand to the two branch deposits
     status, lines = get(client, "lines", q="LODGEMENT")
