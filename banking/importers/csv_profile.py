@@ -7,7 +7,9 @@ signed column or as separate debit and credit columns (a debit is money out
 whatever sign the bank prints); ``negate_amounts`` is for banks that print
 debits as positive numbers in the signed column. The decimal mark and the
 thousands separator are the profile's, so ``1.234,56`` reads as 1234.56 for a
-German bank and is refused for a profile that says ``.`` is the decimal mark.
+German bank and is refused for a profile that says ``.`` is the decimal mark. A
+thousands separator (or a space) must stand between groups of three digits before
+the decimal mark: ``12.50`` under a ``,`` decimal mark is refused, not read as 1250.
 
 A CSV file has no opening or closing balance of its own. When the profile
 names a running balance column, the opening balance is the first row's balance
@@ -195,22 +197,75 @@ def _cell(row, columns, key):
     return row[position].strip()
 
 
+# Spaces banks group digits with, whatever the profile's thousands separator says.
+_SPACES = " \u00a0\u202f"
+
+
 def _amount(text, number, profile, what):
-    raw = text.replace("\u00a0", "").replace(" ", "")
-    if profile.thousands_separator:
-        raw = raw.replace(profile.thousands_separator, "")
+    """Return ``text`` as money, read with the profile's decimal mark and thousands separator.
+
+    A thousands separator only ever stands between groups of three digits before the
+    decimal mark. Deleting it wherever it stood read "12.50" under a "," decimal mark
+    as 1250.00, so an amount that breaks the grouping is refused rather than guessed at.
+    """
+    check_ascii_digits(text, line=number, what=what)
     mark = profile.decimal_mark or "."
+    separator = profile.thousands_separator
     other = "," if mark == "." else "."
-    if other in raw:
+    where = f'The {what} "{text[:40]}" in column "{getattr(profile, f"{what}_column")}"'
+    if other in text and other != separator:
         raise StatementParseError(
-            f'The {what} "{text}" uses "{other}", but the profile\'s decimal mark is "{mark}".', number
+            f'{where} uses "{other}", but the profile\'s decimal mark is "{mark}".', number
         )
+    raw = text
     negative = raw.startswith("(") and raw.endswith(")")
-    raw = raw.strip("()").replace(mark, ".")
-    if raw.endswith("-"):
-        raw = "-" + raw[:-1]
-    value = money(raw, line=number, what=what)
+    if negative:
+        raw = raw[1:-1]
+    # A sign may stand apart from its digits ("- 12,50", "12,50 -").
+    raw = raw.strip(_SPACES)
+    sign = ""
+    if raw[:1] in ("+", "-"):
+        sign, raw = raw[0], raw[1:].lstrip(_SPACES)
+    elif raw.endswith("-"):
+        sign, raw = "-", raw[:-1].rstrip(_SPACES)
+    if negative and sign:
+        raise StatementParseError(f"{where} is both in brackets and signed: refused, not guessed.", number)
+    whole, has_mark, fraction = raw.partition(mark)
+    grouping = _SPACES + separator
+    misplaced = next((character for character in fraction if character in grouping), None)
+    if misplaced is not None:
+        raise StatementParseError(
+            f'{where} has {_describe(misplaced)} after the decimal mark "{mark}": refused, not guessed.',
+            number,
+        )
+    groups = re.split(f"[{re.escape(grouping)}]", whole)
+    if len(groups) > 1 and not _grouped_in_threes(groups):
+        first_mark = next(character for character in whole if character in grouping)
+        raise StatementParseError(
+            f"{where} has {_describe(first_mark)} between digits that are not groups of three "
+            f'(the profile\'s decimal mark is "{mark}"): refused, not guessed.',
+            number,
+        )
+    plain = sign + "".join(groups) + ("." + fraction if has_mark else "")
+    try:
+        value = money(plain, line=number, what=what)
+    except StatementParseError as exc:
+        # Quote the amount as the bank wrote it, not as rewritten for reading.
+        reason = exc.message.removeprefix(f'The {what} "{plain[:40]}" ')
+        raise StatementParseError(f"{where} {reason}", number) from None
     return -value if negative else value
+
+
+def _grouped_in_threes(groups):
+    first, *rest = groups
+    return re.fullmatch("[0-9]{1,3}", first) is not None and all(
+        re.fullmatch("[0-9]{3}", group) for group in rest
+    )
+
+
+def _describe(character):
+    names = {" ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow no-break space"}
+    return names.get(character, f'the thousands separator "{character}"')
 
 
 def _line(row, number, columns, profile):

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from banking.models import BankStatement, StatementLine
+from banking.demo import CSV_PROFILE, DEMO_STATEMENT_HEADER
+from banking.models import BankStatement, StatementCsvProfile, StatementLine
 from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
 from banking.tests.statement_files import camt_entry, camt_file, camt_statement, sample
 
@@ -145,6 +146,62 @@ def test_a_profile_saved_before_the_separator_rules_is_refused_naming_it(admin_a
     assert 'The CSV profile "Old CSV" cannot read statements as saved' in message
     assert "thousands separator" in message
     assert counts() == (0, 0)
+
+
+# The demo bank's export: decimal mark ",", thousands separator ".".
+FNB_HEADER = ";".join(DEMO_STATEMENT_HEADER)
+POINT_DECIMALS = {"decimal_mark": ".", "thousands_separator": ",", "delimiter": ";"}
+
+
+def _fnb_profile(**change):
+    return StatementCsvProfile.objects.create(id="csv-fnb", **{**CSV_PROFILE, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "amount", "message"),
+    [
+        # 12.50 was read as 1250.00: the thousands separator was deleted before the decimal mark was read.
+        ({}, "12.50", 'The amount "12.50" in column "Amount" has the thousands separator "." between digits'),
+        (POINT_DECIMALS, "12,50", 'The amount "12,50" in column "Amount" has the thousands separator ","'),
+        ({}, "1.234,5.0", 'The amount "1.234,5.0" in column "Amount" has the thousands separator "." after'),
+        ({}, "1234.567,89", "not groups of three"),
+    ],
+    ids=["fnb-12.50", "point-decimals-12,50", "separator-after-mark", "first-group-of-four"],
+)
+def test_a_csv_amount_with_its_thousands_separator_out_of_place_answers_400_and_imports_nothing(
+    admin_api, change, amount, message
+):
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    _fnb_profile(**change)
+    content = f"{FNB_HEADER}\n01.11.2025;01.11.2025;{amount};card fee;R-1;Shop;;\n".encode()
+
+    response = upload(admin_api, content, name="fnb.csv", profile="csv-fnb")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["file"][0].startswith("fnb.csv: line 2: ")
+    assert message in response.json()["file"][0]
+    assert counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "amount", "stored"),
+    [
+        ({}, "1.234.567,89", "1234567.89"),
+        ({}, "-1.250", "-1250.00"),
+        ({}, "12,50", "12.50"),
+        (POINT_DECIMALS, "1,234,567.89", "1234567.89"),
+        (POINT_DECIMALS, "(1,250.00)", "-1250.00"),
+    ],
+)
+def test_csv_amounts_grouped_in_threes_are_read_whole(admin_api, change, amount, stored):
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    _fnb_profile(**change)
+    content = f'{FNB_HEADER}\n01.11.2025;01.11.2025;"{amount}";card fee;R-1;Shop;;\n'.encode()
+
+    response = upload(admin_api, content, name="fnb.csv", profile="csv-fnb")
+
+    assert response.status_code == 201, response.content
+    assert StatementLine.objects.get().amount == Decimal(stored)
 
 
 def test_signed_out_is_401_and_without_permission_is_403(six_account):
