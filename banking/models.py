@@ -845,6 +845,19 @@ class StatementCsvProfile(TrackedModel):
         if self.amount_mode == AmountMode.SPLIT and not (self.debit_column and self.credit_column):
             raise ValidationError({"debit_column": "A split profile needs both debit and credit columns."})
         errors = {}
+        if self.amount_mode == AmountMode.SPLIT:
+            # Negating is for a signed column. Split, the column says the direction: negating
+            # turned a credit of 100.00 into -100.00 and a debit of 40.00 into +40.00.
+            if self.negate_amounts:
+                errors["negate_amounts"] = (
+                    "Only for one signed amount column: with separate debit and credit columns a debit "
+                    "is money out and a credit money in, whatever sign the bank prints."
+                )
+            # Header names are matched without case or surrounding spaces, as the importer reads them.
+            if self.debit_column.strip().lower() == self.credit_column.strip().lower():
+                errors["credit_column"] = (
+                    "The credit column must differ from the debit column: one column cannot hold both."
+                )
         # An empty mark or delimiter is already refused as a required field.
         if self.decimal_mark and self.decimal_mark not in CSV_DECIMAL_MARKS:
             errors["decimal_mark"] = 'Use "." or ",".'

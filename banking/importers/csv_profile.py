@@ -5,11 +5,12 @@ A profile names the columns by header text, or by 0-based position (``"3"``)
 when the file has no header or the header is unreliable. Amounts come as one
 signed column or as separate debit and credit columns (a debit is money out
 whatever sign the bank prints); ``negate_amounts`` is for banks that print
-debits as positive numbers in the signed column. The decimal mark and the
-thousands separator are the profile's, so ``1.234,56`` reads as 1234.56 for a
-German bank and is refused for a profile that says ``.`` is the decimal mark. A
-thousands separator (or a space) must stand between groups of three digits before
-the decimal mark: ``12.50`` under a ``,`` decimal mark is refused, not read as 1250.
+debits as positive numbers in the signed column (the profile refuses it with
+split columns). The decimal mark and the thousands separator are the profile's,
+so ``1.234,56`` reads as 1234.56 for a German bank and is refused for a profile
+that says ``.`` is the decimal mark. A thousands separator (or a space) must
+stand between groups of three digits before the decimal mark: ``12.50`` under a
+``,`` decimal mark is refused, not read as 1250.
 
 A CSV file has no opening or closing balance of its own. When the profile
 names a running balance column, the opening balance is the first row's balance
@@ -187,6 +188,13 @@ def _column_positions(profile, header):
     for key in ("date", "amount") if profile.amount_mode != AmountMode.SPLIT else ("date", "debit", "credit"):
         if key not in positions:
             raise StatementParseError(f"The profile names no {key} column.")
+    # One column named twice (by its header and by its position) would read every amount as both.
+    if "debit" in positions and positions.get("debit") == positions.get("credit"):
+        raise StatementParseError(
+            f'The profile\'s debit column "{profile.debit_column}" and credit column '
+            f'"{profile.credit_column}" are the same column of the file (position {positions["debit"]}).',
+            profile.skip_rows + 1,
+        )
     return positions
 
 

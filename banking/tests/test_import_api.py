@@ -204,6 +204,64 @@ def test_csv_amounts_grouped_in_threes_are_read_whole(admin_api, change, amount,
     assert StatementLine.objects.get().amount == Decimal(stored)
 
 
+SPLIT_FILE = b"Datum;Soll;Haben\n01.10.2025;40,00;\n02.10.2025;;100,00\n"
+SPLIT = {
+    "delimiter": ";",
+    "decimal_mark": ",",
+    "date_format": "%d.%m.%Y",
+    "amount_mode": "split",
+    "date_column": "Datum",
+    "amount_column": "",
+    "description_column": "",
+    "debit_column": "Soll",
+    "credit_column": "Haben",
+}
+
+
+@pytest.mark.parametrize(
+    ("saved", "field"),
+    [({"negate_amounts": True}, "negate amounts"), ({"credit_column": "SOLL"}, "credit column")],
+    ids=["negated", "same-column"],
+)
+def test_a_split_profile_saved_before_its_columns_were_checked_is_refused_naming_it(admin_api, saved, field):
+    # Negated, this file's credit of 100.00 was imported as -100.00 and its debit of 40.00 as +40.00.
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    profile = StatementCsvProfileFactory(name="Old split", **SPLIT)
+    StatementCsvProfile.objects.filter(pk=profile.pk).update(**saved)
+
+    response = upload(admin_api, SPLIT_FILE, name="oct.csv", profile="Old split")
+
+    assert response.status_code == 400, response.content
+    message = response.json()["profile"][0]
+    assert 'The CSV profile "Old split" cannot read statements as saved' in message
+    assert field in message
+    assert counts() == (0, 0)
+
+
+def test_a_split_profile_naming_one_column_by_header_and_position_answers_400_on_file(admin_api):
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    StatementCsvProfileFactory(name="Split", **{**SPLIT, "credit_column": "1"})
+
+    response = upload(admin_api, SPLIT_FILE, name="oct.csv", profile="Split")
+
+    assert response.status_code == 400, response.content
+    assert "are the same column of the file (position 1)" in response.json()["file"][0]
+    assert counts() == (0, 0)
+
+
+def test_a_split_profile_reads_a_debit_as_money_out_and_a_credit_as_money_in(admin_api):
+    BankAccountFactory(id="ba-six", iban="", account_number="998877", currency="USD")
+    StatementCsvProfileFactory(name="Split", **SPLIT)
+
+    response = upload(admin_api, SPLIT_FILE, name="oct.csv", profile="Split")
+
+    assert response.status_code == 201, response.content
+    assert list(StatementLine.objects.order_by("booking_date").values_list("amount", flat=True)) == [
+        Decimal("-40.00"),
+        Decimal("100.00"),
+    ]
+
+
 def test_signed_out_is_401_and_without_permission_is_403(six_account):
     assert upload(APIClient(), sample(SIX)).status_code == 401
     clerk = get_user_model().objects.create_user("clerk", password="pw-123-456")

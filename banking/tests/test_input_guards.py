@@ -5,7 +5,9 @@
   account's whole history vanish from its reports. 409 (API), form error (admin).
 - A CSV profile's decimal mark, thousands separator, delimiter and quote
   character are ones the importer reads amounts with: a thousands separator "1"
-  turned 12.50 into 2.50.
+  turned 12.50 into 2.50. A profile with separate debit and credit columns
+  neither negates them (a credit of 100.00 became -100.00) nor names one column
+  as both.
 - A transfer fails once, for a reason given as a string.
 - Document dates lie in the books' years (1900 to 2999): periods exist only for
   those, so a document dated outside could be saved but never posted.
@@ -271,6 +273,78 @@ def test_the_admin_refuses_a_digit_as_thousands_separator(staff):
     assert response.status_code == 200
     assert "thousands_separator" in response.context["adminform"].form.errors
     assert not StatementCsvProfile.objects.exists()
+
+
+def _split(**change):
+    columns = {"amount_mode": "split", "amount_column": "", "debit_column": "Soll", "credit_column": "Haben"}
+    return _profile(**{**columns, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        # Negated, a credit of 100.00 was imported as -100.00 and a debit of 40.00 as +40.00.
+        ({"negate_amounts": True}, "negate_amounts", "Only for one signed amount column"),
+        ({"credit_column": "Soll"}, "credit_column", "must differ from the debit column"),
+        ({"credit_column": " soll "}, "credit_column", "must differ from the debit column"),
+    ],
+    ids=["negated", "same-column", "same-header-other-case"],
+)
+def test_a_split_profile_that_would_misread_amounts_answers_400_naming_the_field(
+    admin_api, change, field, message
+):
+    response = admin_api.post(PROFILES, _split(**change), format="json")
+
+    assert response.status_code == 400, response.content
+    assert message in response.json()[field][0]
+    assert not StatementCsvProfile.objects.exists()
+
+
+def test_a_split_profile_with_two_columns_and_a_negated_signed_one_are_accepted(admin_api):
+    split = admin_api.post(PROFILES, _split(), format="json")
+    signed = admin_api.post(PROFILES, _profile(name="Signed", negate_amounts=True), format="json")
+
+    assert (split.status_code, signed.status_code) == (201, 201), (split.content, signed.content)
+
+
+def test_switching_a_negated_profile_to_split_columns_changes_nothing(admin_api):
+    profile = StatementCsvProfileFactory(name="Negated", negate_amounts=True)
+
+    response = admin_api.patch(
+        f"{PROFILES}/{profile.pk}",
+        {"amount_mode": "split", "debit_column": "Out", "credit_column": "In"},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert "negate_amounts" in response.json()
+    assert StatementCsvProfile.objects.get(pk=profile.pk).amount_mode == "signed"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"negate_amounts": "on"}, "negate_amounts"), ({"credit_column": "Soll"}, "credit_column")],
+)
+def test_the_admin_refuses_a_split_profile_that_would_misread_amounts(staff, change, field):
+    data = form_data(staff.get(add_url(StatementCsvProfile)))
+    data.update(_split(**change))
+
+    response = staff.post(add_url(StatementCsvProfile), data)
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not StatementCsvProfile.objects.exists()
+
+
+def test_the_model_refuses_a_negated_split_profile():
+    profile = StatementCsvProfileFactory.build(
+        amount_mode="split", amount_column="", debit_column="Out", credit_column="In", negate_amounts=True
+    )
+
+    with pytest.raises(ValidationError) as raised:
+        profile.full_clean()
+
+    assert "negate_amounts" in raised.value.message_dict
 
 
 # --- Transfers fail once, for a reason that is a string ---------------------------------
