@@ -6,8 +6,9 @@ lines in one transaction. Any error leaves the database as it was.
 
 Repeatable, in two ways:
 
-- the same file again (same SHA-256, same statement ids) adds nothing: the
-  result says how many lines were already there;
+- the same file again (the same bytes, by their SHA-256, into the same account)
+  adds nothing, under whatever name: the result says how many lines were
+  already there;
 - a line that the bank sends again in another file (an intraday camt.052 and
   the day's camt.053, or two overlapping MT940 downloads) is stored once. Each
   line gets a ``dedupe_key``, unique per bank account: a hash of the bank's
@@ -204,7 +205,23 @@ def statement_import(*, bank_account, content: bytes, file_name, format="auto", 
 
     sha = hashlib.sha256(content).hexdigest()
     result = ImportResult(file_name=file_name, file_sha256=sha, format=chosen, bank_account_id=account.pk)
-    importer = _Importer(account, chosen, sha=sha, file_name=file_name, user=user)
+    # The same bytes imported before, perhaps under another name: a statement without an id of
+    # its own (every CSV's) is numbered by the file's name, and a copy renamed "oct (1).csv" was
+    # stored a second time. Numbered by the name they first came under, they are found again.
+    first_name = (
+        BankStatement.objects.filter(bank_account=account, file_sha256=sha)
+        .order_by("created_at", "id")
+        .values_list("file_name", flat=True)
+        .first()
+    )
+    importer = _Importer(
+        account,
+        chosen,
+        sha=sha,
+        file_name=file_name,
+        user=user,
+        numbered_by=file_name if first_name is None else first_name,
+    )
     found = []  # account identifications of every statement in the file
     writer = None
     events = _read_ahead(stream_statements(content, format=chosen, profile=profile))
@@ -298,11 +315,12 @@ def _read_ahead(events, depth=4):
 class _Importer:
     """What the statements of one file share while they are written."""
 
-    def __init__(self, account, format, *, sha, file_name, user):
+    def __init__(self, account, format, *, sha, file_name, user, numbered_by):
         self.account = account
         self.format = format
         self.sha = sha
         self.file_name = file_name
+        self.numbered_by = numbered_by  # the file name that numbers statements without an id
         self.user = user
         self.seen_keys = set()  # keys of this file's statements already kept
         # An MT940 statement comes in pages (:28C: 5/1, 5/2), and two identical card payments
@@ -498,7 +516,7 @@ def _continues(previous, parsed):
 
 def _statement_number(parsed, importer):
     """Return the statement's number, unique within the file."""
-    base = (parsed.statement_id or importer.file_name or "statement")[: _STATEMENT_NUMBER_MAX - 6]
+    base = (parsed.statement_id or importer.numbered_by or "statement")[: _STATEMENT_NUMBER_MAX - 6]
     count = importer.numbers[base] = importer.numbers.get(base, 0) + 1
     return base if count == 1 else f"{base}#{count}"
 

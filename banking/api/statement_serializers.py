@@ -42,7 +42,10 @@ class StatementOutcomeSerializer(serializers.Serializer):
     lines_total = money_out()
     is_consistent = serializers.BooleanField(allow_null=True)
     balance_difference = money_out(allow_null=True)
-    already_imported = serializers.BooleanField(help_text="The same file was imported before: nothing added.")
+    already_imported = serializers.BooleanField(
+        help_text="The same file (the same bytes, under any name) was imported into this account before: "
+        "nothing added."
+    )
     lines_read = serializers.IntegerField()
     new_lines = serializers.IntegerField()
     duplicate_lines = serializers.IntegerField()

@@ -43,10 +43,10 @@ class StatementImportView(APIView):
         description=(
             "Upload a camt.052/053/054, MT940/942, OFX, BAI2 or CSV file (multipart). All or nothing: "
             "a file that fails imports nothing, with a 400 naming the field (`file`, `bank_account_id`, "
-            "`format`, `profile`, `currency`). Repeatable: the same file again, or lines already imported "
-            "from an overlapping statement, add nothing. 201 when something was stored, 200 when the "
-            "file had been imported before. Each statement's own arithmetic (opening + lines = closing) "
-            "is in `is_consistent` and `balance_difference`."
+            "`format`, `profile`, `currency`). Repeatable: the same file again (the same bytes, under "
+            "any name), or lines already imported from an overlapping statement, add nothing. 201 when "
+            "something was stored, 200 when the file had been imported before. Each statement's own "
+            "arithmetic (opening + lines = closing) is in `is_consistent` and `balance_difference`."
         ),
         request={"multipart/form-data": s.StatementImportRequestSerializer},
         responses={

@@ -12,7 +12,7 @@ from django.urls import include, path
 
 from banking.admin_import import StatementImportAdminMixin
 from banking.models import BankStatement, StatementLine
-from banking.tests.factories import BankAccountFactory
+from banking.tests.factories import BankAccountFactory, StatementCsvProfileFactory
 from banking.tests.statement_files import sample
 from cnperp.admin import ViewOnlyAdmin
 
@@ -77,6 +77,25 @@ def test_wrong_account_shows_the_error_on_the_field_and_imports_nothing(signed_i
     assert response.status_code == 200
     assert "is for account CH0309000000250090342" in str(response.context["form"].errors["bank_account"])
     assert StatementLine.objects.count() == 0
+
+
+@override_settings(SECURE_SSL_REDIRECT=False)
+def test_the_same_csv_uploaded_under_another_name_is_already_imported(signed_in):
+    BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
+    profile = StatementCsvProfileFactory(name="Plain")
+    content = b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n"
+
+    def upload(name):
+        form = {"bank_account": "ba-csv", "format": "csv", "profile": profile.pk}
+        return signed_in.post(URL, {**form, "file": SimpleUploadedFile(name, content)})
+
+    upload("oct.csv")
+    response = upload("oct (1).csv")
+
+    assert response.status_code == 200
+    assert b"1 line(s) read, 0 new, 1 duplicate(s) skipped" in response.content
+    assert b"(already imported from oct.csv)" in response.content
+    assert (BankStatement.objects.count(), StatementLine.objects.count()) == (1, 1)
 
 
 @override_settings(SECURE_SSL_REDIRECT=False)

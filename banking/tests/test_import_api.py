@@ -63,6 +63,44 @@ def test_same_file_again_answers_200_and_adds_nothing(admin_api, six_account):
     assert counts() == before
 
 
+def _renamed_copies():
+    """Files imported twice under two names: a CSV, numbered by its name, and camt with and without ids."""
+    two_without_id = camt_file(
+        [
+            camt_statement([camt_entry("5.00", reference="A")], statement_id=""),
+            camt_statement([camt_entry("7.00", reference="B")], statement_id="", opening="1005.00"),
+        ]
+    )
+    return {
+        "csv": (b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n", {"profile": "Plain CSV"}, 1),
+        "camt-without-ids": (two_without_id, {}, 2),
+        "camt-with-ids": (camt_file([camt_statement([camt_entry("5.00", reference="A")])]), {}, 1),
+    }
+
+
+@pytest.mark.parametrize("kind", ["csv", "camt-without-ids", "camt-with-ids"])
+def test_the_same_bytes_under_another_name_answer_200_already_imported_and_add_nothing(admin_api, kind):
+    # A CSV statement is numbered by its file name, so "oct (1).csv" was stored a second time (201).
+    content, fields, statements = _renamed_copies()[kind]
+    BankAccountFactory(id="ba-six", iban="DE89370400440532013000", account_number="", currency="EUR")
+    StatementCsvProfileFactory(name="Plain CSV")
+    first = upload(admin_api, content, name="oct.csv", **fields)
+    assert first.status_code == 201, first.content
+    before = counts()
+
+    again = upload(admin_api, content, name="oct (1).csv", **fields)
+
+    assert again.status_code == 200, again.content
+    body = again.json()
+    assert (body["file_name"], body["new_lines"]) == ("oct (1).csv", 0)
+    assert body["file_sha256"] == first.json()["file_sha256"]
+    assert [statement["already_imported"] for statement in body["statements"]] == [True] * statements
+    assert [statement["id"] for statement in body["statements"]] == [
+        statement["id"] for statement in first.json()["statements"]
+    ]
+    assert counts() == before
+
+
 def test_inconsistent_statement_is_imported_and_shown(admin_api):
     BankAccountFactory(id="ba-six", iban="CH1111111111111111111", account_number="", currency="CHF")
 

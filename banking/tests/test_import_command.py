@@ -66,6 +66,23 @@ def test_csv_with_profile(tmp_path):
     assert "1 new" in out
 
 
+def test_the_same_csv_under_another_name_is_already_imported_and_says_from_which_file(tmp_path):
+    # A CSV statement is numbered by its file name: a renamed copy was stored a second time.
+    BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
+    StatementCsvProfileFactory(name="Plain")
+    content = b"Date,Amount,Description\n2025-10-01,100.00,Deposit\n"
+    (tmp_path / "oct.csv").write_bytes(content)
+    (tmp_path / "oct-copy.csv").write_bytes(content)
+
+    run(str(tmp_path / "oct.csv"), "--account", "ba-csv", "--profile", "Plain")
+    again, _ = run(str(tmp_path / "oct-copy.csv"), "--account", "ba-csv", "--profile", "Plain")
+
+    assert "oct-copy.csv (csv) into ba-csv: 1 statement(s), 1 line(s) read, 0 new, 1 duplicate(s)" in again
+    assert "  oct.csv 2025-10-01..2025-10-01" in again
+    assert "(already imported from oct.csv, 1 duplicate)" in again
+    assert counts() == (1, 1)
+
+
 def test_a_profile_saved_before_the_separator_rules_is_refused(tmp_path):
     BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
     profile = StatementCsvProfileFactory(name="Old")

@@ -97,7 +97,11 @@ class Command(BaseCommand):
                 check = "balances agree"
             else:
                 check = f"INCONSISTENT: closing differs by {statement.balance_difference}"
-            state = "already imported" if outcome.already_imported else f"{outcome.new_lines} new"
+            state = f"{outcome.new_lines} new"
+            if outcome.already_imported:
+                # The same bytes under another name: say which file brought them first.
+                renamed = statement.file_name and statement.file_name != result.file_name
+                state = f"already imported from {statement.file_name}" if renamed else "already imported"
             out.write(
                 f"  {statement.statement_number} {statement.from_date}..{statement.to_date} "
                 f"opening {_balance(statement.opening_balance)} "
