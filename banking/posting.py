@@ -27,8 +27,9 @@ float return            bank's GL account            branch float
 =====================  ===========================  ===========================
 
 A transfer leg is split into one pair of lines per allocation of its transfer,
-each pair carrying that allocation's dimensions. docs/posting.md has a worked
-example of each.
+each pair carrying that allocation's dimensions. Both legs use one transit
+account: the one the other leg's posting used, else the sending account's rule.
+docs/posting.md has a worked example of each.
 
 Concurrency: each service locks the period (shared), the accounts (shared) and
 then the document (exclusive), in that order (``accounting.locks``); the
@@ -182,6 +183,8 @@ class TransactionContext:
     cash_deposits: set
     failed_transfers: dict = dataclasses.field(default_factory=dict)
     reversed_sending: set = dataclasses.field(default_factory=set)  # transfers whose sending leg was reversed
+    sending_accounts: dict = dataclasses.field(default_factory=dict)  # transfer -> (bank account, branch)
+    legs_in_transit: dict = dataclasses.field(default_factory=dict)  # (transfer, direction) -> TransitLines
 
     @classmethod
     def load(cls, transactions):
@@ -189,7 +192,16 @@ class TransactionContext:
         allocations = defaultdict(list)
         failed_transfers = {}
         reversed_sending = set()
+        sending_accounts = {}
+        legs_in_transit = {}
         if transfer_ids:
+            sending_accounts = {
+                pk: (account, branch)
+                for pk, account, branch in BankTransfer.objects.filter(pk__in=transfer_ids).values_list(
+                    "pk", "from_bank_account_id", "branch_id"
+                )
+            }
+            legs_in_transit = _legs_in_transit(transfer_ids)
             for allocation in BankTransferAllocation.objects.filter(transfer_id__in=transfer_ids).order_by(
                 "transfer_id", "line_number", "id"
             ):
@@ -216,7 +228,66 @@ class TransactionContext:
             cash_deposits=cash_deposits,
             failed_transfers=failed_transfers,
             reversed_sending=reversed_sending,
+            sending_accounts=sending_accounts,
+            legs_in_transit=legs_in_transit,
         )
+
+    def posted_accounts(self):
+        """The GL accounts that earlier postings fix for these lines, whatever the rules say now."""
+        return {account for held in self.legs_in_transit.values() for account in held.accounts()}
+
+
+def _dims_key(line):
+    return (line.cost_center_id, line.project_id, line.department_id)
+
+
+@dataclasses.dataclass
+class TransitLines:
+    """The transit account a posted transfer leg used, per combination of dimensions."""
+
+    by_dims: dict
+    first: str
+
+    def account_for(self, dims):
+        # A combination the posted leg did not carry (allocations changed between the legs) still
+        # goes to the leg's account: a rule of today could name one that holds nothing of it.
+        return self.by_dims.get(dims, self.first)
+
+    def accounts(self):
+        return set(self.by_dims.values())
+
+
+def _legs_in_transit(transfer_ids):
+    """Return ``{(transfer, direction): TransitLines}`` for the posted legs of ``transfer_ids``.
+
+    A sending leg's transit lines are its debits, a receiving leg's its credits. The other leg of
+    the transfer takes these accounts, so that transit nets to zero per cost centre even when a
+    rule was added or changed between the two postings.
+    """
+    legs = {
+        pk: (transfer, direction)
+        for pk, transfer, direction in BankTransaction.objects.filter(
+            transfer_id__in=transfer_ids,
+            transaction_type=TransactionType.TRANSFER,
+            posting_status=PostingStatus.POSTED,
+        ).values_list("pk", "transfer_id", "direction")
+    }
+    if not legs:
+        return {}
+    found = {}
+    for leg, account, debit, *dims in (
+        JournalEntry.objects.filter(
+            source_type=SourceType.BANK_TRANSACTION, source_id__in=legs, posting__purpose=PostingPurpose.POST
+        )
+        .order_by("source_id", "line_number")
+        .values_list("source_id", "account_id", "debit", "cost_center_id", "project_id", "department_id")
+    ):
+        transfer, direction = legs[leg]
+        if bool(debit) != (direction == Direction.OUT):
+            continue  # the bank's line
+        held = found.setdefault((transfer, direction), TransitLines(by_dims={}, first=account))
+        held.by_dims.setdefault(tuple(dims), account)
+    return found
 
 
 # How far back a correction's chain is followed (a correction of a correction of ...).
@@ -295,9 +366,19 @@ def transaction_lines(txn, context):
             code="sending_leg_reversed",
         )
     if txn.transaction_type == TransactionType.TRANSFER:
-        in_transit = context.rules.contra(
-            PostingDocument.TRANSFER, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id
+        # One transit account per transfer: the other leg's, once it is posted (a rule added or
+        # changed since must not split the transfer over two accounts); else the sending
+        # account's rule, which both legs ask, whichever posts first.
+        other_leg = context.legs_in_transit.get(
+            (txn.transfer_id, Direction.OUT if money_in else Direction.IN)
         )
+        if other_leg is None:
+            sending_account, branch = context.sending_accounts.get(
+                txn.transfer_id, (txn.bank_account_id, txn.branch_id)
+            )
+            in_transit = context.rules.contra(
+                PostingDocument.TRANSFER, bank_account_id=sending_account, branch_id=branch
+            )
         splits = transfer_splits(txn.amount, context.allocations.get(txn.transfer_id, [])) or [
             Split(txn.amount, **_dims(txn))
         ]
@@ -308,6 +389,8 @@ def transaction_lines(txn, context):
                 "project_id": split.project_id,
                 "department_id": split.department_id,
             }
+            if other_leg is not None:
+                in_transit = other_leg.account_for(_dims_key(split))
             lines += _pair(
                 debit_account=bank if money_in else in_transit,
                 credit_account=in_transit if money_in else bank,
@@ -800,6 +883,9 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         statuses.update(periods_open({t.transaction_date for t in txns if in_books(t.transaction_date)}))
     context = TransactionContext.load(txns)
     context.rules = rules
+    # Accounts that earlier postings fix (a transfer's other leg) may be no rule's any more: they are
+    # locked as the rules' are, and count as usable when active.
+    locks.accounts_lock_shared(context.posted_accounts() - rules.account_ids())
     active = _active_accounts(rules, context)
     # Lines carry the document's dimensions, or a transfer's allocations': both are asked for.
     # A draft's lines carry its transfer's allocations' dimensions, or else its own.
@@ -881,7 +967,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
 
 
 def _active_accounts(rules, context):
-    wanted = rules.account_ids() | set(context.bank_gl.values())
+    wanted = rules.account_ids() | set(context.bank_gl.values()) | context.posted_accounts()
     return set(GLAccount.objects.filter(pk__in=wanted, is_active=True).values_list("id", flat=True))
 
 
