@@ -29,6 +29,8 @@ float return            bank's GL account            branch float
 A transfer leg is split into one pair of lines per allocation of its transfer,
 each pair carrying that allocation's dimensions. Both legs use one transit
 account: the one the other leg's posting used, else the sending account's rule.
+Likewise a deposit that carried branch cash and the submissions naming it use
+one cash-in-transit account, the one the first of them to post used.
 docs/posting.md has a worked example of each.
 
 Concurrency: each service locks the period (shared), the accounts (shared) and
@@ -180,7 +182,7 @@ class TransactionContext:
     rules: RuleBook
     bank_gl: dict
     allocations: dict
-    cash_deposits: set
+    cash_deposits: dict  # deposit -> CashTransit
     failed_transfers: dict = dataclasses.field(default_factory=dict)
     reversed_sending: set = dataclasses.field(default_factory=set)  # transfers whose sending leg was reversed
     sending_accounts: dict = dataclasses.field(default_factory=dict)  # transfer -> (bank account, branch)
@@ -219,7 +221,7 @@ class TransactionContext:
                 ).values_list("transfer_id", flat=True)
             )
         deposits = [t for t in transactions if t.transaction_type == TransactionType.DEPOSIT]
-        cash_deposits = _cash_deposits(deposits) if deposits else set()
+        cash_deposits = _cash_deposits(deposits) if deposits else {}
         bank_ids = {t.bank_account_id for t in transactions}
         return cls(
             rules=RuleBook.load(),
@@ -234,7 +236,8 @@ class TransactionContext:
 
     def posted_accounts(self):
         """The GL accounts that earlier postings fix for these lines, whatever the rules say now."""
-        return {account for held in self.legs_in_transit.values() for account in held.accounts()}
+        held = {account for legs in self.legs_in_transit.values() for account in legs.accounts()}
+        return held | {cash.account for cash in self.cash_deposits.values() if cash.account is not None}
 
 
 def _dims_key(line):
@@ -294,16 +297,10 @@ def _legs_in_transit(transfer_ids):
 MAX_CORRECTION_CHAIN = 20
 
 
-def _cash_deposits(deposits):
-    """Return the ids among ``deposits`` that carried branch cash: they clear cash in transit.
-
-    A deposit carried cash when a submission names it, or names the deposit it
-    corrects (at any remove): the posted submission stays with the first
-    deposit, whose reversal put the cash back in transit, and the correction
-    must clear it again rather than post the cash to the deposit rule's account.
-    """
-    chains = {t.pk: [t.pk] for t in deposits}
-    tips = {t.pk: t.corrects_id for t in deposits if t.corrects_id}  # the next deposit back, per draft
+def _correction_chains(corrects):
+    """Return ``{deposit: [deposit, the one it corrects, ...]}`` for ``{deposit: corrects_id}``."""
+    chains = {pk: [pk] for pk in corrects}
+    tips = {pk: earlier for pk, earlier in corrects.items() if earlier}  # the next deposit back, per chain
     for _ in range(MAX_CORRECTION_CHAIN):
         if not tips:
             break
@@ -319,23 +316,188 @@ def _cash_deposits(deposits):
             for draft_id, earlier in tips.items()
             if earlier in parents and parents[earlier] not in chains[draft_id]
         }
+    return chains
+
+
+# What posting a deposit needs to know of a submission naming it (or the deposit it corrects).
+NamedBy = collections.namedtuple(
+    "NamedBy", "pk deposit_id posting_status bank_account_id branch_id deposited_amount"
+)
+
+
+def _named_by(deposit_ids, leaving_out=None):
+    """The submissions, not cancelled, naming any of ``deposit_ids``: posted ones first, then drafts,
+    then reversed ones, each by id."""
+    rows = (
+        CashSubmission.objects.filter(deposit_transaction_id__in=deposit_ids)
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .exclude(pk=leaving_out)
+        .values_list(
+            "pk",
+            "deposit_transaction_id",
+            "posting_status",
+            "bank_account_id",
+            "branch_id",
+            "deposited_amount",
+        )
+    )
+    return sorted(
+        (NamedBy(*row) for row in rows), key=lambda row: (NAMED_BY_ORDER[row.posting_status], row.pk)
+    )
+
+
+NAMED_BY_ORDER = {PostingStatus.POSTED: 0, PostingStatus.DRAFT: 1, PostingStatus.REVERSED: 2}
+
+
+def _submission_transit(submissions):
+    """Return ``{submission: account}``: the cash-in-transit account each posted submission debited.
+
+    It is its posting's first debit line. A submission saying nothing reached the bank put nothing
+    in transit (that line is its shortage): it is left out.
+    """
+    ids = [s.pk for s in submissions if s.posting_status != PostingStatus.DRAFT and s.deposited_amount != 0]
+    debited = {}
+    for source_id, account in (
+        JournalEntry.objects.filter(
+            source_type=SourceType.CASH_SUBMISSION,
+            source_id__in=ids,
+            posting__purpose=PostingPurpose.POST,
+            debit__gt=0,
+        )
+        .order_by("source_id", "line_number")
+        .values_list("source_id", "account_id")
+    ):
+        debited.setdefault(source_id, account)
+    return debited
+
+
+def _deposit_credits(deposit_ids):
+    """Return ``{deposit: account}``: the account each posted deposit's own posting credited."""
+    return dict(
+        JournalEntry.objects.filter(
+            source_type=SourceType.BANK_TRANSACTION,
+            source_id__in=deposit_ids,
+            posting__purpose=PostingPurpose.POST,
+            credit__gt=0,
+        ).values_list("source_id", "account_id")
+    )
+
+
+def _cash_in_transit_accounts(submission_transit):
+    """The accounts that hold cash in transit: any cash-in-transit rule's, active or not, and those
+    the submissions' postings debited (a rule changed since names another)."""
+    named = PostingRule.objects.filter(document_type=PostingDocument.CASH_IN_TRANSIT).values_list(
+        "contra_account_id", flat=True
+    )
+    return set(named) | set(submission_transit.values())
+
+
+@dataclasses.dataclass
+class CashTransit:
+    """Where a deposit that carried branch cash, or a submission, puts cash in transit.
+
+    ``account`` is the one an earlier posting fixed: the deposit's (or one it corrects), or a
+    submission's naming the same deposit. Without one, the cash-in-transit rule decides, asked for
+    the scope of the submission (its bank account and branch): the deposit names no branch, and a
+    rule for the branch must send both sides to the same account.
+    """
+
+    account: str | None
+    bank_account_id: str
+    branch_id: str | None
+
+    def contra(self, rules):
+        if self.account is not None:
+            return self.account
+        return rules.contra(
+            PostingDocument.CASH_IN_TRANSIT, bank_account_id=self.bank_account_id, branch_id=self.branch_id
+        )
+
+
+def _fixed_transit(chain, named_by, submission_transit, credits, recognised):
+    """The cash-in-transit account a posting of ``chain`` (a deposit and those it corrects) or of
+    a submission naming it already used, or ``None`` when none did."""
+    for deposit_id in chain:
+        if credits.get(deposit_id) in recognised:  # a deposit posted through its deposit rule fixes nothing
+            return credits[deposit_id]
+    for row in named_by:
+        if row.deposit_id in chain and row.pk in submission_transit:
+            return submission_transit[row.pk]
+    return None
+
+
+def _cash_deposits(deposits):
+    """Return ``{deposit: CashTransit}`` for the deposits among ``deposits`` that carried branch cash.
+
+    A deposit carried cash when a submission names it, or names the deposit it
+    corrects (at any remove): the posted submission stays with the first
+    deposit, whose reversal put the cash back in transit, and the correction
+    must clear it again rather than post the cash to the deposit rule's account.
+    It clears the account its submissions debited (:class:`CashTransit`).
+    """
+    chains = _correction_chains({t.pk: t.corrects_id for t in deposits})
     named = set().union(*chains.values())
+    named_by = _named_by(named)
     # A cancelled submission raised no cash in transit for its deposit to clear; one reversed since
     # took its cash out of transit again, so a correction of its deposit has nothing to clear.
     carried, still_in_transit = set(), set()
-    for deposit_id, posting_status in (
-        CashSubmission.objects.filter(deposit_transaction_id__in=named)
-        .exclude(status=CashSubmissionStatus.CANCELLED)
-        .values_list("deposit_transaction_id", "posting_status")
-    ):
-        carried.add(deposit_id)
-        if posting_status != PostingStatus.REVERSED:
-            still_in_transit.add(deposit_id)
-    return {
-        draft_id
-        for draft_id, (own, *earlier) in chains.items()
-        if own in carried or still_in_transit.intersection(earlier)
-    }
+    for row in named_by:
+        carried.add(row.deposit_id)
+        if row.posting_status != PostingStatus.REVERSED:
+            still_in_transit.add(row.deposit_id)
+    cash = [
+        t for t in deposits if chains[t.pk][0] in carried or still_in_transit.intersection(chains[t.pk][1:])
+    ]
+    if not cash:
+        return {}
+    submission_transit = _submission_transit(named_by)
+    recognised = _cash_in_transit_accounts(submission_transit)
+    credits = _deposit_credits(named)
+    found = {}
+    for deposit in cash:
+        chain = chains[deposit.pk]
+        scope = next((row for row in named_by if row.deposit_id in chain), deposit)
+        found[deposit.pk] = CashTransit(
+            account=_fixed_transit(chain, named_by, submission_transit, credits, recognised),
+            bank_account_id=scope.bank_account_id,
+            branch_id=scope.branch_id,
+        )
+    return found
+
+
+def submission_transit(submission):
+    """Return the :class:`CashTransit` of ``submission``: the account its named deposit's posting
+    credited, or a posted submission naming the same deposit debited, else its own rule."""
+    own = CashTransit(None, submission.bank_account_id, submission.branch_id)
+    if submission.deposit_transaction_id is None:
+        return own
+    earlier = BankTransaction.objects.filter(pk=submission.deposit_transaction_id).values_list(
+        "corrects_id", flat=True
+    )
+    chain = _correction_chains({submission.deposit_transaction_id: earlier.first()})[
+        submission.deposit_transaction_id
+    ]
+    named_by = _named_by(chain, leaving_out=submission.pk)
+    transit = _submission_transit(named_by)
+    own.account = _fixed_transit(
+        chain, named_by, transit, _deposit_credits(chain), _cash_in_transit_accounts(transit)
+    )
+    return own
+
+
+def submission_posted_transit(submission):
+    """Return the cash-in-transit account posted ``submission`` debited, or ``None``."""
+    return _submission_transit([submission]).get(submission.pk)
+
+
+def deposit_transit_account(deposit_id):
+    """Return the cash-in-transit account posted ``deposit_id`` credited, or ``None`` when it
+    was posted through its deposit rule (or not posted)."""
+    credited = _deposit_credits([deposit_id]).get(deposit_id)
+    if credited is None:
+        return None
+    transit = _submission_transit(_named_by([deposit_id]))
+    return credited if credited in _cash_in_transit_accounts(transit) else None
 
 
 TYPE_LABELS = dict(TransactionType.choices)
@@ -401,10 +563,13 @@ def transaction_lines(txn, context):
         return lines
     if txn.transaction_type == TransactionType.DEPOSIT and txn.pk in context.cash_deposits:
         # Branch cash banked: the deposit clears the cash-in-transit the submission raised.
-        document_type = PostingDocument.CASH_IN_TRANSIT
+        contra = context.cash_deposits[txn.pk].contra(context.rules)
     else:
-        document_type = PostingDocument(txn.transaction_type)
-    contra = context.rules.contra(document_type, bank_account_id=txn.bank_account_id, branch_id=txn.branch_id)
+        contra = context.rules.contra(
+            PostingDocument(txn.transaction_type),
+            bank_account_id=txn.bank_account_id,
+            branch_id=txn.branch_id,
+        )
     return _pair(
         debit_account=bank if money_in else contra,
         credit_account=contra if money_in else bank,
@@ -414,11 +579,14 @@ def transaction_lines(txn, context):
     )
 
 
-def cash_submission_lines(submission, rules):
-    """Return the lines of a cash submission: branch cash out, into transit, any shortage or overage."""
+def cash_submission_lines(submission, rules, transit=None):
+    """Return the lines of a cash submission: branch cash out, into transit, any shortage or overage.
+
+    ``transit`` (a :class:`CashTransit`, default: the rule's) says which cash-in-transit account.
+    """
     scope = {"bank_account_id": submission.bank_account_id, "branch_id": submission.branch_id}
     branch_cash = rules.contra(PostingDocument.CASH_SUBMISSION, **scope)
-    in_transit = rules.contra(PostingDocument.CASH_IN_TRANSIT, **scope)
+    in_transit = (transit or CashTransit(None, **scope)).contra(rules)
     dims = _dims(submission)
     description = f"Cash submission {submission.pk} from {submission.branch_id}"
     expected = submission.expected_amount
@@ -1006,7 +1174,7 @@ def cash_submission_post(*, submission_id, user):
         return _existing(SourceType.CASH_SUBMISSION, draft.pk), False
     _refuse_reversed(draft, label)
     rules = RuleBook.load()
-    _prelock([_submission_date(draft)], cash_submission_lines(draft, rules))
+    _prelock([_submission_date(draft)], cash_submission_lines(draft, rules, submission_transit(draft)))
     submission = _lock(CashSubmission, submission_id, label)
     if submission.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.CASH_SUBMISSION, submission.pk), False
@@ -1015,12 +1183,17 @@ def cash_submission_post(*, submission_id, user):
         raise ConflictError(
             f'Cash submission "{submission.pk}" is cancelled; nothing to post.', code="cancelled"
         )
+    # Its deposit's lock (after the submission's, as a change of the submission takes them): a
+    # deposit being posted now is waited for, so the cash-in-transit account it fixes is seen.
+    if submission.deposit_transaction_id:
+        locks.documents_lock(BankTransaction.objects.filter(pk=submission.deposit_transaction_id))
     check_segregation(user=user, makers=_makers(CashSubmission, submission, user), action=SOD_POST_CASH)
     posting, created = _post_once(
         source_type=SourceType.CASH_SUBMISSION,
         document=submission,
         entry_date=_submission_date(submission),
-        lines=cash_submission_lines(submission, rules),
+        # Read under the locks: its deposit, posted meanwhile, fixed the account it clears.
+        lines=cash_submission_lines(submission, rules, submission_transit(submission)),
         user=user,
         description=f"Cash submission {submission.pk} from {submission.branch_id}",
     )

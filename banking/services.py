@@ -396,27 +396,31 @@ def _posted_through_transit(deposit):
     """Whether posted ``deposit`` went through cash in transit (its posting says, not who names it now).
 
     Asking whether another submission names it failed a deposit whose submission
-    was deleted and recorded again.
+    was deleted and recorded again; asking today's rule failed one posted to the
+    account of a branch's rule, or before the rule changed.
     """
-    from accounting.choices import PostingPurpose, SourceType
-    from accounting.models import JournalEntry
-    from banking.choices import PostingDocument
-    from banking.posting import RuleBook  # posting builds on these services
+    from banking.posting import deposit_transit_account  # posting builds on these services
 
-    try:
-        transit = RuleBook.load().contra(
-            PostingDocument.CASH_IN_TRANSIT,
-            bank_account_id=deposit.bank_account_id,
-            branch_id=deposit.branch_id,
+    return deposit_transit_account(deposit.pk) is not None
+
+
+def _refuse_another_transit(submission, deposit_id):
+    """A posted submission may name only a deposit that clears the cash-in-transit account its own
+    posting debited: one that clears another (a rule for another branch, or one changed since)
+    would leave this submission's cash there and put the other account in credit."""
+    from banking.posting import submission_posted_transit, submission_transit
+
+    own = submission_posted_transit(submission)
+    cleared = submission_transit(submission).account
+    if own is not None and cleared is not None and own != cleared:
+        raise ValidationError(
+            {
+                "deposit_transaction": f'Bank transaction "{deposit_id}" cannot carry this cash: it clears '
+                f'cash in transit on GL account "{cleared}", and this submission\'s posting put its cash on '
+                f'"{own}". Reverse the submission and record it again naming the deposit; it then posts '
+                f'to "{cleared}".'
+            }
         )
-    except ConflictError:  # no cash-in-transit rule: nothing can have gone through it
-        return False
-    return JournalEntry.objects.filter(
-        posting__source_type=SourceType.BANK_TRANSACTION,
-        posting__source_id=deposit.pk,
-        posting__purpose=PostingPurpose.POST,
-        account_id=transit,
-    ).exists()
 
 
 def _submission_check(previous_deposit_id):
@@ -460,6 +464,8 @@ def _submission_check(previous_deposit_id):
             raise ValidationError(
                 {"deposit_transaction": f'Bank transaction "{deposit_id}" cannot carry this cash: {problem}.'}
             )
+        if submission.posting_status == PostingStatus.POSTED:  # a draft takes the deposit's account
+            _refuse_another_transit(submission, deposit_id)
         _refuse_more_than_deposited(submission, deposit)
 
     return check
