@@ -98,6 +98,8 @@ from banking.services import (
     bank_accounts_lock_shared,
     bank_transfer_receipt_reversed,
     bank_transfer_sending_reversed,
+    correction_chains,
+    deposit_correction_check,
     finalized_months,
     finalized_refusal,
     refuse_matched,
@@ -293,32 +295,6 @@ def _legs_in_transit(transfer_ids):
     return found
 
 
-# How far back a correction's chain is followed (a correction of a correction of ...).
-MAX_CORRECTION_CHAIN = 20
-
-
-def _correction_chains(corrects):
-    """Return ``{deposit: [deposit, the one it corrects, ...]}`` for ``{deposit: corrects_id}``."""
-    chains = {pk: [pk] for pk in corrects}
-    tips = {pk: earlier for pk, earlier in corrects.items() if earlier}  # the next deposit back, per chain
-    for _ in range(MAX_CORRECTION_CHAIN):
-        if not tips:
-            break
-        for draft_id, earlier in tips.items():
-            chains[draft_id].append(earlier)
-        parents = dict(
-            BankTransaction.objects.filter(pk__in=set(tips.values()), corrects__isnull=False).values_list(
-                "pk", "corrects_id"
-            )
-        )
-        tips = {
-            draft_id: parents[earlier]
-            for draft_id, earlier in tips.items()
-            if earlier in parents and parents[earlier] not in chains[draft_id]
-        }
-    return chains
-
-
 # What posting a deposit needs to know of a submission naming it (or the deposit it corrects).
 NamedBy = collections.namedtuple(
     "NamedBy", "pk deposit_id posting_status bank_account_id branch_id deposited_amount"
@@ -435,7 +411,7 @@ def _cash_deposits(deposits):
     must clear it again rather than post the cash to the deposit rule's account.
     It clears the account its submissions debited (:class:`CashTransit`).
     """
-    chains = _correction_chains({t.pk: t.corrects_id for t in deposits})
+    chains = correction_chains({t.pk: t.corrects_id for t in deposits})
     named = set().union(*chains.values())
     named_by = _named_by(named)
     # A cancelled submission raised no cash in transit for its deposit to clear; one reversed since
@@ -474,7 +450,7 @@ def submission_transit(submission):
     earlier = BankTransaction.objects.filter(pk=submission.deposit_transaction_id).values_list(
         "corrects_id", flat=True
     )
-    chain = _correction_chains({submission.deposit_transaction_id: earlier.first()})[
+    chain = correction_chains({submission.deposit_transaction_id: earlier.first()})[
         submission.deposit_transaction_id
     ]
     named_by = _named_by(chain, leaving_out=submission.pk)
@@ -965,6 +941,8 @@ def bank_transaction_correct(*, transaction_id, user, reversal_date=None, reason
         )
     if original.posting_status == PostingStatus.DRAFT:
         raise ConflictError(f'"{original.pk}" is a draft: change it directly.', code="document_draft")
+    if original.transaction_type == TransactionType.DEPOSIT:
+        deposit_correction_check(original, changes)
     if original.posting_status == PostingStatus.POSTED:
         if reversal_date is None:
             raise DomainError(

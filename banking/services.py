@@ -326,15 +326,71 @@ MATCHED_FIELDS = frozenset(
 DEPOSIT_FIELDS = frozenset({"bank_account", "transaction_type", "direction"})
 
 
+# How far back a correction's chain is followed (a correction of a correction of ...).
+MAX_CORRECTION_CHAIN = 20
+
+
+def correction_chains(corrects):
+    """Return ``{deposit: [deposit, the one it corrects, ...]}`` for ``{deposit: corrects_id}``."""
+    chains = {pk: [pk] for pk in corrects}
+    tips = {pk: earlier for pk, earlier in corrects.items() if earlier}  # the next deposit back, per chain
+    for _ in range(MAX_CORRECTION_CHAIN):
+        if not tips:
+            break
+        for draft_id, earlier in tips.items():
+            chains[draft_id].append(earlier)
+        parents = dict(
+            BankTransaction.objects.filter(pk__in=set(tips.values()), corrects__isnull=False).values_list(
+                "pk", "corrects_id"
+            )
+        )
+        tips = {
+            draft_id: parents[earlier]
+            for draft_id, earlier in tips.items()
+            if earlier in parents and parents[earlier] not in chains[draft_id]
+        }
+    return chains
+
+
+def _carried_by(deposit, *, leaving_out=None):
+    """The submissions whose cash ``deposit`` clears: those naming it or a deposit it corrects (the
+    correction clears their cash again), neither cancelled nor reversed (they put none in transit)."""
+    chain = correction_chains({deposit.pk: deposit.corrects_id})[deposit.pk]
+    return (
+        CashSubmission.objects.filter(deposit_transaction_id__in=chain)
+        .exclude(pk=leaving_out)
+        .exclude(status=CashSubmissionStatus.CANCELLED)
+        .exclude(posting_status=PostingStatus.REVERSED)
+    )
+
+
 def _refuse_named_deposit(txn):
     named = CashSubmission.objects.filter(deposit_transaction_id=txn.pk).values_list("pk", flat=True)
-    first = named.order_by("pk").first()
+    first = (
+        named.order_by("pk").first() or _carried_by(txn).order_by("pk").values_list("pk", flat=True).first()
+    )
     if first is not None:
         raise ConflictError(
-            f'Bank transaction "{txn.pk}" is the deposit of cash submission "{first}": its account, type '
-            "and direction stay as they are while a submission names it.",
+            f'Bank transaction "{txn.pk}" carries the cash of cash submission "{first}": its account, type '
+            "and direction stay as they are while a submission names it (or the deposit it corrects).",
             code="deposit_named",
         )
+
+
+def deposit_correction_check(deposit, changes):
+    """Hold the correction of ``deposit`` to what a change of the draft is held to.
+
+    A deposit that carried branch cash passes it on to its correction, which posts through cash in
+    transit in its place (``banking.posting``): moved to another account, type or direction it
+    would clear nothing, and lowered below what its submissions say reached the bank the rest would
+    stay in cash in transit for good. Checked before the deposit is reversed, so a refusal changes
+    nothing.
+    """
+    moved = {name for name in DEPOSIT_FIELDS if name in changes and changes[name] != getattr(deposit, name)}
+    if moved and _carried_by(deposit).exists():
+        _refuse_named_deposit(deposit)
+    if "amount" in changes:
+        _refuse_below_claimed(deposit, changes["amount"])
 
 
 @transaction.atomic
@@ -476,13 +532,11 @@ def submission_deposit_check(submission):
     _submission_check(None)(submission)
 
 
-def _claimed(deposit_id, *, leaving_out=None):
-    """What the live submissions naming ``deposit_id`` say reached the bank through it."""
+def _claimed(deposit, *, leaving_out=None):
+    """What the live submissions whose cash ``deposit`` clears say reached the bank through it."""
     amounts = (
-        CashSubmission.objects.filter(deposit_transaction_id=deposit_id, deposited_amount__isnull=False)
-        .exclude(pk=leaving_out)
-        .exclude(status=CashSubmissionStatus.CANCELLED)
-        .exclude(posting_status=PostingStatus.REVERSED)
+        _carried_by(deposit, leaving_out=leaving_out)
+        .filter(deposited_amount__isnull=False)
         .values_list("deposited_amount", flat=True)
     )
     return sum(amounts, Decimal("0.00"))
@@ -491,12 +545,12 @@ def _claimed(deposit_id, *, leaving_out=None):
 def _refuse_below_claimed(deposit, amount):
     """A deposit lowered below what its submissions say reached the bank would leave the rest in
     cash in transit for good: the same rule as :func:`_refuse_more_than_deposited`, from its side."""
-    claimed = _claimed(deposit.pk)
+    claimed = _claimed(deposit)
     if amount is not None and claimed and amount < claimed:
         raise ValidationError(
             {
-                "amount": f"The cash submissions naming this deposit say {claimed} reached the bank "
-                f"through it; it cannot carry less ({amount})."
+                "amount": f"The cash submissions naming this deposit (or the one it corrects) say "
+                f"{claimed} reached the bank through it; it cannot carry less ({amount})."
             }
         )
 
@@ -510,7 +564,7 @@ def _refuse_more_than_deposited(submission, deposit):
     """
     if submission.deposited_amount is None:
         return
-    claimed = submission.deposited_amount + _claimed(deposit.pk, leaving_out=submission.pk)
+    claimed = submission.deposited_amount + _claimed(deposit, leaving_out=submission.pk)
     if claimed > deposit.amount:
         raise ValidationError(
             {
