@@ -425,8 +425,42 @@ def cash_submission_create(*, user, **data):
 def cash_submission_update(*, submission_id, user, **data):
     submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
     _check_draft(submission)
+    cancelling = data.get("status") == CashSubmissionStatus.CANCELLED
+    if cancelling and submission.status != CashSubmissionStatus.CANCELLED:
+        _refuse_cancelling_under_posted_deposit(submission)
     check = _submission_check(submission.deposit_transaction_id)
     return _save(_deposited_when_counted(_apply(submission, data), data), user=user, validate=check)
+
+
+def _refuse_cancelling_under_posted_deposit(submission):
+    """Refuse to cancel a submission whose deposit (or its correction) was posted through cash in
+    transit: the deposit's credit there waits for this submission's debit, and a cancelled
+    submission posts none. Reversing the deposit first takes the credit back."""
+    from banking.posting import deposit_transit_account  # posting builds on these services
+
+    deposit_id = submission.deposit_transaction_id
+    for _ in range(MAX_CORRECTION_CHAIN):
+        if deposit_id is None:
+            return
+        # Locked: a deposit being posted now is judged as it ends up.
+        deposit = BankTransaction.objects.select_for_update().filter(pk=deposit_id).first()
+        if deposit is None:
+            return
+        if deposit.posting_status == PostingStatus.POSTED:
+            account = deposit_transit_account(deposit.pk)
+            if account is not None:
+                raise ConflictError(
+                    f'Cash submission "{submission.pk}" cannot be cancelled: its deposit "{deposit.pk}" '
+                    f'was posted through cash in transit (GL account "{account}"), and only this '
+                    "submission's posting clears that. Reverse the deposit first "
+                    f"(transactions/{deposit.pk}/reverse), then cancel the submission.",
+                    code="deposit_posted",
+                )
+            return
+        # Reversed: its correction, if any, took the cash over.
+        deposit_id = (
+            BankTransaction.objects.filter(corrects_id=deposit.pk).values_list("pk", flat=True).first()
+        )
 
 
 def _deposited_when_counted(submission, data):
@@ -498,6 +532,11 @@ def _submission_check(previous_deposit_id):
     def check(submission):
         deposit_id = submission.deposit_transaction_id
         if deposit_id is None:
+            return
+        if submission.status == CashSubmissionStatus.CANCELLED and deposit_id == previous_deposit_id:
+            # A cancelled submission posts nothing and sends no deposit through cash in transit: it
+            # may keep naming the deposit it named, reversed since (reversing it is how a
+            # submission whose deposit was posted gets cancelled). Taken up again, it is checked.
             return
         # Locked: a deposit being posted now is judged as it ends up (posted through its rule or not).
         deposit = BankTransaction.objects.select_for_update().get(pk=deposit_id)

@@ -1,9 +1,11 @@
-"""A deposit that carried branch cash is not cut below what its submissions say by a correction.
+"""A deposit that carried branch cash is neither cut below its submissions nor orphaned by them.
 
 A change of the draft deposit was held to what its submissions say reached the
 bank, but its correction was not: a posted deposit of 70.00 corrected to 10.00
 left 60.00 in cash in transit while the submission still said 70.00 reached the
-bank.
+bank. And a draft submission whose deposit was already posted through cash in
+transit could be cancelled, leaving the deposit's credit in cash in transit with
+nothing to clear it.
 
 One user records (the clerk), another posts (the accountant): segregation of
 duties is on, as in the accountant's test that found it.
@@ -17,7 +19,7 @@ from django.test import override_settings
 
 from accounting.models import JournalEntry, JournalPosting
 from accounting.tests.factories import UserFactory
-from banking.choices import PostingDocument, PostingStatus
+from banking.choices import CashSubmissionStatus, PostingDocument, PostingStatus
 from banking.models import BankTransaction, CashSubmission
 from banking.tests.posting_setup import contra, ledger_setup
 from cnperp.tests.api import client_for
@@ -96,6 +98,15 @@ def _correct(api, pk="bt-d", **changes):
     return api.post(f"{BASE}/transactions/{pk}/correct", body, format="json")
 
 
+def _reverse(api, pk, day="2025-10-20"):
+    body = {"reversal_date": day, "reason": "keyed twice"}
+    return _ok(api.post(f"{BASE}/transactions/{pk}/reverse", body, format="json"), 201)
+
+
+def _cancel(api, pk="cs-1"):
+    return api.patch(f"{BASE}/cash-submissions/{pk}", {"status": "cancelled"}, format="json")
+
+
 def _balance(account_id):
     totals = JournalEntry.objects.filter(account_id=account_id).aggregate(d=Sum("debit"), c=Sum("credit"))
     return (totals["d"] or D(0)) - (totals["c"] or D(0))
@@ -162,3 +173,51 @@ def test_a_new_submission_cannot_claim_again_what_the_corrected_deposit_clears(c
     assert refused.status_code == 400, refused.content
     assert "deposited_amount" in refused.json()
     assert not CashSubmission.objects.filter(pk="cs-2").exists()
+
+
+# --- (b) A submission is not cancelled under a posted deposit ---------------------------------------
+
+
+@pytest.fixture
+def deposit_posted_for_a_draft(clerk, accountant, ledger):
+    """Deposit bt-d of 300.00, posted through cash in transit because draft cs-1 names it."""
+    _deposit(clerk, amount="300.00")
+    _ok(_submission(clerk, amount="300.00"), 201)
+    _post(accountant, "transactions", "bt-d")
+    assert _balance(IN_TRANSIT) == D("-300.00")
+
+
+def test_a_submission_whose_deposit_was_posted_through_cash_in_transit_is_not_cancelled(
+    clerk, deposit_posted_for_a_draft
+):
+    refused = _cancel(clerk)
+
+    assert refused.status_code == 409, refused.content
+    body = refused.json()
+    assert body["code"] == "deposit_posted"
+    assert "bt-d" in body["detail"] and "reverse" in body["detail"].lower()
+    assert CashSubmission.objects.get(pk="cs-1").status == CashSubmissionStatus.DEPOSITED
+
+
+def test_once_the_deposit_is_reversed_the_submission_is_cancelled_and_the_books_are_whole(
+    clerk, accountant, deposit_posted_for_a_draft
+):
+    _reverse(accountant, "bt-d")
+
+    cancelled = _cancel(clerk)
+
+    assert cancelled.status_code == 200, cancelled.content
+    assert CashSubmission.objects.get(pk="cs-1").status == CashSubmissionStatus.CANCELLED
+    assert _balance(IN_TRANSIT) == D("0.00")
+
+
+def test_a_submission_is_not_cancelled_under_the_posted_correction_of_its_deposit(
+    clerk, accountant, deposit_posted_for_a_draft
+):
+    correction = _ok(_correct(accountant, transaction_date="2025-10-16"), 201)
+    _post(clerk, "transactions", correction["id"])  # through cash in transit, as cs-1 still names bt-d
+
+    refused = _cancel(clerk)
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "deposit_posted")
+    assert "dZc" in refused.json()["detail"]
