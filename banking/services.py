@@ -427,15 +427,34 @@ def cash_submission_update(*, submission_id, user, **data):
     _check_draft(submission)
     cancelling = data.get("status") == CashSubmissionStatus.CANCELLED
     if cancelling and submission.status != CashSubmissionStatus.CANCELLED:
-        _refuse_cancelling_under_posted_deposit(submission)
+        _refuse_under_posted_deposit(submission, "cancelled")
+    elif _named_deposit(data, submission.deposit_transaction_id) != submission.deposit_transaction_id:
+        _refuse_under_posted_deposit(submission, "moved off it")
+    elif "deposited_amount" in data and _lowered(submission.deposited_amount, data["deposited_amount"]):
+        _refuse_under_posted_deposit(submission, "given a lower deposited amount")
     check = _submission_check(submission.deposit_transaction_id)
     return _save(_deposited_when_counted(_apply(submission, data), data), user=user, validate=check)
 
 
-def _refuse_cancelling_under_posted_deposit(submission):
-    """Refuse to cancel a submission whose deposit (or its correction) was posted through cash in
-    transit: the deposit's credit there waits for this submission's debit, and a cancelled
-    submission posts none. Reversing the deposit first takes the credit back."""
+def _named_deposit(data, current):
+    """The deposit ``data`` names (by id or as a transaction), else ``current``."""
+    if "deposit_transaction_id" in data:
+        return data["deposit_transaction_id"]
+    if "deposit_transaction" in data:
+        return getattr(data["deposit_transaction"], "pk", None)
+    return current
+
+
+def _lowered(before, after):
+    """Whether a deposited amount goes from ``before`` down to ``after`` (``None``: nothing)."""
+    return before is not None and (after is None or after < before)
+
+
+def _refuse_under_posted_deposit(submission, change):
+    """Refuse a ``change`` (cancelled, deleted, moved off it, a lower deposited amount) of a submission
+    whose deposit (or its correction) was posted through cash in transit: the deposit's credit
+    there waits for this submission's debit, which the change would take away or cut. Reversing
+    the deposit first takes the credit back."""
     from banking.posting import deposit_transit_account  # posting builds on these services
 
     deposit_id = submission.deposit_transaction_id
@@ -450,10 +469,10 @@ def _refuse_cancelling_under_posted_deposit(submission):
             account = deposit_transit_account(deposit.pk)
             if account is not None:
                 raise ConflictError(
-                    f'Cash submission "{submission.pk}" cannot be cancelled: its deposit "{deposit.pk}" '
+                    f'Cash submission "{submission.pk}" cannot be {change}: its deposit "{deposit.pk}" '
                     f'was posted through cash in transit (GL account "{account}"), and only this '
                     "submission's posting clears that. Reverse the deposit first "
-                    f"(transactions/{deposit.pk}/reverse), then cancel the submission.",
+                    f"(transactions/{deposit.pk}/reverse), then change the submission.",
                     code="deposit_posted",
                 )
             return
@@ -617,6 +636,8 @@ def _refuse_more_than_deposited(submission, deposit):
 def cash_submission_delete(*, submission_id, user):
     submission = CashSubmission.objects.select_for_update().get(pk=submission_id)
     _check_draft(submission)
+    if submission.status != CashSubmissionStatus.CANCELLED:
+        _refuse_under_posted_deposit(submission, "deleted")
     submission.delete()
 
 

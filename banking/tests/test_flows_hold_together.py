@@ -316,46 +316,52 @@ def test_a_deposit_named_by_a_submission_while_it_is_being_posted_clears_cash_in
 
 
 @pytest.mark.django_db
-def test_a_deposit_posted_through_cash_in_transit_can_be_named_by_the_submission_recorded_again(
+def test_the_submission_under_a_deposit_posted_through_cash_in_transit_is_put_right_in_place(
     admin_api, ledger
 ):
-    """docs/posting.md: a submission may name a deposit that, "if already posted, was posted
-    through cash in transit". Here the deposit did post through 1160 (its submission named
-    it); that submission, still a draft, is deleted to be keyed in again. The new one naming
-    the same deposit is refused - "it was posted through its deposit rule before any
-    submission named it" - which is false: _submission_check infers the posting's account
-    from whether another submission names the deposit now, not from the posting. 1160 stays
-    at -2500.00 with no way to attach the cash to it."""
+    """The deposit posted through 1160 because its submission named it. That submission, still a
+    draft, used to be deleted to be keyed in again; deleted and never keyed in, 1160 kept -2500.00
+    that nothing cleared. Now it is not deleted, moved off the deposit or given a lower deposited
+    amount (409 deposit_posted); its other figures are put right in place, and it posts to clear
+    the deposit's cash."""
     teller = UserFactory(username="teller")
     deposit = BankTransactionFactory(bank_account=ledger["op"], amount=D("2500.00"))
-    submission = {
-        "branch": ledger["branch"],
-        "bank_account": ledger["op"],
-        "submission_date": datetime.date(2025, 10, 14),
-        "expected_amount": D("2500.00"),
-        "deposit_transaction": deposit,
-    }
-    first = services.cash_submission_create(user=teller, **submission)
+    first = services.cash_submission_create(
+        user=teller,
+        branch=ledger["branch"],
+        bank_account=ledger["op"],
+        submission_date=datetime.date(2025, 10, 14),
+        expected_amount=D("2500.00"),
+        deposited_amount=D("2500.00"),
+        deposit_transaction=deposit,
+    )
     posting.bank_transaction_post(transaction_id=deposit.pk, user=ledger["user"])
+    in_transit = contra(PostingDocument.CASH_IN_TRANSIT)
     assert set(JournalEntry.objects.filter(source_id=deposit.pk).values_list("account_id", flat=True)) == {
         "gl-bank-ba-op",
-        contra(PostingDocument.CASH_IN_TRANSIT),
+        in_transit,
     }
-    services.cash_submission_delete(submission_id=first.pk, user=teller)
+    url = f"{BASE}/cash-submissions/{first.pk}"
 
-    response = admin_api.post(
-        f"{BASE}/cash-submissions",
-        {
-            "branch_id": "test-branch",
-            "bank_account_id": "ba-op",
-            "submission_date": "2025-10-14",
-            "expected_amount": "2500.00",
-            "deposit_transaction_id": deposit.pk,
-        },
-        format="json",
-    )
+    refusals = [
+        admin_api.delete(url),
+        admin_api.patch(url, {"deposit_transaction_id": None}, format="json"),
+        admin_api.patch(url, {"deposited_amount": "100.00"}, format="json"),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 409, refused.content
+        assert refused.json()["code"] == "deposit_posted"
+        assert f'was posted through cash in transit (GL account "{in_transit}")' in refused.json()["detail"]
+    kept = CashSubmission.objects.get(pk=first.pk)
+    assert (kept.deposit_transaction_id, kept.deposited_amount) == (deposit.pk, D("2500.00"))
 
-    assert response.status_code == 201, response.content
+    # Its date is put right in place, and posted it clears the deposit's cash in transit
+    assert admin_api.patch(url, {"submission_date": "2025-10-13"}, format="json").status_code == 200
+    posting.cash_submission_post(submission_id=first.pk, user=ledger["user"])
+    held = JournalEntry.objects.filter(account_id=in_transit).aggregate(net=Sum("debit") - Sum("credit"))[
+        "net"
+    ]
+    assert held == D("0.00")
 
 
 # --- 8. A float recorded as returned although nothing came back -------------------------------
