@@ -23,6 +23,7 @@ become *reconciled* and no match of the period may change afterwards.
 Every sum here is computed by the database (``aggregate``, ``values().annotate()``).
 """
 
+import calendar
 import datetime
 from collections import defaultdict
 from decimal import Decimal
@@ -172,6 +173,7 @@ def booked_after_ids(account_id, start, end):
 
 
 STATEMENT_BALANCE_FIELDS = (
+    "id",
     "from_date",
     "to_date",
     "opening_balance",
@@ -237,13 +239,21 @@ def statement_closing(covering, end, account_id):
     By preference: the closing of a statement ending on the month's last day; of
     the earliest one ending after it, less the account's lines booked after the
     month up to its end date; of the latest ending earlier in the month, plus
-    the lines booked after it up to the month's end. Either way less the
-    statement's own lines booked after the month of its end date, which its
-    closing includes (``later_lines_total``). The reports take it from here too.
+    the other statements' lines booked after it up to the month's end. Either way
+    less the statement's own lines booked after the month, which its closing
+    includes: those after the month of its end date (``later_lines_total``, which
+    counts lines stored under an earlier statement too) and those within that
+    month after this one's end. An interim report of a day (``INTRADAY_FORMATS``) closes before the
+    day's later lines, so a whole statement, ending then or later, is taken
+    before it. The reports take it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
+    whole = [row for row in with_closing if row["format"] not in INTRADAY_FORMATS]
     on_end = [row for row in with_closing if row["to_date"] == end]
     after = [row for row in with_closing if row["to_date"] > end]
+    if any(row in whole for row in (*on_end, *after)):
+        on_end = [row for row in on_end if row in whole]
+        after = [row for row in after if row in whole]
     if on_end or after:
         # From the statement ending first, on the day or after it: the fewest lines to take off.
         row = _first(
@@ -252,15 +262,21 @@ def statement_closing(covering, end, account_id):
         adjustment = -_lines_sum(account_id, end, row["to_date"])
     elif with_closing:
         row = _first(with_closing, day="to_date", own="closing_balance", other="opening_balance", last=True)
-        adjustment = _lines_sum(account_id, row["to_date"], end)
+        # Its own lines booked after its end date are in its closing already.
+        adjustment = _lines_sum(account_id, row["to_date"], end, leaving_out=row["id"])
     else:
         return None
-    return row["closing_balance"] - (row["later_lines_total"] or ZERO) + adjustment
+    # Its own lines booked after the month but within the month of its end date: in its closing,
+    # not in the month's (those booked in the month itself belong to it).
+    month_end = row["to_date"].replace(day=calendar.monthrange(row["to_date"].year, row["to_date"].month)[1])
+    own_later = _lines_sum(account_id, max(row["to_date"], end), month_end, statement=row["id"])
+    return row["closing_balance"] - (row["later_lines_total"] or ZERO) - own_later + adjustment
 
 
-def _lines_sum(account_id, after, until, *, before=False):
+def _lines_sum(account_id, after, until, *, before=False, statement=None, leaving_out=None):
     """The account's statement lines booked after ``after`` up to ``until`` (or, ``before``, from
-    ``after`` up to the day before ``until``); no query for an empty range."""
+    ``after`` up to the day before ``until``), only those of ``statement`` or leaving out those of
+    ``leaving_out``; no query for an empty range."""
     if before:
         dates = {"booking_date__gte": after, "booking_date__lt": until}
         empty = after >= until
@@ -270,6 +286,10 @@ def _lines_sum(account_id, after, until, *, before=False):
     if empty:
         return ZERO
     lines = StatementLine.objects.filter(bank_account_id=account_id, **dates)
+    if statement is not None:
+        lines = lines.filter(statement_id=statement)
+    if leaving_out is not None:
+        lines = lines.exclude(statement_id=leaving_out)
     return lines.aggregate(total=Sum("amount"))["total"] or ZERO
 
 

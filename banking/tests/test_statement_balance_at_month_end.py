@@ -235,3 +235,50 @@ def test_a_month_whose_first_statement_begins_after_its_first_day_opens_before_t
         D("500.00"),
         D("520.00"),
     )
+
+
+def test_a_month_end_interim_report_does_not_beat_a_whole_statement_running_past_the_month():
+    # Given a camt.053 of 25 October to 24 November (1,000.00, then +100 on 28 Oct, +25 on 31 Oct,
+    # +10 on 3 Nov) and a camt.052 interim report of 31 October at noon (1,100.00, +50: 1,150.00)
+    account = BankAccountFactory(id="ba-noon")
+    whole = ((d(2025, 10, 28), "100.00"), (d(2025, 10, 31), "25.00"), (d(2025, 11, 3), "10.00"))
+    _statement(account, "C-1", d(2025, 10, 25), d(2025, 11, 24), "1000.00", whole)
+    _statement(
+        account, "RPT-31", d(2025, 10, 31), d(2025, 10, 31), "1100.00", (), fmt="camt052", closing="1150.00"
+    )
+
+    # Then October closes after all its lines (1,000 + 100 + 25), not at the noon report's figure
+    october = reconcile_banking_by_dimension("ba-noon", "2025-10")
+    assert october["statement_closing_balance"] == D("1125.00")
+    cash = reports.cash_position_get(bank_account_id="ba-noon", period="2025-10")
+    assert cash["totals"]["statement_closing_balance"] == D("1125.00")
+
+
+def test_a_statements_own_lines_booked_after_its_end_are_counted_once():
+    # Given the only statement of October, 1 to 24 October: 1,000.00, +100 (10 Oct) and +20 booked
+    # on 27 October (after the end it states), closing 1,120.00
+    account = BankAccountFactory(id="ba-late")
+    _statement(
+        account,
+        "L-1",
+        d(2025, 10, 1),
+        d(2025, 10, 24),
+        "1000.00",
+        ((d(2025, 10, 10), "100.00"), (d(2025, 10, 27), "20.00")),
+    )
+
+    # Then October closes at 1,120.00: the line of the 27th is in the closing once, not twice
+    october = reconcile_banking_by_dimension("ba-late", "2025-10")
+    assert october["statement_closing_balance"] == D("1120.00")
+
+
+def test_a_statement_running_past_the_month_with_its_own_line_after_its_end_leaves_it_out():
+    # Given a statement of 20 October to 5 November (1,000.00, +30 on 25 Oct, +40 on 3 Nov and +5
+    # booked on 8 November, after its stated end), closing 1,075.00
+    account = BankAccountFactory(id="ba-past")
+    lines = ((d(2025, 10, 25), "30.00"), (d(2025, 11, 3), "40.00"), (d(2025, 11, 8), "5.00"))
+    _statement(account, "P-1", d(2025, 10, 20), d(2025, 11, 5), "1000.00", lines)
+
+    # Then October closes at 1,030.00: neither November line is in it
+    october = reconcile_banking_by_dimension("ba-past", "2025-10")
+    assert october["statement_closing_balance"] == D("1030.00")
