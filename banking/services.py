@@ -128,13 +128,30 @@ def _check_draft(document):
         )
 
 
-# A leg mirrors its transfer, which has no edit of its own: one recorded wrongly is marked failed,
-# which keeps its sending leg from ever posting, and recorded anew.
-_LEG_REFUSAL = (
-    'This transaction is a leg of transfer "{transfer}" and is not {change} on its own; if the '
-    "transfer was recorded wrongly, mark it failed (POST /api/v1/banking/transfers/{transfer}/fail, "
-    "or Mark failed in the admin) and record it anew."
-)
+def _leg_refusal(txn, change):
+    """The 409 for changing or deleting (``change``) a draft leg of a transfer on its own, saying what
+    can be done instead. A leg mirrors its transfer, which has no edit of its own."""
+    transfer = BankTransfer.objects.filter(pk=txn.transfer_id).values_list("status", flat=True).first()
+    start = f'This transaction is a leg of transfer "{txn.transfer_id}" and is not {change} on its own; '
+    if txn.direction == Direction.IN:
+        remedy = (
+            "to put the receipt right, delete this draft receiving leg (the transfer goes back in "
+            "transit) and record the receipt again."
+        )
+    elif transfer == TransferStatus.RECEIVED:
+        remedy = (
+            "the transfer is received, so post it; to undo the receipt first, delete the draft "
+            "receiving leg (or reverse it once posted)."
+        )
+    elif transfer == TransferStatus.FAILED:
+        remedy = "the transfer failed, so this draft is never posted: it stays as the transfer's record."
+    else:
+        # Marking it failed keeps its sending leg from ever posting.
+        remedy = (
+            f"if the transfer was recorded wrongly, mark it failed (POST /api/v1/banking/transfers/"
+            f"{txn.transfer_id}/fail, or Mark failed in the admin) and record it anew."
+        )
+    return ConflictError(start + remedy)
 
 
 def _a(noun):
@@ -288,7 +305,7 @@ def bank_transaction_update(*, transaction_id, user, **data):
     refuse_signed_off(txn.bank_account_id, txn.transaction_date)
     if txn.transfer_id:
         # A leg mirrors its transfer; changing one alone would break the pair.
-        raise ConflictError(_LEG_REFUSAL.format(transfer=txn.transfer_id, change="changed"))
+        raise _leg_refusal(txn, "changed")
     changed = {name for name, value in data.items() if getattr(txn, name) != value}
     moved = bool(changed & MATCHED_FIELDS)
     if moved:
@@ -399,19 +416,24 @@ def bank_transaction_delete(*, transaction_id, user):
 
     The matcher's suggestions for it, and the ones staff rejected or unmatched,
     are working notes about the draft and go with it; a confirmed match stops
-    the deletion (unmatch first).
+    the deletion (unmatch first). A transfer's draft receiving leg goes with its
+    receipt: the transfer is back in transit (or initiated), its receipt to be
+    recorded again; a sending leg is not deleted on its own.
     """
     bank_accounts_lock_shared([_account_of(transaction_id)])
     txn = BankTransaction.objects.select_for_update().get(pk=transaction_id)
     _check_draft(txn)
     refuse_signed_off(txn.bank_account_id, txn.transaction_date)
-    if txn.transfer_id:
-        raise ConflictError(_LEG_REFUSAL.format(transfer=txn.transfer_id, change="deleted"))
+    receipt_undone = txn.transfer_id is not None and txn.direction == Direction.IN
+    if txn.transfer_id and not receipt_undone:
+        raise _leg_refusal(txn, "deleted")
     refuse_matched(txn, "delete it")
     ReconciliationMatch.objects.filter(bank_transaction_id=txn.pk).exclude(
         status=MatchStatus.CONFIRMED
     ).delete()
     txn.delete()
+    if receipt_undone:
+        bank_transfer_receipt_reversed(transfer_id=txn.transfer_id, user=user)
 
 
 @transaction.atomic

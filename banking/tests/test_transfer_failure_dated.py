@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounting.models import JournalPosting
 from banking import posting, services
 from banking.choices import Direction, TransferStatus
-from banking.models import BankTransfer
+from banking.models import BankTransaction, BankTransfer
 from banking.tests import test_transfer_tracking_past_months as history
 from banking.tests.test_transfer_tracking_past_months import (  # the history's doors, shared
     OCTOBER_END,
@@ -180,3 +180,54 @@ def test_a_transfer_dated_after_today_is_refused_and_a_wrong_one_is_failed_not_e
     assert changed.status_code == 409, changed.content
     assert "mark it failed (POST /api/v1/banking/transfers/tr-typo/fail" in changed.json()["detail"]
     assert fail_over_api(api, "tr-typo").status_code == 200
+
+
+def test_a_draft_receiving_leg_is_deleted_with_its_receipt_and_the_refusals_say_what_to_do(api, user):
+    # Given a transfer sent (its leg posted) and received on 22 October, the receipt still a draft
+    send(user, "tr-back", d(2025, 10, 20), "500.00")
+    received = api.post(f"{BASE}/transfers/tr-back/receive", {"received_date": "2025-10-22"}, format="json")
+    assert received.status_code == 200, received.content
+    incoming = _leg("tr-back", Direction.IN)
+
+    # Changing the receiving leg alone is refused, saying how to put the receipt right; failing a
+    # received transfer is no way out (it is refused), and the advice no longer says so.
+    changed = api.patch(f"{BASE}/transactions/{incoming}", {"amount": "450.00"}, format="json")
+    assert changed.status_code == 409, changed.content
+    assert "delete this draft receiving leg" in changed.json()["detail"]
+    sending = _leg("tr-back", Direction.OUT)
+    assert BankTransfer.objects.get(pk="tr-back").status == TransferStatus.RECEIVED
+
+    # Deleting it undoes the receipt: the transfer is in transit again, nothing received
+    deleted = api.delete(f"{BASE}/transactions/{incoming}")
+    assert deleted.status_code == 204, deleted.content
+    transfer = BankTransfer.objects.get(pk="tr-back")
+    assert (transfer.status, transfer.received_date, transfer.received_amount) == (
+        TransferStatus.IN_TRANSIT,
+        None,
+        None,
+    )
+    assert list(transfer.allocations.values_list("received_amount", flat=True)) == [None]
+
+    # and the receipt is recorded again, right this time
+    again = api.post(
+        f"{BASE}/transfers/tr-back/receive",
+        {"received_date": "2025-10-22", "received_amount": "450.00"},
+        format="json",
+    )
+    assert again.status_code == 200, again.content
+    assert BankTransfer.objects.get(pk="tr-back").received_amount == Decimal("450.00")
+    assert BankTransaction.objects.filter(transfer_id="tr-back").count() == 2
+    assert sending in set(BankTransaction.objects.filter(transfer_id="tr-back").values_list("pk", flat=True))
+
+
+def test_the_draft_sending_leg_of_a_received_transfer_says_to_post_it(api, user):
+    # Given a transfer received before its sending leg was posted
+    send(user, "tr-early2", d(2025, 10, 20), "300.00", post=False)
+    services.bank_transfer_receive(transfer_id="tr-early2", user=user, received_date=d(2025, 10, 21))
+    sending = _leg("tr-early2", Direction.OUT)
+
+    refused = api.delete(f"{BASE}/transactions/{sending}")
+
+    assert refused.status_code == 409, refused.content
+    assert "the transfer is received, so post it" in refused.json()["detail"]
+    assert BankTransaction.objects.filter(pk=sending).exists()
