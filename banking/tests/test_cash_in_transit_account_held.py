@@ -16,30 +16,25 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
-from django.test import override_settings
 
 from accounting.choices import AccountType
 from accounting.models import JournalEntry
-from accounting.tests.factories import GLAccountFactory, UserFactory
+from accounting.tests.factories import GLAccountFactory
 from banking.choices import PostingDocument, PostingStatus
 from banking.models import BankTransaction, PostingRule
+from banking.tests import two_people
 from banking.tests.posting_setup import contra, ledger_setup
-from cnperp.tests.api import client_for
+from banking.tests.two_people import ok
 from dimensions.tests.factories import BranchFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation")]
+segregation, clerk, accountant = two_people.segregation, two_people.clerk, two_people.accountant
 
 BASE = "/api/v1/banking"
 D = Decimal
 DEFAULT_TRANSIT = contra(PostingDocument.CASH_IN_TRANSIT)  # gl-1160
 HARBOUR_TRANSIT = "gl-1900"
 BANK = "gl-bank-ba-op"
-
-
-@pytest.fixture
-def segregation():
-    with override_settings(BANKING_SEGREGATION_OF_DUTIES=True):
-        yield
 
 
 @pytest.fixture
@@ -52,40 +47,18 @@ def ledger():
     return setup
 
 
-def _staff(username):
-    user = UserFactory(username=username)
-    user.is_superuser = user.is_staff = True
-    user.save()
-    return client_for(user)
-
-
-@pytest.fixture
-def clerk():
-    return _staff("clerk")
-
-
-@pytest.fixture
-def accountant():
-    return _staff("accountant-2")
-
-
-def _ok(response, *codes):
-    assert response.status_code in (codes or (200, 201)), (response.status_code, response.content)
-    return response.json()
-
-
 def _harbour_rule(api):
     body = {
         "document_type": "cash_in_transit",
         "branch_id": "br-harbour",
         "contra_account_id": HARBOUR_TRANSIT,
     }
-    _ok(api.post(f"{BASE}/posting-rules", body, format="json"), 201)
+    ok(api.post(f"{BASE}/posting-rules", body, format="json"), 201)
 
 
 def _change_default_rule(api, contra_account):
     rule = PostingRule.objects.get(document_type="cash_in_transit", bank_account=None, branch=None)
-    _ok(api.patch(f"{BASE}/posting-rules/{rule.pk}", {"contra_account_id": contra_account}, format="json"))
+    ok(api.patch(f"{BASE}/posting-rules/{rule.pk}", {"contra_account_id": contra_account}, format="json"))
 
 
 def _deposit(clerk, pk="bt-dep", amount="300.00"):
@@ -96,7 +69,7 @@ def _deposit(clerk, pk="bt-dep", amount="300.00"):
         "amount": amount,
         "transaction_date": "2025-10-15",
     }
-    return _ok(clerk.post(f"{BASE}/transactions", body, format="json"), 201)
+    return ok(clerk.post(f"{BASE}/transactions", body, format="json"), 201)
 
 
 def _submission(clerk, pk="cs-1", amount="300.00", deposit="bt-dep", branch="br-harbour", **extra):
@@ -114,7 +87,7 @@ def _submission(clerk, pk="cs-1", amount="300.00", deposit="bt-dep", branch="br-
 
 
 def _post(api, documents, pk):
-    return _ok(api.post(f"{BASE}/{documents}/{pk}/post-accounting", {}, format="json"), 201)
+    return ok(api.post(f"{BASE}/{documents}/{pk}/post-accounting", {}, format="json"), 201)
 
 
 def _balance(account_id):
@@ -138,7 +111,7 @@ def test_a_branch_rule_sends_the_deposit_to_the_account_its_submission_debited(c
     # harbour's submission naming it
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
 
     # When both are posted
     submission = _post(accountant, "cash-submissions", "cs-1")
@@ -157,7 +130,7 @@ def test_a_branch_rule_sends_the_deposit_to_the_account_its_submission_debited(c
 def test_a_deposit_posted_before_its_submission_takes_the_submissions_branch_rule(clerk, accountant, ledger):
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
 
     deposit = _post(accountant, "transactions", "bt-dep")
     # A rule changed in between does not split them: the submission debits what the deposit credited.
@@ -177,7 +150,7 @@ def test_a_rule_changed_after_the_submission_leaves_the_deposit_on_the_submissio
     clerk, accountant, ledger
 ):
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
     _post(accountant, "cash-submissions", "cs-1")  # Dr 1160 by the default rule
 
     _change_default_rule(accountant, HARBOUR_TRANSIT)
@@ -189,7 +162,7 @@ def test_a_rule_changed_after_the_submission_leaves_the_deposit_on_the_submissio
 
 def test_a_batch_clears_a_cash_in_transit_account_no_rule_names_any_more(clerk, accountant, ledger):
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
     _post(accountant, "cash-submissions", "cs-1")
     _change_default_rule(accountant, HARBOUR_TRANSIT)
 
@@ -203,12 +176,12 @@ def test_a_batch_clears_a_cash_in_transit_account_no_rule_names_any_more(clerk, 
 def test_the_correction_of_a_deposit_clears_the_account_its_submission_debited(clerk, accountant, ledger):
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
     _post(accountant, "cash-submissions", "cs-1")
     _post(accountant, "transactions", "bt-dep")
 
     body = {"reversal_date": "2025-10-20", "reason": "wrong date", "transaction_date": "2025-10-16"}
-    correction = _ok(accountant.post(f"{BASE}/transactions/bt-dep/correct", body, format="json"), 201)
+    correction = ok(accountant.post(f"{BASE}/transactions/bt-dep/correct", body, format="json"), 201)
     _post(clerk, "transactions", correction["id"])  # the accountant recorded the correction
 
     _nothing_in_transit()
@@ -223,7 +196,7 @@ def test_a_second_submission_may_name_a_deposit_posted_through_the_branchs_accou
     # through the harbour's cash-in-transit account
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk, amount="200.00"), 201)
+    ok(_submission(clerk, amount="200.00"), 201)
     _post(accountant, "cash-submissions", "cs-1")
     _post(accountant, "transactions", "bt-dep")
 
@@ -231,7 +204,7 @@ def test_a_second_submission_may_name_a_deposit_posted_through_the_branchs_accou
     second = _submission(clerk, pk="cs-2", amount="100.00")
 
     # then it is accepted (the deposit went through cash in transit), and clears the rest.
-    _ok(second, 201)
+    ok(second, 201)
     _post(accountant, "cash-submissions", "cs-2")
     _nothing_in_transit()
 
@@ -239,8 +212,8 @@ def test_a_second_submission_may_name_a_deposit_posted_through_the_branchs_accou
 def test_submissions_of_two_branches_on_one_deposit_share_the_account_posted_first(clerk, accountant, ledger):
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk, pk="cs-h", amount="200.00"), 201)
-    _ok(_submission(clerk, pk="cs-t", amount="100.00", branch="test-branch"), 201)
+    ok(_submission(clerk, pk="cs-h", amount="200.00"), 201)
+    ok(_submission(clerk, pk="cs-t", amount="100.00", branch="test-branch"), 201)
 
     _post(accountant, "cash-submissions", "cs-h")  # Dr 1900, the harbour's
     test_branch = _post(accountant, "cash-submissions", "cs-t")
@@ -255,12 +228,12 @@ def test_submissions_of_two_branches_on_one_deposit_share_the_account_posted_fir
 
 def test_a_deposit_recorded_afterwards_clears_the_account_the_submission_debited(clerk, accountant, ledger):
     _harbour_rule(accountant)
-    _ok(_submission(clerk, deposit=None), 201)
+    ok(_submission(clerk, deposit=None), 201)
     _post(accountant, "cash-submissions", "cs-1")  # Dr 1900, nothing deposited yet
     _deposit(clerk)
 
     body = {"deposit_transaction_id": "bt-dep", "deposited_amount": "300.00"}
-    _ok(accountant.post(f"{BASE}/cash-submissions/cs-1/record-deposit", body, format="json"), 201)
+    ok(accountant.post(f"{BASE}/cash-submissions/cs-1/record-deposit", body, format="json"), 201)
     deposit = _post(accountant, "transactions", "bt-dep")
 
     assert _lines(deposit) == [(HARBOUR_TRANSIT, "0.00", "300.00"), (BANK, "300.00", "0.00")]
@@ -271,11 +244,11 @@ def test_a_posted_submission_cannot_take_a_deposit_that_clears_another_account(c
     # Given a deposit of 300.00 that already clears 1160 for the test branch's 100.00,
     _harbour_rule(accountant)
     _deposit(clerk)
-    _ok(_submission(clerk, pk="cs-t", amount="100.00", branch="test-branch"), 201)
+    ok(_submission(clerk, pk="cs-t", amount="100.00", branch="test-branch"), 201)
     _post(accountant, "cash-submissions", "cs-t")
     _post(accountant, "transactions", "bt-dep")
     # and the harbour's 200.00 posted into 1900 before the bank's credit came
-    _ok(_submission(clerk, pk="cs-h", amount="200.00", deposit=None), 201)
+    ok(_submission(clerk, pk="cs-h", amount="200.00", deposit=None), 201)
     _post(accountant, "cash-submissions", "cs-h")
 
     # When the harbour's submission is said to have reached the bank through that deposit

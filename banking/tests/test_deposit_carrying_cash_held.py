@@ -15,16 +15,16 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
-from django.test import override_settings
 
 from accounting.models import JournalEntry, JournalPosting
-from accounting.tests.factories import UserFactory
 from banking.choices import CashSubmissionStatus, PostingDocument, PostingStatus
 from banking.models import BankTransaction, CashSubmission
+from banking.tests import two_people
 from banking.tests.posting_setup import contra, ledger_setup
-from cnperp.tests.api import client_for
+from banking.tests.two_people import ok
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation")]
+segregation, clerk, accountant = two_people.segregation, two_people.clerk, two_people.accountant
 
 BASE = "/api/v1/banking"
 D = Decimal
@@ -32,36 +32,8 @@ IN_TRANSIT = contra(PostingDocument.CASH_IN_TRANSIT)
 
 
 @pytest.fixture
-def segregation():
-    with override_settings(BANKING_SEGREGATION_OF_DUTIES=True):
-        yield
-
-
-@pytest.fixture
 def ledger():
     return ledger_setup()
-
-
-def _staff(username):
-    user = UserFactory(username=username)
-    user.is_superuser = user.is_staff = True
-    user.save()
-    return client_for(user)
-
-
-@pytest.fixture
-def clerk():
-    return _staff("clerk")
-
-
-@pytest.fixture
-def accountant():
-    return _staff("accountant-2")
-
-
-def _ok(response, *codes):
-    assert response.status_code in (codes or (200, 201)), (response.status_code, response.content)
-    return response.json()
 
 
 def _deposit(clerk, pk="bt-d", amount="70.00"):
@@ -72,7 +44,7 @@ def _deposit(clerk, pk="bt-d", amount="70.00"):
         "amount": amount,
         "transaction_date": "2025-10-15",
     }
-    return _ok(clerk.post(f"{BASE}/transactions", body, format="json"), 201)
+    return ok(clerk.post(f"{BASE}/transactions", body, format="json"), 201)
 
 
 def _submission(clerk, pk="cs-1", amount="70.00", deposit="bt-d"):
@@ -90,7 +62,7 @@ def _submission(clerk, pk="cs-1", amount="70.00", deposit="bt-d"):
 
 
 def _post(api, documents, pk):
-    return _ok(api.post(f"{BASE}/{documents}/{pk}/post-accounting", {}, format="json"), 201)
+    return ok(api.post(f"{BASE}/{documents}/{pk}/post-accounting", {}, format="json"), 201)
 
 
 def _correct(api, pk="bt-d", **changes):
@@ -100,7 +72,7 @@ def _correct(api, pk="bt-d", **changes):
 
 def _reverse(api, pk, day="2025-10-20"):
     body = {"reversal_date": day, "reason": "keyed twice"}
-    return _ok(api.post(f"{BASE}/transactions/{pk}/reverse", body, format="json"), 201)
+    return ok(api.post(f"{BASE}/transactions/{pk}/reverse", body, format="json"), 201)
 
 
 def _cancel(api, pk="cs-1"):
@@ -116,7 +88,7 @@ def _balance(account_id):
 def carried(clerk, accountant, ledger):
     """Deposit bt-d of 70.00 and the submission of 70.00 it carried, both posted."""
     _deposit(clerk)
-    _ok(_submission(clerk), 201)
+    ok(_submission(clerk), 201)
     _post(accountant, "cash-submissions", "cs-1")
     _post(accountant, "transactions", "bt-d")
     assert _balance(IN_TRANSIT) == D("0.00")
@@ -138,7 +110,7 @@ def test_a_deposit_is_not_corrected_below_what_its_submission_says_reached_the_b
 
 
 def test_a_deposit_corrected_to_what_its_submission_says_or_more_is_accepted(clerk, accountant, carried):
-    correction = _ok(_correct(accountant, amount="70.00", transaction_date="2025-10-16"), 201)
+    correction = ok(_correct(accountant, amount="70.00", transaction_date="2025-10-16"), 201)
     _post(clerk, "transactions", correction["id"])  # the accountant recorded the correction
 
     assert _balance(IN_TRANSIT) == D("0.00")
@@ -155,7 +127,7 @@ def test_a_corrected_deposit_does_not_move_to_another_account_while_a_submission
 
 
 def test_the_corrected_draft_is_not_lowered_below_what_the_submission_says(accountant, carried):
-    _ok(_correct(accountant, transaction_date="2025-10-16"), 201)
+    ok(_correct(accountant, transaction_date="2025-10-16"), 201)
 
     refused = accountant.patch(f"{BASE}/transactions/dZc", {"amount": "10.00"}, format="json")
 
@@ -166,7 +138,7 @@ def test_the_corrected_draft_is_not_lowered_below_what_the_submission_says(accou
 
 def test_a_new_submission_cannot_claim_again_what_the_corrected_deposit_clears(clerk, accountant, carried):
     # The correction clears the 70.00 of cs-1 (it named the deposit corrected): no room is left.
-    _ok(_correct(accountant, transaction_date="2025-10-16"), 201)
+    ok(_correct(accountant, transaction_date="2025-10-16"), 201)
 
     refused = _submission(clerk, pk="cs-2", amount="50.00", deposit="dZc")
 
@@ -182,7 +154,7 @@ def test_a_new_submission_cannot_claim_again_what_the_corrected_deposit_clears(c
 def deposit_posted_for_a_draft(clerk, accountant, ledger):
     """Deposit bt-d of 300.00, posted through cash in transit because draft cs-1 names it."""
     _deposit(clerk, amount="300.00")
-    _ok(_submission(clerk, amount="300.00"), 201)
+    ok(_submission(clerk, amount="300.00"), 201)
     _post(accountant, "transactions", "bt-d")
     assert _balance(IN_TRANSIT) == D("-300.00")
 
@@ -214,7 +186,7 @@ def test_once_the_deposit_is_reversed_the_submission_is_cancelled_and_the_books_
 def test_a_submission_is_not_cancelled_under_the_posted_correction_of_its_deposit(
     clerk, accountant, deposit_posted_for_a_draft
 ):
-    correction = _ok(_correct(accountant, transaction_date="2025-10-16"), 201)
+    correction = ok(_correct(accountant, transaction_date="2025-10-16"), 201)
     _post(clerk, "transactions", correction["id"])  # through cash in transit, as cs-1 still names bt-d
 
     refused = _cancel(clerk)

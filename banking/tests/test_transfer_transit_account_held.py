@@ -17,17 +17,18 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
-from django.test import override_settings
 
 from accounting.choices import AccountType
 from accounting.models import JournalEntry
-from accounting.tests.factories import GLAccountFactory, UserFactory
+from accounting.tests.factories import GLAccountFactory
 from banking.choices import Direction, PostingDocument, PostingStatus
 from banking.models import BankTransaction, PostingRule
+from banking.tests import two_people
 from banking.tests.posting_setup import contra, ledger_setup
-from cnperp.tests.api import client_for
+from banking.tests.two_people import ok
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("segregation")]
+segregation, clerk, accountant = two_people.segregation, two_people.clerk, two_people.accountant
 
 BASE = "/api/v1/banking"
 D = Decimal
@@ -36,38 +37,10 @@ OTHER = "gl-1900"
 
 
 @pytest.fixture
-def segregation():
-    with override_settings(BANKING_SEGREGATION_OF_DUTIES=True):
-        yield
-
-
-@pytest.fixture
 def ledger():
     setup = ledger_setup()
     GLAccountFactory(id=OTHER, code="1900", name="Other clearing", account_type=AccountType.ASSET)
     return setup
-
-
-def _staff(username):
-    user = UserFactory(username=username)
-    user.is_superuser = user.is_staff = True
-    user.save()
-    return client_for(user)
-
-
-@pytest.fixture
-def clerk():
-    return _staff("clerk")
-
-
-@pytest.fixture
-def accountant():
-    return _staff("accountant-2")
-
-
-def _ok(response, *codes):
-    assert response.status_code in (codes or (200, 201)), (response.status_code, response.content)
-    return response.json()
 
 
 def _send(clerk, pk="tr-1", initiated="2025-10-10"):
@@ -83,12 +56,12 @@ def _send(clerk, pk="tr-1", initiated="2025-10-10"):
             {"amount": "400.00", "cost_center_id": "cc-ops"},
         ],
     }
-    _ok(clerk.post(f"{BASE}/transfers", body, format="json"), 201)
+    ok(clerk.post(f"{BASE}/transfers", body, format="json"), 201)
 
 
 def _receive(clerk, pk="tr-1", day="2025-10-12"):
     body = {"received_date": day, "received_amount": "1000.00"}
-    _ok(clerk.post(f"{BASE}/transfers/{pk}/receive", body, format="json"))
+    ok(clerk.post(f"{BASE}/transfers/{pk}/receive", body, format="json"))
 
 
 def _leg(pk, direction):
@@ -99,17 +72,17 @@ def _leg(pk, direction):
 
 def _post_leg(accountant, pk, direction):
     leg = _leg(pk, direction)
-    return _ok(accountant.post(f"{BASE}/transactions/{leg}/post-accounting", {}, format="json"), 201)
+    return ok(accountant.post(f"{BASE}/transactions/{leg}/post-accounting", {}, format="json"), 201)
 
 
 def _rule(api, document_type, contra_account, **scope):
     body = {"document_type": document_type, "contra_account_id": contra_account, **scope}
-    return _ok(api.post(f"{BASE}/posting-rules", body, format="json"), 201)
+    return ok(api.post(f"{BASE}/posting-rules", body, format="json"), 201)
 
 
 def _change_default_rule(api, document_type, contra_account):
     rule = PostingRule.objects.get(document_type=document_type, bank_account=None, branch=None)
-    _ok(api.patch(f"{BASE}/posting-rules/{rule.pk}", {"contra_account_id": contra_account}, format="json"))
+    ok(api.patch(f"{BASE}/posting-rules/{rule.pk}", {"contra_account_id": contra_account}, format="json"))
 
 
 def _balance(account_id, **filters):
@@ -219,7 +192,7 @@ def test_a_receipt_recorded_again_after_a_reversal_clears_the_same_account(clerk
     _change_default_rule(accountant, "transfer", OTHER)
     body = {"reversal_date": "2025-10-13", "reason": "booked on the wrong day"}
     leg = first["source_id"]
-    _ok(accountant.post(f"{BASE}/transactions/{leg}/reverse", body, format="json"), 201)
+    ok(accountant.post(f"{BASE}/transactions/{leg}/reverse", body, format="json"), 201)
 
     _receive(clerk, day="2025-10-14")
     again = _post_leg(accountant, "tr-1", Direction.IN)
