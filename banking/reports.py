@@ -41,7 +41,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, Exists, F, Func, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
 from accounting.choices import PeriodStatus, PostingPurpose, SourceType
@@ -927,11 +927,28 @@ TRANSFER_FIELDS = (
 )
 
 
-def _transfers(rows, account_id, today, attention_days, until=None):
+def _failed_still_sent(rows):
+    """The ids of the failed transfers among ``rows`` whose sending leg stands posted (not reversed).
+
+    Failing a transfer posts nothing: until someone reverses its sending leg, the money it took out
+    of the bank sits in the transfers-in-transit account with nothing on its way to clear it.
+    """
+    failed = [row[0] for row in rows if row[5] == TransferStatus.FAILED]
+    if not failed:
+        return frozenset()
+    return frozenset(
+        BankTransaction.objects.filter(
+            transfer_id__in=failed, direction=Direction.OUT, posting_status=PostingStatus.POSTED
+        ).values_list("transfer_id", flat=True)
+    )
+
+
+def _transfers(rows, account_id, today, attention_days, until=None, still_sent=frozenset()):
     """Return the listed transfers from ``rows`` (tuples of ``TRANSFER_FIELDS``), allocations empty.
 
     An open transfer's days in transit run to ``until[id]`` (the end of a transit that was
-    still running at the month's end, settled since), or else to ``today``.
+    still running at the month's end, settled since), or else to ``today``. A failed transfer
+    among ``still_sent`` (its sending leg not reversed) needs attention: its money is stranded.
     """
     items = []
     until = until or {}
@@ -955,6 +972,8 @@ def _transfers(rows, account_id, today, attention_days, until=None):
             # the banks hold: the first is ours to post, the second the bank's to explain.
             sent = status == TransferStatus.IN_TRANSIT
             reasons.append("in_transit_too_long" if sent else "not_sent_too_long")
+        if status == TransferStatus.FAILED and transfer_id in still_sent:
+            reasons.append("failed_not_reversed")
         items.append(
             {
                 "id": transfer_id,
@@ -998,6 +1017,13 @@ def _transfers_in_view(account_id, start, end):
     parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
     # Failed in the month (its news), or after it (open at its end): a range of the same index.
     parts.append(earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__gte=start))
+    # Failed before it with its sending leg still posted: its money is still in transit, stranded.
+    still_sent = BankTransaction.objects.filter(
+        transfer_id=OuterRef("pk"), direction=Direction.OUT, posting_status=PostingStatus.POSTED
+    )
+    parts.append(
+        earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__lt=start) & Q(Exists(still_sent))
+    )
     columns = TRANSFER_FIELDS
     first, *rest = (BankTransfer.objects.filter(part).values_list(*columns).order_by() for part in parts)
     return first.union(*rest, all=True)
@@ -1223,7 +1249,7 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     attention_days = transfer_attention_days()
     rows = list(_transfers_in_view(account.pk, start, end).order_by("initiated_date", "id"))
     rows, until, received_at_end = _transfers_at_end(rows, account.pk, start, end)
-    listed = _transfers(rows, account.pk, today, attention_days, until)
+    listed = _transfers(rows, account.pk, today, attention_days, until, _failed_still_sent(rows))
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}

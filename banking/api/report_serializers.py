@@ -23,14 +23,20 @@ EXPORT_FORMATS = ("json", "csv", "xlsx")
 # --- Queries ------------------------------------------------------------------------------
 
 
-ATTENTION_REASONS = ("received_amount_differs", "in_transit_too_long", "not_sent_too_long")
+ATTENTION_REASONS = (
+    "received_amount_differs",
+    "in_transit_too_long",
+    "not_sent_too_long",
+    "failed_not_reversed",
+)
 
 
 def attention_reasons_field():
     return serializers.ListField(
         child=serializers.ChoiceField(choices=ATTENTION_REASONS),
         help_text="received_amount_differs; in_transit_too_long (its sending leg posted); "
-        "not_sent_too_long (its sending leg still a draft).",
+        "not_sent_too_long (its sending leg still a draft); failed_not_reversed (failed, its "
+        "sending leg still posted: the money sits in transit until the leg is reversed).",
     )
 
 

@@ -108,14 +108,27 @@ def test_a_transfer_failed_after_the_month_without_a_reversal_was_in_transit_at_
     totals = october["totals"]
     assert (totals["in_transit_count"], totals["in_transit_amount"]) == (2, "1250.00")
     assert Decimal(totals["in_transit_amount"]) == transit_balance(OCTOBER_END)
-    # November lists them as failed: that is what happened to them in it.
+    # November lists them as failed: that is what happened to them in it. Their sending legs
+    # still posted, the money sits in transit with nothing on its way to clear it: flagged.
     november = listed(tracking(api, "2025-11"))
-    assert {pk: november[pk]["status"] for pk in ("tr-stuck", "tr-stuck-early")} == {
-        "tr-stuck": "failed",
-        "tr-stuck-early": "failed",
+    assert {pk: (november[pk]["status"], november[pk]["attention_reasons"]) for pk in november} == {
+        "tr-stuck": ("failed", ["failed_not_reversed"]),
+        "tr-stuck-early": ("failed", ["failed_not_reversed"]),
     }
-    # December does not: nothing happened to them in it.
+    # December lists them still, flagged, for the same reason ...
+    december = tracking(api, "2025-12")
+    assert {item["id"] for item in december["attention"]} == {"tr-stuck", "tr-stuck-early"}
+    assert listed(december)["tr-stuck"]["attention_reasons"] == ["failed_not_reversed"]
+    # ... until the legs are reversed: then nothing happened to them in December.
+    for pk in ("tr-stuck", "tr-stuck-early"):
+        posting.bank_transaction_reverse(
+            transaction_id=_leg(pk, Direction.OUT),
+            user=user,
+            reversal_date=d(2025, 11, 20),
+            reason="returned",
+        )
     assert {"tr-stuck", "tr-stuck-early"}.isdisjoint(listed(tracking(api, "2025-12")))
+    assert listed(tracking(api, "2025-11"))["tr-stuck"]["needs_attention"] is False
 
 
 def test_a_transfer_failed_by_the_months_end_is_failed_at_its_end(api, user):
