@@ -390,12 +390,21 @@ class CashTransit:
         )
 
 
-def _fixed_transit(chain, named_by, submission_transit, credits, recognised):
+def _fixed_transit(chain, named_by, submission_transit, credits, recognised, *, named=False):
     """The cash-in-transit account a posting of ``chain`` (a deposit and those it corrects) or of
-    a submission naming it already used, or ``None`` when none did."""
+    a submission naming it already used, or ``None`` when none did.
+
+    A posted deposit that a submission names (``named``: the asking one does) went through cash in
+    transit whatever the rules say today: a submission may not name a deposit posted through its
+    deposit rule, nor leave one posted through cash in transit (cancelled, deleted or moved), so the
+    naming is the proof, and survives a rule whose account was changed since.
+    """
+    named = named or any(row.deposit_id in chain for row in named_by)
     for deposit_id in chain:
-        if credits.get(deposit_id) in recognised:  # a deposit posted through its deposit rule fixes nothing
-            return credits[deposit_id]
+        credited = credits.get(deposit_id)
+        # A deposit posted through its deposit rule fixes nothing.
+        if credited is not None and (named or credited in recognised):
+            return credited
     for row in named_by:
         if row.deposit_id in chain and row.pk in submission_transit:
             return submission_transit[row.pk]
@@ -456,7 +465,7 @@ def submission_transit(submission):
     named_by = _named_by(chain, leaving_out=submission.pk)
     transit = _submission_transit(named_by)
     own.account = _fixed_transit(
-        chain, named_by, transit, _deposit_credits(chain), _cash_in_transit_accounts(transit)
+        chain, named_by, transit, _deposit_credits(chain), _cash_in_transit_accounts(transit), named=True
     )
     return own
 
@@ -472,8 +481,10 @@ def deposit_transit_account(deposit_id):
     credited = _deposit_credits([deposit_id]).get(deposit_id)
     if credited is None:
         return None
-    transit = _submission_transit(_named_by([deposit_id]))
-    return credited if credited in _cash_in_transit_accounts(transit) else None
+    named_by = _named_by([deposit_id])
+    if named_by:
+        return credited  # named, so posted through cash in transit (see _fixed_transit)
+    return credited if credited in _cash_in_transit_accounts(_submission_transit(named_by)) else None
 
 
 TYPE_LABELS = dict(TransactionType.choices)
@@ -1118,8 +1129,14 @@ def _active_accounts(rules, context):
 
 
 def bank_transaction_drafts(*, bank_account_id=None, period=None):
-    """Return the ids of draft transactions, oldest first, optionally of one account and one period."""
-    drafts = BankTransaction.objects.filter(posting_status=PostingStatus.DRAFT)
+    """Return the ids of draft transactions, oldest first, optionally of one account and one period.
+
+    The draft sending leg of a failed transfer is left out: it is never posted (the money did not
+    leave), so counting it would leave every run with a draft it cannot post.
+    """
+    drafts = BankTransaction.objects.filter(posting_status=PostingStatus.DRAFT).exclude(
+        transfer__status=TransferStatus.FAILED
+    )
     if bank_account_id:
         drafts = drafts.filter(bank_account_id=bank_account_id)
     if period:

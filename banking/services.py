@@ -524,11 +524,12 @@ def _deposited_when_counted(submission, data):
 
 
 def _posted_through_transit(deposit):
-    """Whether posted ``deposit`` went through cash in transit (its posting says, not who names it now).
+    """Whether posted ``deposit`` went through cash in transit.
 
-    Asking whether another submission names it failed a deposit whose submission
-    was deleted and recorded again; asking today's rule failed one posted to the
-    account of a branch's rule, or before the rule changed.
+    A submission naming it says so (none may name a deposit posted through its deposit rule, nor
+    leave one posted through cash in transit); else its posting does, when it credited an account
+    a cash-in-transit rule names. Today's rule alone failed a deposit posted to the account of a
+    branch's rule, or before the rule's account was changed.
     """
     from banking.posting import deposit_transit_account  # posting builds on these services
 

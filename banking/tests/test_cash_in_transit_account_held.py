@@ -160,6 +160,30 @@ def test_a_rule_changed_after_the_submission_leaves_the_deposit_on_the_submissio
     _nothing_in_transit()
 
 
+def test_a_rule_changed_after_the_deposit_leaves_the_submission_on_the_deposits_account(
+    clerk, accountant, ledger
+):
+    # Given a deposit of 300.00 posted first, through the default cash in transit (1160), for the
+    # submission of 200.00 naming it, and then the default rule's account changed to 1900
+    _deposit(clerk)
+    ok(_submission(clerk, amount="200.00", branch="test-branch"), 201)
+    _post(accountant, "transactions", "bt-dep")
+    _change_default_rule(accountant, HARBOUR_TRANSIT)
+
+    # Then the submission still may not be deleted (the deposit's credit waits for it) ...
+    refused = accountant.delete(f"{BASE}/cash-submissions/cs-1")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "deposit_posted"
+    # ... a second submission, of the other 100.00, may name the deposit (it went through cash in
+    # transit, whatever today's rule names) ...
+    second = _submission(clerk, pk="cs-2", amount="100.00", branch="test-branch")
+    assert second.status_code == 201, second.content
+    # ... and posted, both debit 1160, which the deposit credited, not today's 1900
+    for pk in ("cs-1", "cs-2"):
+        assert DEFAULT_TRANSIT in {line[0] for line in _lines(_post(accountant, "cash-submissions", pk))}
+    _nothing_in_transit()
+
+
 def test_a_batch_clears_a_cash_in_transit_account_no_rule_names_any_more(clerk, accountant, ledger):
     _deposit(clerk)
     ok(_submission(clerk), 201)
