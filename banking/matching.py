@@ -781,10 +781,13 @@ class Matcher:
                 # A busy account has hundreds of items a week: a sum among them is chance.
                 if high - low > 4 * GROUP_POOL_SIZE:
                     continue
+                # Only items nothing else explains: one with a suggestion of its own is spoken for.
                 pool = [
                     item
                     for item in by_sign[positive][low:high]
-                    if abs(item.amount) < abs(target.amount) and self._pair_allowed(target, item, stage)
+                    if abs(item.amount) < abs(target.amount)
+                    and item not in proposed
+                    and self._pair_allowed(target, item, stage)
                 ]
                 if len(pool) < 2 or len(pool) > GROUP_POOL_SIZE:
                     continue

@@ -641,3 +641,18 @@ def test_a_date_only_sum_among_many_open_items_is_not_proposed(account, statemen
 
     # Then nothing is proposed for it: among that many lines a sum is chance
     assert not any(matches_of(part) for part in parts)
+
+
+def test_a_date_only_sum_takes_no_item_that_has_a_suggestion_of_its_own(account, statement):
+    # Given deposits of 300.00 and 500.00, a bank line of 800.00 and two of 300.00 that week
+    book(account, amount=Decimal("300.00"), transaction_date=day(9))
+    book(account, amount=Decimal("500.00"), transaction_date=day(9))
+    lodgement = line(statement, amount=Decimal("800.00"))
+    line(statement, amount=Decimal("300.00"), booking_date=day(12))
+    line(statement, amount=Decimal("300.00"), booking_date=day(13))
+
+    match_run(bank_account_id="ba-op", period="2025-10")
+
+    # Then the 300.00 deposit, suggested for the two lines of its amount, is not offered as part
+    # of a sum for the 800.00 line too
+    assert matches_of(lodgement) == []
