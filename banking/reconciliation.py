@@ -221,10 +221,20 @@ def _statement_balances(account_id, start, end):
             other="closing_balance",
             last=bool(before and not on_start),
         )
-        opening = first["opening_balance"] + _lines_sum(account_id, first["from_date"], start, before=True)
+        began = first["from_date"]
+        opening = (
+            first["opening_balance"]
+            + _lines_sum(account_id, began, start, before=True, leaving_out_late_before=began)
+            - _late_lines_sum(account_id, began, start, end)
+        )
     elif with_opening:
         first = _first(with_opening, day="from_date", own="opening_balance", other="closing_balance")
-        opening = first["opening_balance"] - _lines_sum(account_id, start, first["from_date"], before=True)
+        began = first["from_date"]
+        opening = (
+            first["opening_balance"]
+            - _lines_sum(account_id, start, began, before=True)
+            - _late_lines_sum(account_id, began, began, end)
+        )
     closing = statement_closing(covering, end, account_id)
     return (
         None if opening is None else _cents(opening),
@@ -273,7 +283,32 @@ def statement_closing(covering, end, account_id):
     return row["closing_balance"] - (row["later_lines_total"] or ZERO) - own_later + adjustment
 
 
-def _lines_sum(account_id, after, until, *, before=False, statement=None, leaving_out=None):
+# How long after its stated end a statement's own lines are looked for (the SIX sample books some
+# four weeks after): a bound that keeps the query to a few months of lines for an old month.
+LATE_LINES_REACH = datetime.timedelta(days=92)
+
+
+def _late_before(began):
+    """Lines of a statement that ended before ``began``, booked after that end: its closing holds
+    them, and so does the opening of a statement begun ``began``, which opens where it closed."""
+    return Q(statement__to_date__lt=began, booking_date__gt=F("statement__to_date"))
+
+
+def _late_lines_sum(account_id, began, since, end):
+    """The lines, booked from ``since`` on, that a statement begun ``began`` has in its opening
+    already (:func:`_late_before`): they belong to the month of their booking date, not before it."""
+    lines = StatementLine.objects.filter(
+        _late_before(began),
+        bank_account_id=account_id,
+        booking_date__gte=since,
+        booking_date__lte=end + LATE_LINES_REACH,
+    )
+    return lines.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def _lines_sum(
+    account_id, after, until, *, before=False, statement=None, leaving_out=None, leaving_out_late_before=None
+):
     """The account's statement lines booked after ``after`` up to ``until`` (or, ``before``, from
     ``after`` up to the day before ``until``), only those of ``statement`` or leaving out those of
     ``leaving_out``; no query for an empty range."""
@@ -290,6 +325,8 @@ def _lines_sum(account_id, after, until, *, before=False, statement=None, leavin
         lines = lines.filter(statement_id=statement)
     if leaving_out is not None:
         lines = lines.exclude(statement_id=leaving_out)
+    if leaving_out_late_before is not None:
+        lines = lines.exclude(_late_before(leaving_out_late_before))
     return lines.aggregate(total=Sum("amount"))["total"] or ZERO
 
 

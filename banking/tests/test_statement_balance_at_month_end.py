@@ -282,3 +282,53 @@ def test_a_statement_running_past_the_month_with_its_own_line_after_its_end_leav
     # Then October closes at 1,030.00: neither November line is in it
     october = reconcile_banking_by_dimension("ba-past", "2025-10")
     assert october["statement_closing_balance"] == D("1030.00")
+
+
+def _chain(account_id, *codes):
+    months = [reconcile_banking_by_dimension(account_id, code) for code in codes]
+    return [(m["statement_opening_balance"], m["statement_closing_balance"]) for m in months]
+
+
+def test_a_line_booked_after_its_statements_end_is_in_the_next_statements_opening_once():
+    # Given statements of the 25th to the 24th, the first with a line booked on 26 February, after
+    # the end it states (its closing holds it, and so the next one's opening)
+    account = BankAccountFactory(id="ba-v3")
+    first = ((d(2026, 1, 28), "100.00"), (d(2026, 2, 10), "20.00"), (d(2026, 2, 26), "50.00"))
+    _statement(account, "V3-1", d(2026, 1, 25), d(2026, 2, 24), "1000.00", first)
+    _statement(
+        account,
+        "V3-2",
+        d(2026, 2, 25),
+        d(2026, 3, 24),
+        "1170.00",
+        ((d(2026, 2, 27), "7.00"), (d(2026, 3, 5), "3.00")),
+    )
+    _statement(account, "V3-3", d(2026, 3, 25), d(2026, 4, 24), "1180.00", ((d(2026, 3, 27), "1.00"),))
+
+    # Then February holds the late line (booked in it) and March opens where February closed
+    assert _chain("ba-v3", "2026-02", "2026-03") == [
+        (D("1100.00"), D("1177.00")),
+        (D("1177.00"), D("1181.00")),
+    ]
+
+
+def test_a_month_opens_without_a_line_the_statement_before_booked_in_it():
+    # Given January's statement with a line booked on 2 February (closing 1,150.00 with it), and
+    # February's, which opens at that closing and does not repeat the line
+    account = BankAccountFactory(id="ba-v1")
+    _statement(
+        account,
+        "V1-JAN",
+        d(2026, 1, 1),
+        d(2026, 1, 31),
+        "1000.00",
+        ((d(2026, 1, 10), "100.00"), (d(2026, 2, 2), "50.00")),
+    )
+    _statement(account, "V1-FEB", d(2026, 2, 1), d(2026, 2, 28), "1150.00", ((d(2026, 2, 10), "10.00"),))
+    BankStatement.objects.filter(statement_number="V1-JAN").update(later_lines_total=D("50.00"))
+
+    # Then the months chain: January closes before the line, February opens there and adds it
+    assert _chain("ba-v1", "2026-01", "2026-02") == [
+        (D("1000.00"), D("1100.00")),
+        (D("1100.00"), D("1160.00")),
+    ]
