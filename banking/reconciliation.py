@@ -255,7 +255,8 @@ def statement_closing(covering, end, account_id):
     counts lines stored under an earlier statement too) and those within that
     month after this one's end. An interim report of a day (``INTRADAY_FORMATS``) closes before the
     day's later lines, so a whole statement, ending then or later, is taken
-    before it. The reports take it from here too.
+    before it, and else the opening of a statement begun the next day. The
+    reports take it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
     whole = [row for row in with_closing if row["format"] not in INTRADAY_FORMATS]
@@ -269,6 +270,12 @@ def statement_closing(covering, end, account_id):
         row = _first(
             on_end or after, day="to_date", own="closing_balance", other="opening_balance", last=bool(on_end)
         )
+        if row["format"] in INTRADAY_FORMATS:
+            # An interim report's balance is the day's so far; a statement begun the next day opens
+            # at the day's end.
+            following = _opening_after(account_id, end)
+            if following is not None:
+                return following
         adjustment = -_lines_sum(account_id, end, row["to_date"])
     elif with_closing:
         row = _first(with_closing, day="to_date", own="closing_balance", other="opening_balance", last=True)
@@ -281,6 +288,21 @@ def statement_closing(covering, end, account_id):
     month_end = row["to_date"].replace(day=calendar.monthrange(row["to_date"].year, row["to_date"].month)[1])
     own_later = _lines_sum(account_id, max(row["to_date"], end), month_end, statement=row["id"])
     return row["closing_balance"] - (row["later_lines_total"] or ZERO) - own_later + adjustment
+
+
+def _opening_after(account_id, end):
+    """The balance at the end of ``end`` as the opening of a statement begun the day after says it,
+    less the lines it holds that are booked later (:func:`_late_before`); ``None`` without one."""
+    day = end + datetime.timedelta(days=1)
+    rows = list(
+        BankStatement.objects.filter(bank_account_id=account_id, from_date=day, opening_balance__isnull=False)
+        .order_by("pk")
+        .values(*STATEMENT_BALANCE_FIELDS)
+    )
+    first = _first(rows, day="from_date", own="opening_balance", other="closing_balance")
+    if first is None:
+        return None
+    return first["opening_balance"] - _late_lines_sum(account_id, day, day, end)
 
 
 # How long after its stated end a statement's own lines are looked for (the SIX sample books some

@@ -332,3 +332,27 @@ def test_a_month_opens_without_a_line_the_statement_before_booked_in_it():
         (D("1000.00"), D("1100.00")),
         (D("1100.00"), D("1160.00")),
     ]
+
+
+def test_a_month_ending_on_a_noon_report_closes_at_the_next_days_opening():
+    # Given only interim reports: 31 January at noon (1,000.00, +100: 1,100.00) and 1 February,
+    # which opens at 1,150.00 (the rest of the 31st came in after noon)
+    account = BankAccountFactory(id="ba-noon2")
+    _statement(
+        account,
+        "R-0131",
+        d(2026, 1, 31),
+        d(2026, 1, 31),
+        "1000.00",
+        ((d(2026, 1, 31), "100.00"),),
+        fmt="camt052",
+    )
+    _statement(
+        account, "R-0201", d(2026, 2, 1), d(2026, 2, 1), "1150.00", ((d(2026, 2, 1), "10.00"),), fmt="camt052"
+    )
+
+    # Then January closes at the day's end as the next report opens, and February chains on
+    assert reconcile_banking_by_dimension("ba-noon2", "2026-01")["statement_closing_balance"] == D("1150.00")
+    assert reconcile_banking_by_dimension("ba-noon2", "2026-02")["statement_opening_balance"] == D("1150.00")
+    cash = reports.cash_position_get(bank_account_id="ba-noon2", period="2026-01")
+    assert cash["totals"]["statement_closing_balance"] == D("1150.00")
