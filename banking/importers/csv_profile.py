@@ -207,6 +207,8 @@ def _cell(row, columns, key):
 
 # Spaces banks group digits with, whatever the profile's thousands separator says.
 _SPACES = " \u00a0\u202f"
+# What an amount may hold besides digits and the profile's own marks.
+_AMOUNT_MARKS = frozenset(_SPACES + "+-().,")
 
 
 def _amount(text, number, profile, what):
@@ -221,6 +223,16 @@ def _amount(text, number, profile, what):
     separator = profile.thousands_separator
     other = "," if mark == "." else "."
     where = f'The {what} "{text[:40]}" in column "{getattr(profile, f"{what}_column")}"'
+    # Anything but digits, the two marks, signs, brackets and spaces (a currency sign, "CR" or
+    # "DR") is named as itself: the grouping or decimal checks below would blame the wrong thing.
+    foreign = sorted({c for c in text if not (c.isdigit() or c in _AMOUNT_MARKS or c in (mark, separator))})
+    if foreign:
+        shown = ", ".join(f'"{c}"' for c in foreign[:5])
+        raise StatementParseError(
+            f"{where} holds {shown}, which the profile does not read as part of an amount (a currency "
+            "sign, or CR/DR, belongs in no amount column): refused, not guessed.",
+            number,
+        )
     if other in text and other != separator:
         raise StatementParseError(
             f'{where} uses "{other}", but the profile\'s decimal mark is "{mark}".', number

@@ -203,8 +203,20 @@ def _fnb_profile(**change):
         (POINT_DECIMALS, "12,50", 'The amount "12,50" in column "Amount" has the thousands separator ","'),
         ({}, "1.234,5.0", 'The amount "1.234,5.0" in column "Amount" has the thousands separator "." after'),
         ({}, "1234.567,89", "not groups of three"),
+        # A currency sign or a CR/DR marker is named as itself, not blamed on the grouping.
+        (POINT_DECIMALS, "$1,234.50", 'The amount "$1,234.50" in column "Amount" holds "$", which the'),
+        (POINT_DECIMALS, "12.50 CR", 'holds "C", "R", which the profile does not read'),
+        ({}, "1.234,50 S", 'holds "S", which the profile does not read'),
     ],
-    ids=["fnb-12.50", "point-decimals-12,50", "separator-after-mark", "first-group-of-four"],
+    ids=[
+        "fnb-12.50",
+        "point-decimals-12,50",
+        "separator-after-mark",
+        "first-group-of-four",
+        "dollar-sign",
+        "cr-marker",
+        "soll-marker",
+    ],
 )
 def test_a_csv_amount_with_its_thousands_separator_out_of_place_answers_400_and_imports_nothing(
     admin_api, change, amount, message
