@@ -947,7 +947,10 @@ def bank_transaction_correct(*, transaction_id, user, reversal_date=None, reason
     original = _get(BankTransaction, transaction_id, "bank transaction")
     if original.transfer_id:
         raise ConflictError(
-            f'"{original.pk}" is a leg of transfer {original.transfer_id}; correct the transfer instead.',
+            f'"{original.pk}" is a leg of transfer {original.transfer_id}, which has no correction of its '
+            "own. A receipt booked wrongly: reverse its receiving leg (the transfer goes back in transit) "
+            "and record the receipt again; a transfer recorded wrongly: reverse its sending leg, mark "
+            "it failed and record it anew.",
             code="transfer_leg",
         )
     if original.posting_status == PostingStatus.DRAFT:

@@ -472,6 +472,17 @@ def _lowered(before, after):
     return before is not None and (after is None or after < before)
 
 
+# What to do once the deposit is reversed, for each change refused before (a reversed deposit
+# carries nothing, so a new deposited amount goes with the deposit that carries it, or none yet).
+_AFTER_REVERSING_THE_DEPOSIT = {
+    "cancelled": "cancel the submission.",
+    "deleted": "delete the submission.",
+    "moved off it": "name the other deposit on the submission.",
+    "given a lower deposited amount": "send the new deposited amount together with the deposit that "
+    "carries it (a new one), or with no deposit yet.",
+}
+
+
 def _refuse_under_posted_deposit(submission, change):
     """Refuse a ``change`` (cancelled, deleted, moved off it, a lower deposited amount) of a submission
     whose deposit (or its correction) was posted through cash in transit: the deposit's credit
@@ -494,7 +505,7 @@ def _refuse_under_posted_deposit(submission, change):
                     f'Cash submission "{submission.pk}" cannot be {change}: its deposit "{deposit.pk}" '
                     f'was posted through cash in transit (GL account "{account}"), and only this '
                     "submission's posting clears that. Reverse the deposit first "
-                    f"(transactions/{deposit.pk}/reverse), then change the submission.",
+                    f"(transactions/{deposit.pk}/reverse), then {_AFTER_REVERSING_THE_DEPOSIT[change]}",
                     code="deposit_posted",
                 )
             return
@@ -927,7 +938,12 @@ def bank_transfer_fail(*, transfer_id, user, reason, failed_date=None):
     reversed through posting."""
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
     if transfer.status == TransferStatus.RECEIVED:
-        raise ConflictError("This transfer has been received; it cannot fail any more.")
+        undo = (
+            "delete its draft receiving leg to undo the receipt, then mark it failed"
+            if transfer.legs.filter(direction=Direction.IN, posting_status=PostingStatus.DRAFT).exists()
+            else "reverse its receiving leg first if the receipt was booked wrongly"
+        )
+        raise ConflictError(f"This transfer has been received; it cannot fail as it stands: {undo}.")
     if transfer.status == TransferStatus.FAILED:
         # The recorded reason is the audit trail of the failure; a second call must not rewrite it.
         raise ConflictError(

@@ -364,6 +364,40 @@ def test_the_submission_under_a_deposit_posted_through_cash_in_transit_is_put_ri
     assert held == D("0.00")
 
 
+@pytest.mark.django_db
+def test_the_advice_for_lowering_such_a_submission_can_be_followed(admin_api, ledger):
+    teller = UserFactory(username="teller")
+    deposit = BankTransactionFactory(bank_account=ledger["op"], amount=D("2500.00"))
+    first = services.cash_submission_create(
+        user=teller,
+        branch=ledger["branch"],
+        bank_account=ledger["op"],
+        submission_date=datetime.date(2025, 10, 14),
+        expected_amount=D("2500.00"),
+        deposited_amount=D("2500.00"),
+        deposit_transaction=deposit,
+    )
+    posting.bank_transaction_post(transaction_id=deposit.pk, user=ledger["user"])
+    url = f"{BASE}/cash-submissions/{first.pk}"
+
+    refused = admin_api.patch(url, {"deposited_amount": "100.00"}, format="json")
+    assert refused.status_code == 409, refused.content
+    assert "then send the new deposited amount together with the deposit" in refused.json()["detail"]
+
+    # Following it: the deposit reversed, the new figure sent with no deposit yet
+    reversed_ = admin_api.post(
+        f"{BASE}/transactions/{deposit.pk}/reverse",
+        {"reversal_date": "2025-10-20", "reason": "wrong amount"},
+        format="json",
+    )
+    assert reversed_.status_code in (200, 201), reversed_.content
+    lowered = admin_api.patch(
+        url, {"deposited_amount": "100.00", "deposit_transaction_id": None}, format="json"
+    )
+    assert lowered.status_code == 200, lowered.content
+    assert CashSubmission.objects.get(pk=first.pk).deposited_amount == D("100.00")
+
+
 # --- 8. A float recorded as returned although nothing came back -------------------------------
 
 

@@ -209,6 +209,18 @@ def test_a_draft_receiving_leg_is_deleted_with_its_receipt_and_the_refusals_say_
     assert "delete this draft receiving leg" in changed.json()["detail"]
     sending = _leg("tr-back", Direction.OUT)
     assert BankTransfer.objects.get(pk="tr-back").status == TransferStatus.RECEIVED
+    failed = fail_over_api(api, "tr-back")
+    assert failed.status_code == 409, failed.content
+    assert (
+        "delete its draft receiving leg to undo the receipt, then mark it failed" in failed.json()["detail"]
+    )
+    corrected = api.post(
+        f"{BASE}/transactions/{sending}/correct",
+        {"reversal_date": "2025-10-23", "reason": "typo", "amount": "5.00"},
+        format="json",
+    )
+    assert corrected.status_code == 409, corrected.content
+    assert "reverse its sending leg, mark it failed and record it anew" in corrected.json()["detail"]
 
     # Deleting it undoes the receipt: the transfer is in transit again, nothing received
     deleted = api.delete(f"{BASE}/transactions/{incoming}")
