@@ -454,7 +454,11 @@ def cash_submission_update(*, submission_id, user, **data):
         _refuse_under_posted_deposit(submission, "moved off it")
     elif "deposited_amount" in data and _lowered(submission.deposited_amount, data["deposited_amount"]):
         _refuse_under_posted_deposit(submission, "given a lower deposited amount")
-    check = _submission_check(submission.deposit_transaction_id)
+    # A cancelled submission sent its deposit through nothing: taken up again, the deposit it names
+    # is checked afresh (it may have been posted through its deposit rule meanwhile).
+    check = _submission_check(
+        None if submission.status == CashSubmissionStatus.CANCELLED else submission.deposit_transaction_id
+    )
     return _save(_deposited_when_counted(_apply(submission, data), data), user=user, validate=check)
 
 

@@ -284,3 +284,23 @@ def test_a_posted_submission_cannot_take_a_deposit_that_clears_another_account(c
     message = str(refused.json()["deposit_transaction_id"])
     assert HARBOUR_TRANSIT in message and DEFAULT_TRANSIT in message
     assert (_balance(DEFAULT_TRANSIT), _balance(HARBOUR_TRANSIT)) == (D("-200.00"), D("200.00"))
+
+
+def test_a_submission_taken_up_again_does_not_name_a_deposit_posted_through_its_deposit_rule(
+    clerk, accountant, ledger
+):
+    # Given a submission naming a draft deposit, cancelled, and the deposit then posted through
+    # its deposit rule (nothing named it any more)
+    _deposit(clerk)
+    ok(_submission(clerk), 201)
+    ok(clerk.patch(f"{BASE}/cash-submissions/cs-1", {"status": "cancelled"}, format="json"))
+    deposit = _post(accountant, "transactions", "bt-dep")
+    assert DEFAULT_TRANSIT not in {line[0] for line in _lines(deposit)}
+
+    # When the submission is taken up again, naming that deposit still
+    taken_up = clerk.patch(f"{BASE}/cash-submissions/cs-1", {"status": "deposited"}, format="json")
+
+    # Then it is refused: the deposit's credit went to its deposit rule's account, which the
+    # submission's posting would otherwise have debited as if it were cash in transit
+    assert taken_up.status_code == 400, taken_up.content
+    assert "posted through its deposit rule" in str(taken_up.json()["deposit_transaction_id"])
