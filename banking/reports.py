@@ -41,7 +41,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, Exists, F, Func, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Func, Q, Sum, Value, When
 from django.utils import timezone
 
 from accounting.choices import PeriodStatus, PostingPurpose, SourceType
@@ -927,20 +927,41 @@ TRANSFER_FIELDS = (
 )
 
 
-def _failed_still_sent(rows):
-    """The ids of the failed transfers among ``rows`` whose sending leg stands posted (not reversed).
+def _sent_at_end(transfer_ids, end):
+    """The ids among ``transfer_ids`` whose sending leg was in the books on ``end``: posted, or
+    reversed only after it (the legs by their transfer's index, then the reversals after ``end``).
 
     Failing a transfer posts nothing: until someone reverses its sending leg, the money it took out
     of the bank sits in the transfers-in-transit account with nothing on its way to clear it.
     """
-    failed = [row[0] for row in rows if row[5] == TransferStatus.FAILED]
-    if not failed:
+    if not transfer_ids:
         return frozenset()
-    return frozenset(
+    legs = list(
         BankTransaction.objects.filter(
-            transfer_id__in=failed, direction=Direction.OUT, posting_status=PostingStatus.POSTED
-        ).values_list("transfer_id", flat=True)
+            transfer_id__in=sorted(transfer_ids),
+            direction=Direction.OUT,
+            posting_status__in=(PostingStatus.POSTED, PostingStatus.REVERSED),
+        )
+        .values_list("pk", "transfer_id", "posting_status")
+        .order_by()
     )
+    later = _reversals_after(end) if any(status == PostingStatus.REVERSED for *_, status in legs) else {}
+    return frozenset(
+        transfer for leg, transfer, status in legs if status == PostingStatus.POSTED or leg in later
+    )
+
+
+def _failed_earlier_still_sent(account_id, start, end):
+    """Rows of ``TRANSFER_FIELDS``: the transfers of ``account_id`` that failed before ``start`` with
+    their sending leg still in the books at ``end`` (stranded in transit). Read from the failures
+    before the month (``transfer_status_failed``, a range: failures are few), then their legs."""
+    either_side = Q(from_bank_account_id=account_id) | Q(to_bank_account_id=account_id)
+    failed = BankTransfer.objects.filter(either_side, status=TransferStatus.FAILED, failed_date__lt=start)
+    stranded = _sent_at_end(list(failed.values_list("pk", flat=True).order_by()), end)
+    if not stranded:
+        return []
+    rows = BankTransfer.objects.filter(pk__in=sorted(stranded)).values_list(*TRANSFER_FIELDS).order_by()
+    return list(rows)
 
 
 def _transfers(rows, account_id, today, attention_days, until=None, still_sent=frozenset()):
@@ -1017,13 +1038,6 @@ def _transfers_in_view(account_id, start, end):
     parts.append(earlier & either_side & Q(status__in=OPEN_TRANSFER) & ~Q(received_date__gte=start))
     # Failed in the month (its news), or after it (open at its end): a range of the same index.
     parts.append(earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__gte=start))
-    # Failed before it with its sending leg still posted: its money is still in transit, stranded.
-    still_sent = BankTransaction.objects.filter(
-        transfer_id=OuterRef("pk"), direction=Direction.OUT, posting_status=PostingStatus.POSTED
-    )
-    parts.append(
-        earlier & either_side & Q(status=TransferStatus.FAILED, failed_date__lt=start) & Q(Exists(still_sent))
-    )
     columns = TRANSFER_FIELDS
     first, *rest = (BankTransfer.objects.filter(part).values_list(*columns).order_by() for part in parts)
     return first.union(*rest, all=True)
@@ -1249,7 +1263,10 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     attention_days = transfer_attention_days()
     rows = list(_transfers_in_view(account.pk, start, end).order_by("initiated_date", "id"))
     rows, until, received_at_end = _transfers_at_end(rows, account.pk, start, end)
-    listed = _transfers(rows, account.pk, today, attention_days, until, _failed_still_sent(rows))
+    rows += _failed_earlier_still_sent(account.pk, start, end)
+    rows.sort(key=lambda row: (row[6], row[0]))  # initiated date, id
+    failed_at_end = [row[0] for row in rows if row[5] == TransferStatus.FAILED]
+    listed = _transfers(rows, account.pk, today, attention_days, until, _sent_at_end(failed_at_end, end))
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}

@@ -256,3 +256,25 @@ def test_the_draft_sending_leg_of_a_received_transfer_says_to_post_it(api, user)
     assert refused.status_code == 409, refused.content
     assert "the transfer is received, so post it" in refused.json()["detail"]
     assert BankTransaction.objects.filter(pk=sending).exists()
+
+
+def test_a_failed_transfer_stranded_at_a_months_end_stays_so_after_its_leg_is_reversed(api, user):
+    # Given a transfer failed on 25 October with its sending leg posted, the leg reversed only on
+    # 3 December, when the bank returned the money
+    send(user, "tr-late", d(2025, 10, 20), "640.00")
+    services.bank_transfer_fail(
+        transfer_id="tr-late", user=user, reason="rejected", failed_date=d(2025, 10, 25)
+    )
+    posting.bank_transaction_reverse(
+        transaction_id=_leg("tr-late", Direction.OUT),
+        user=user,
+        reversal_date=d(2025, 12, 3),
+        reason="returned",
+    )
+
+    # Then October and November show it as they stood: failed, its money stranded in transit
+    for month in ("2025-10", "2025-11"):
+        item = listed(tracking(api, month))["tr-late"]
+        assert (item["status"], item["attention_reasons"]) == ("failed", ["failed_not_reversed"]), month
+    # and December, in which the money came back, does not list it
+    assert "tr-late" not in listed(tracking(api, "2025-12"))
