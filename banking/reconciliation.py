@@ -279,10 +279,17 @@ def statement_closing(covering, end, account_id):
         adjustment = -_lines_sum(account_id, end, row["to_date"])
     elif with_closing:
         row = _first(with_closing, day="to_date", own="closing_balance", other="opening_balance", last=True)
-        # Its own lines booked after its end date are in its closing already.
-        adjustment = _lines_sum(account_id, row["to_date"], end, leaving_out=row["id"])
+        # Its own lines booked after its end date are in its closing already, and so are those an
+        # earlier statement booked late (its opening holds them).
+        adjustment = _lines_sum(
+            account_id, row["to_date"], end, leaving_out=row["id"], leaving_out_late_before=row["from_date"]
+        )
     else:
         return None
+    # Lines an earlier statement booked late, after the month: its opening holds them, so its
+    # closing does, but they belong to the month they are booked in (as for the opening).
+    after_month = max(row["to_date"], end) + datetime.timedelta(days=1)
+    adjustment -= _late_lines_sum(account_id, row["from_date"], after_month, end)
     # Its own lines booked after the month but within the month of its end date: in its closing,
     # not in the month's (those booked in the month itself belong to it).
     month_end = row["to_date"].replace(day=calendar.monthrange(row["to_date"].year, row["to_date"].month)[1])

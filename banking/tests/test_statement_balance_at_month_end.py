@@ -356,3 +356,44 @@ def test_a_month_ending_on_a_noon_report_closes_at_the_next_days_opening():
     assert reconcile_banking_by_dimension("ba-noon2", "2026-02")["statement_opening_balance"] == D("1150.00")
     cash = reports.cash_position_get(bank_account_id="ba-noon2", period="2026-01")
     assert cash["totals"]["statement_closing_balance"] == D("1150.00")
+
+
+def test_a_line_booked_months_after_its_statement_is_counted_in_its_own_month_only():
+    # Given January's statement with a line booked on 5 March (+50, in its closing), then February
+    # (+10) and March (+3) statements, each opening where the one before closed
+    account = BankAccountFactory(id="ba-far")
+    _statement(
+        account,
+        "F-JAN",
+        d(2026, 1, 1),
+        d(2026, 1, 31),
+        "1000.00",
+        ((d(2026, 1, 10), "100.00"), (d(2026, 3, 5), "50.00")),
+    )
+    _statement(account, "F-FEB", d(2026, 2, 1), d(2026, 2, 28), "1150.00", ((d(2026, 2, 10), "10.00"),))
+    _statement(account, "F-MAR", d(2026, 3, 1), d(2026, 3, 31), "1160.00", ((d(2026, 3, 20), "3.00"),))
+    BankStatement.objects.filter(statement_number="F-JAN").update(later_lines_total=D("50.00"))
+
+    # Then the months chain, and the line counts in March
+    assert _chain("ba-far", "2026-01", "2026-02", "2026-03") == [
+        (D("1000.00"), D("1100.00")),
+        (D("1100.00"), D("1110.00")),
+        (D("1110.00"), D("1163.00")),
+    ]
+
+
+def test_a_line_booked_late_after_a_later_statement_in_the_month_is_counted_once():
+    # Given the statement of 1 to 15 January with a line booked on 25 January (+50), and the one of
+    # 16 to 20 January opening where it closed: January's closing holds the line once
+    account = BankAccountFactory(id="ba-mid")
+    _statement(
+        account,
+        "M-A",
+        d(2026, 1, 1),
+        d(2026, 1, 15),
+        "1000.00",
+        ((d(2026, 1, 5), "100.00"), (d(2026, 1, 25), "50.00")),
+    )
+    _statement(account, "M-B", d(2026, 1, 16), d(2026, 1, 20), "1150.00", ((d(2026, 1, 18), "10.00"),))
+
+    assert reconcile_banking_by_dimension("ba-mid", "2026-01")["statement_closing_balance"] == D("1160.00")
