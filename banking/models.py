@@ -320,6 +320,10 @@ class BankTransfer(TrackedModel):
             models.Index(fields=["status", "initiated_date"], name="transfer_status_initiated"),
             # Failed in or after a month: the failed ones of those days, not every failure ever.
             models.Index(fields=["status", "failed_date"], name="transfer_status_failed"),
+            # Failed before a month, per side: the account's own failures (few), whose sending legs
+            # say whether the money is still stranded in transit.
+            models.Index(fields=["from_bank_account", "status", "failed_date"], name="transfer_from_failed"),
+            models.Index(fields=["to_bank_account", "status", "failed_date"], name="transfer_to_failed"),
         ]
         constraints = [
             models.CheckConstraint(condition=POSITIVE, name="transfer_amount_positive"),

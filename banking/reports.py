@@ -953,11 +953,17 @@ def _sent_at_end(transfer_ids, end):
 
 def _failed_earlier_still_sent(account_id, start, end):
     """Rows of ``TRANSFER_FIELDS``: the transfers of ``account_id`` that failed before ``start`` with
-    their sending leg still in the books at ``end`` (stranded in transit). Read from the failures
-    before the month (``transfer_status_failed``, a range: failures are few), then their legs."""
-    either_side = Q(from_bank_account_id=account_id) | Q(to_bank_account_id=account_id)
-    failed = BankTransfer.objects.filter(either_side, status=TransferStatus.FAILED, failed_date__lt=start)
-    stranded = _sent_at_end(list(failed.values_list("pk", flat=True).order_by()), end)
+    their sending leg still in the books at ``end`` (stranded in transit). Read from the account's
+    failures before the month (a range per side: failures are few), then their legs."""
+    failed = [
+        BankTransfer.objects.filter(**{side: account_id}, status=TransferStatus.FAILED, failed_date__lt=start)
+        .values_list("pk", flat=True)
+        .order_by()
+        for side in ("from_bank_account_id", "to_bank_account_id")
+    ]
+    # One range of transfer_from_failed / transfer_to_failed each, joined by UNION (an OR of the
+    # sides reads the whole table).
+    stranded = _sent_at_end(list(failed[0].union(failed[1], all=True)), end)
     if not stranded:
         return []
     rows = BankTransfer.objects.filter(pk__in=sorted(stranded)).values_list(*TRANSFER_FIELDS).order_by()

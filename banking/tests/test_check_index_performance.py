@@ -81,17 +81,19 @@ def test_the_transfer_queries_are_recorded_and_each_part_is_explained(book):
 
     output = _run("--table", "bank_transfers", "--account", "ba-op", "--period", "2025-10", "--runs", "2")
 
-    assert "bank_transfers: 1 report queries for ba-op 2025-10" in output
+    assert "bank_transfers: 2 report queries for ba-op 2025-10" in output
     # One plan line per part of the UNION, and none for the UNION's own result.
     assert "<union" not in output
-    # Six parts: sent in the month and received in or after it (per side), still open, failed since.
+    # The month: six parts (sent in the month and received in or after it, per side; still open;
+    # failed since); then the account's failures before it, per side (those stranded in transit).
     if connection.vendor == "mysql":
-        assert output.count("bank_transfers: ") == 1 + 6
-        assert output.count("bank_transfers: index transfer_") == 6, output
+        assert output.count("bank_transfers: ") == 1 + 6 + 2, output
+        assert output.count("bank_transfers: index transfer_") == 6 + 2, output
+        assert "index transfer_from_failed" in output and "index transfer_to_failed" in output
     else:
         # SQLite: each part on one of the transfer indexes, never a scan.
-        assert output.count("; ") == 5
-        assert output.count("index transfer_") == 6, output
+        assert output.count("; ") == 5 + 1, output
+        assert output.count("index transfer_") == 6 + 2, output
     assert "within the guide's promise of 100 ms" in output
 
 
