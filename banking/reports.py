@@ -927,35 +927,21 @@ TRANSFER_FIELDS = (
 )
 
 
-def _sent_at_end(transfer_ids, end):
-    """The ids among ``transfer_ids`` whose sending leg was in the books on ``end``: posted, or
-    reversed only after it (the legs by their transfer's index, then the reversals after ``end``).
+# An id no transfer has: the queries below run whatever the month holds, so that a report costs the
+# same number of queries for a quiet month and a busy one.
+NO_TRANSFER = ""
+
+
+def _stranded(account_id, start, end, failed_at_end):
+    """Return ``(still_sent, rows)``: of the transfers failed by ``end`` (``failed_at_end``, listed
+    already, and the account's failures before ``start``) the ids whose sending leg was in the books
+    on ``end`` (posted, or reversed only after it), and the rows of ``TRANSFER_FIELDS`` of those that
+    failed before ``start``, to be listed too. Four queries, always.
 
     Failing a transfer posts nothing: until someone reverses its sending leg, the money it took out
     of the bank sits in the transfers-in-transit account with nothing on its way to clear it.
     """
-    if not transfer_ids:
-        return frozenset()
-    legs = list(
-        BankTransaction.objects.filter(
-            transfer_id__in=sorted(transfer_ids),
-            direction=Direction.OUT,
-            posting_status__in=(PostingStatus.POSTED, PostingStatus.REVERSED),
-        )
-        .values_list("pk", "transfer_id", "posting_status")
-        .order_by()
-    )
-    later = _reversals_after(end) if any(status == PostingStatus.REVERSED for *_, status in legs) else {}
-    return frozenset(
-        transfer for leg, transfer, status in legs if status == PostingStatus.POSTED or leg in later
-    )
-
-
-def _failed_earlier_still_sent(account_id, start, end):
-    """Rows of ``TRANSFER_FIELDS``: the transfers of ``account_id`` that failed before ``start`` with
-    their sending leg still in the books at ``end`` (stranded in transit). Read from the account's
-    failures before the month (a range per side: failures are few), then their legs."""
-    failed = [
+    earlier = [
         BankTransfer.objects.filter(**{side: account_id}, status=TransferStatus.FAILED, failed_date__lt=start)
         .values_list("pk", flat=True)
         .order_by()
@@ -963,11 +949,20 @@ def _failed_earlier_still_sent(account_id, start, end):
     ]
     # One range of transfer_from_failed / transfer_to_failed each, joined by UNION (an OR of the
     # sides reads the whole table).
-    stranded = _sent_at_end(list(failed[0].union(failed[1], all=True)), end)
-    if not stranded:
-        return []
-    rows = BankTransfer.objects.filter(pk__in=sorted(stranded)).values_list(*TRANSFER_FIELDS).order_by()
-    return list(rows)
+    earlier = set(earlier[0].union(earlier[1], all=True))
+    legs = BankTransaction.objects.filter(
+        transfer_id__in=sorted(earlier | set(failed_at_end)) or [NO_TRANSFER],
+        direction=Direction.OUT,
+        posting_status__in=(PostingStatus.POSTED, PostingStatus.REVERSED),
+    ).values_list("pk", "transfer_id", "posting_status")
+    later = _reversals_after(end)
+    still_sent = frozenset(
+        transfer
+        for leg, transfer, status in legs.order_by()
+        if status == PostingStatus.POSTED or leg in later
+    )
+    rows = BankTransfer.objects.filter(pk__in=sorted(still_sent & earlier) or [NO_TRANSFER])
+    return still_sent, list(rows.values_list(*TRANSFER_FIELDS).order_by())
 
 
 def _transfers(rows, account_id, today, attention_days, until=None, still_sent=frozenset()):
@@ -1269,10 +1264,10 @@ def transfer_tracking_get(*, bank_account_id, period=None, today=None):
     attention_days = transfer_attention_days()
     rows = list(_transfers_in_view(account.pk, start, end).order_by("initiated_date", "id"))
     rows, until, received_at_end = _transfers_at_end(rows, account.pk, start, end)
-    rows += _failed_earlier_still_sent(account.pk, start, end)
-    rows.sort(key=lambda row: (row[6], row[0]))  # initiated date, id
     failed_at_end = [row[0] for row in rows if row[5] == TransferStatus.FAILED]
-    listed = _transfers(rows, account.pk, today, attention_days, until, _sent_at_end(failed_at_end, end))
+    still_sent, stranded = _stranded(account.pk, start, end, failed_at_end)
+    rows = sorted(rows + stranded, key=lambda row: (row[6], row[0]))  # initiated date, id
+    listed = _transfers(rows, account.pk, today, attention_days, until, still_sent)
     outgoing = [item for item in listed if item["direction"] == Direction.OUT]
     incoming = [item for item in listed if item["direction"] == Direction.IN]
     by_id = {item["id"]: item for item in listed}

@@ -132,6 +132,10 @@ class Command(BaseCommand):
                 continue  # the UNION's result, gathered from the lines before it: no table is read
             # Every plan line, named by its table: a subquery's alias (U0) reads the table too.
             key, extra = row.get("key"), row.get("extra") or ""
+            if row.get("table") is None and "Impossible WHERE" in extra:
+                # Nothing can match (a list of ids that is empty this month): no row is read at all.
+                used.append(f"nothing to read ({extra})")
+                continue
             label = f"index {key}" if key else "NO INDEX (full scan)"
             detail = f"{row.get('type')}, ~{row.get('rows')} rows" + (f", {extra}" if extra else "")
             used.append(f"{row.get('table')}: {label} ({detail})")
