@@ -1302,7 +1302,7 @@ def match_manual(*, statement_line_ids, transaction_ids, user, note=""):
     account_id = _account_of(line_ids, transaction_ids)
     if account_id is None:
         raise NotFoundError(f'No statement line has the id "{line_ids[0]}".', field="statement_line_ids")
-    scope_lock(bank_account_id=account_id, periods=_periods_of_lines(line_ids))
+    account, _snapshots = scope_lock(bank_account_id=account_id, periods=_periods_of_lines(line_ids))
     lines = _lock_lines(line_ids)
     books = _lock_books(transaction_ids)
     for book in books:
@@ -1313,10 +1313,9 @@ def match_manual(*, statement_line_ids, transaction_ids, user, note=""):
                 field="transaction_ids",
             )
         _check_book_open(book)
-    currency = BankAccount.objects.filter(pk=account_id).values_list("currency", flat=True).first()
     for line in lines:
         _check_line_open(line)
-        _check_line_currency(line, currency, "statement_line_ids")
+        _check_line_currency(line, account.currency, "statement_line_ids")
     _check_totals(lines, books)
     touched = _drop_suggestions(line_ids=line_ids, transaction_ids=transaction_ids)
     # A pair someone rejected earlier is now matched on purpose; the unique pair allows one row.
@@ -1558,11 +1557,12 @@ def statement_line_create_transaction(*, statement_line_id, user, transaction_ty
         )
     if line.amount == 0:
         raise DomainError("A line of zero needs no transaction.", field="statement_line_id")
-    scope_lock(bank_account_id=line.bank_account_id, periods=[AccountingPeriod.code_for(line.booking_date)])
+    account, _snapshots = scope_lock(
+        bank_account_id=line.bank_account_id, periods=[AccountingPeriod.code_for(line.booking_date)]
+    )
     line = _lock_lines([statement_line_id], field="statement_line_id")[0]
     _check_line_open(line)
-    currency = BankAccount.objects.filter(pk=line.bank_account_id).values_list("currency", flat=True).first()
-    _check_line_currency(line, currency, "statement_line_id")
+    _check_line_currency(line, account.currency, "statement_line_id")
     # Trimmed as a form or the API would trim it, so that the draft sent back as read is unchanged.
     description = data.pop("description", "") or (line.narrative or "")[:255].strip()
     txn = bank_transaction_create(

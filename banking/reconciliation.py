@@ -23,7 +23,6 @@ become *reconciled* and no match of the period may change afterwards.
 Every sum here is computed by the database (``aggregate``, ``values().annotate()``).
 """
 
-import calendar
 import datetime
 from collections import defaultdict
 from decimal import Decimal
@@ -36,7 +35,7 @@ from django.utils import timezone
 
 from accounting import locks
 from accounting.choices import PostingPurpose, SourceType
-from accounting.models import JournalEntry, JournalPosting
+from accounting.models import AccountingPeriod, JournalEntry, JournalPosting
 from accounting.services import is_service_account
 from banking.choices import (
     BalanceStatus,
@@ -188,6 +187,10 @@ STATEMENT_BALANCE_FIELDS = (
 INTRADAY_FORMATS = frozenset({StatementFormat.CAMT052, StatementFormat.MT942})
 
 
+def _interim(row):
+    return row["format"] in INTRADAY_FORMATS
+
+
 def _statement_balances(account_id, start, end):
     """Return ``(opening, closing, count)`` from the statements covering ``start``..``end``.
 
@@ -259,18 +262,17 @@ def statement_closing(covering, end, account_id):
     reports take it from here too.
     """
     with_closing = [row for row in covering if row["closing_balance"] is not None]
-    whole = [row for row in with_closing if row["format"] not in INTRADAY_FORMATS]
     on_end = [row for row in with_closing if row["to_date"] == end]
     after = [row for row in with_closing if row["to_date"] > end]
-    if any(row in whole for row in (*on_end, *after)):
-        on_end = [row for row in on_end if row in whole]
-        after = [row for row in after if row in whole]
+    if not all(map(_interim, (*on_end, *after))):
+        on_end = [row for row in on_end if not _interim(row)]
+        after = [row for row in after if not _interim(row)]
     if on_end or after:
         # From the statement ending first, on the day or after it: the fewest lines to take off.
         row = _first(
             on_end or after, day="to_date", own="closing_balance", other="opening_balance", last=bool(on_end)
         )
-        if row["format"] in INTRADAY_FORMATS:
+        if _interim(row):
             # An interim report's balance is the day's so far; a statement begun the next day opens
             # at the day's end.
             following = _opening_after(account_id, end)
@@ -292,7 +294,7 @@ def statement_closing(covering, end, account_id):
     adjustment -= _late_lines_sum(account_id, row["from_date"], after_month, end)
     # Its own lines booked after the month but within the month of its end date: in its closing,
     # not in the month's (those booked in the month itself belong to it).
-    month_end = row["to_date"].replace(day=calendar.monthrange(row["to_date"].year, row["to_date"].month)[1])
+    month_end = AccountingPeriod.bounds(AccountingPeriod.code_for(row["to_date"]))[1]
     own_later = _lines_sum(account_id, max(row["to_date"], end), month_end, statement=row["id"])
     return row["closing_balance"] - (row["later_lines_total"] or ZERO) - own_later + adjustment
 
@@ -370,7 +372,7 @@ def _first(rows, *, day, own, other, last=False):
         return None
     edge = (max if last else min)(row[day] for row in rows)
     tied = [row for row in rows if row[day] == edge]
-    tied = [row for row in tied if row["format"] not in INTRADAY_FORMATS] or tied
+    tied = [row for row in tied if not _interim(row)] or tied
     linked = {row[other] for row in tied}
     ends = [row for row in tied if row[own] not in linked] or tied
     ends.sort(key=lambda row: row["statement_number"], reverse=last)

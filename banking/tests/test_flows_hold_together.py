@@ -315,6 +315,22 @@ def test_a_deposit_named_by_a_submission_while_it_is_being_posted_clears_cash_in
 # --- 7. A deposit posted through cash in transit cannot be named again -----------------------
 
 
+def _deposit_posted_under_draft_submission(ledger):
+    """A deposit of 2,500.00 posted (through cash in transit) for a teller's draft submission naming it."""
+    deposit = BankTransactionFactory(bank_account=ledger["op"], amount=D("2500.00"))
+    first = services.cash_submission_create(
+        user=UserFactory(username="teller"),
+        branch=ledger["branch"],
+        bank_account=ledger["op"],
+        submission_date=datetime.date(2025, 10, 14),
+        expected_amount=D("2500.00"),
+        deposited_amount=D("2500.00"),
+        deposit_transaction=deposit,
+    )
+    posting.bank_transaction_post(transaction_id=deposit.pk, user=ledger["user"])
+    return deposit, first
+
+
 @pytest.mark.django_db
 def test_the_submission_under_a_deposit_posted_through_cash_in_transit_is_put_right_in_place(
     admin_api, ledger
@@ -324,18 +340,7 @@ def test_the_submission_under_a_deposit_posted_through_cash_in_transit_is_put_ri
     that nothing cleared. Now it is not deleted, moved off the deposit or given a lower deposited
     amount (409 deposit_posted); its other figures are put right in place, and it posts to clear
     the deposit's cash."""
-    teller = UserFactory(username="teller")
-    deposit = BankTransactionFactory(bank_account=ledger["op"], amount=D("2500.00"))
-    first = services.cash_submission_create(
-        user=teller,
-        branch=ledger["branch"],
-        bank_account=ledger["op"],
-        submission_date=datetime.date(2025, 10, 14),
-        expected_amount=D("2500.00"),
-        deposited_amount=D("2500.00"),
-        deposit_transaction=deposit,
-    )
-    posting.bank_transaction_post(transaction_id=deposit.pk, user=ledger["user"])
+    deposit, first = _deposit_posted_under_draft_submission(ledger)
     in_transit = contra(PostingDocument.CASH_IN_TRANSIT)
     assert set(JournalEntry.objects.filter(source_id=deposit.pk).values_list("account_id", flat=True)) == {
         "gl-bank-ba-op",
@@ -366,18 +371,7 @@ def test_the_submission_under_a_deposit_posted_through_cash_in_transit_is_put_ri
 
 @pytest.mark.django_db
 def test_the_advice_for_lowering_such_a_submission_can_be_followed(admin_api, ledger):
-    teller = UserFactory(username="teller")
-    deposit = BankTransactionFactory(bank_account=ledger["op"], amount=D("2500.00"))
-    first = services.cash_submission_create(
-        user=teller,
-        branch=ledger["branch"],
-        bank_account=ledger["op"],
-        submission_date=datetime.date(2025, 10, 14),
-        expected_amount=D("2500.00"),
-        deposited_amount=D("2500.00"),
-        deposit_transaction=deposit,
-    )
-    posting.bank_transaction_post(transaction_id=deposit.pk, user=ledger["user"])
+    deposit, first = _deposit_posted_under_draft_submission(ledger)
     url = f"{BASE}/cash-submissions/{first.pk}"
 
     refused = admin_api.patch(url, {"deposited_amount": "100.00"}, format="json")
