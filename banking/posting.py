@@ -390,20 +390,21 @@ class CashTransit:
         )
 
 
-def _fixed_transit(chain, named_by, submission_transit, credits, recognised, *, named=False):
+def _fixed_transit(chain, named_by, submission_transit, credits, recognised, *, asking=None):
     """The cash-in-transit account a posting of ``chain`` (a deposit and those it corrects) or of
     a submission naming it already used, or ``None`` when none did.
 
-    A posted deposit that a submission names (``named``: the asking one does) went through cash in
-    transit whatever the rules say today: a submission may not name a deposit posted through its
-    deposit rule, nor leave one posted through cash in transit (cancelled, deleted or moved), so the
-    naming is the proof, and survives a rule whose account was changed since.
+    A posted deposit that a submission names (``asking``: the deposit the asking submission names)
+    went through cash in transit whatever the rules say today: a submission may not name a deposit
+    posted through its deposit rule, nor leave one posted through cash in transit (cancelled,
+    deleted or moved), so the naming is the proof, and survives a rule whose account was changed
+    since. A deposit of the chain that nothing names counts only by its account (``recognised``):
+    one posted through its deposit rule, then corrected, fixes nothing.
     """
-    named = named or any(row.deposit_id in chain for row in named_by)
+    named = {row.deposit_id for row in named_by} | {asking}
     for deposit_id in chain:
         credited = credits.get(deposit_id)
-        # A deposit posted through its deposit rule fixes nothing.
-        if credited is not None and (named or credited in recognised):
+        if credited is not None and (deposit_id in named or credited in recognised):
             return credited
     for row in named_by:
         if row.deposit_id in chain and row.pk in submission_transit:
@@ -465,7 +466,12 @@ def submission_transit(submission):
     named_by = _named_by(chain, leaving_out=submission.pk)
     transit = _submission_transit(named_by)
     own.account = _fixed_transit(
-        chain, named_by, transit, _deposit_credits(chain), _cash_in_transit_accounts(transit), named=True
+        chain,
+        named_by,
+        transit,
+        _deposit_credits(chain),
+        _cash_in_transit_accounts(transit),
+        asking=submission.deposit_transaction_id,
     )
     return own
 

@@ -304,3 +304,24 @@ def test_a_submission_taken_up_again_does_not_name_a_deposit_posted_through_its_
     # submission's posting would otherwise have debited as if it were cash in transit
     assert taken_up.status_code == 400, taken_up.content
     assert "posted through its deposit rule" in str(taken_up.json()["deposit_transaction_id"])
+
+
+def test_a_correction_of_a_deposit_posted_through_its_rule_clears_cash_in_transit_when_named(
+    clerk, accountant, ledger
+):
+    # Given a deposit posted through its deposit rule (nothing named it), then corrected: the
+    # correction a draft, which the harbour's submission names
+    _deposit(clerk)
+    _post(accountant, "transactions", "bt-dep")
+    body = {"reversal_date": "2025-10-16", "reason": "it was branch cash", "id": "bt-dep-c"}
+    ok(clerk.post(f"{BASE}/transactions/bt-dep/correct", body, format="json"), 201)
+    ok(_submission(clerk, deposit="bt-dep-c"), 201)
+
+    # When both post
+    correction = _post(accountant, "transactions", "bt-dep-c")
+    _post(accountant, "cash-submissions", "cs-1")
+
+    # Then the correction credits cash in transit (the rule's), not the account the first deposit
+    # credited through its deposit rule, and nothing is left in transit
+    assert (DEFAULT_TRANSIT, "0.00", "300.00") in _lines(correction)
+    _nothing_in_transit()
