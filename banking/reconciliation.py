@@ -470,10 +470,19 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
     lines = StatementLine.objects.filter(
         bank_account_id=account.pk, booking_date__gte=start, booking_date__lte=end
     )
-    by_status = {
-        row["match_status"]: (row["count"], _cents(row["total"]))
-        for row in lines.values("match_status").order_by().annotate(count=Count("pk"), total=Sum("amount"))
-    }
+    # A line the bank booked in another currency is not the account's money: it is counted among
+    # the open lines but kept out of their total, and its amounts are given per currency.
+    by_status, other_currencies = defaultdict(lambda: (0, ZERO)), defaultdict(lambda: (0, ZERO))
+    grouped = lines.values("match_status", "currency").order_by()
+    for row in grouped.annotate(count=Count("pk"), total=Sum("amount")):
+        currency = (row["currency"] or "").upper()
+        count, total = by_status[row["match_status"]]
+        if currency and currency != account.currency.upper():
+            by_status[row["match_status"]] = (count + row["count"], total)
+            other_count, other_total = other_currencies[currency]
+            other_currencies[currency] = (other_count + row["count"], other_total + _cents(row["total"]))
+        else:
+            by_status[row["match_status"]] = (count + row["count"], total + _cents(row["total"]))
     # A line matched to a transaction dated after the month was not yet in the books at its end.
     early_ids = sorted(booked_after_ids(account.pk, start, end))
     early = lines.filter(pk__in=early_ids).aggregate(count=Count("pk"), total=Sum("amount"))
@@ -564,8 +573,14 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
         "unmatched_statement_lines": {
             "count": unmatched_lines_count,
             "total": unmatched_lines_total,
+            "other_currencies": [
+                {"currency": currency, "count": count, "total": total}
+                for currency, (count, total) in sorted(other_currencies.items())
+            ],
             "items": _line_items(
-                lines.filter(Q(match_status__in=open_statuses) | Q(pk__in=early_ids)), item_limit
+                lines.filter(Q(match_status__in=open_statuses) | Q(pk__in=early_ids)),
+                item_limit,
+                account.currency,
             ),
         },
         "variance": variance,
@@ -619,11 +634,27 @@ def _book_items(queryset, limit):
     ]
 
 
-def _line_items(queryset, limit):
+def _line_items(queryset, limit, currency):
+    """The first ``limit`` lines by date; a line that names no currency is in the account's."""
     rows = queryset.order_by("booking_date", "pk").values(
-        "id", "booking_date", "amount", "counterparty_name", "bank_reference", "narrative", "match_status"
+        "id",
+        "booking_date",
+        "amount",
+        "currency",
+        "counterparty_name",
+        "bank_reference",
+        "narrative",
+        "match_status",
     )[:limit]
-    return [{**row, "amount": _cents(row["amount"]), "narrative": row["narrative"][:140]} for row in rows]
+    return [
+        {
+            **row,
+            "amount": _cents(row["amount"]),
+            "currency": (row["currency"] or currency).upper(),
+            "narrative": row["narrative"][:140],
+        }
+        for row in rows
+    ]
 
 
 def _snapshot_state(snapshot):

@@ -92,10 +92,19 @@ class UnmatchedLineSerializer(serializers.Serializer):
     id = serializers.CharField()
     booking_date = serializers.DateField()
     amount = _money()
+    currency = serializers.CharField(
+        help_text="The line's currency: the account's, unless the bank booked it in another one."
+    )
     counterparty_name = serializers.CharField()
     bank_reference = serializers.CharField()
     narrative = serializers.CharField()
     match_status = serializers.CharField()
+
+
+class OtherCurrencySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    total = _money()
 
 
 class UnmatchedBookSerializer(serializers.Serializer):
@@ -105,8 +114,13 @@ class UnmatchedBookSerializer(serializers.Serializer):
 
 
 class UnmatchedLinesSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    total = _money()
+    count = serializers.IntegerField(help_text="Every open line, those in another currency included.")
+    total = _money(help_text="The open lines in the account's currency.")
+    other_currencies = OtherCurrencySerializer(
+        many=True,
+        help_text="Open lines the bank booked in another currency than the account's: not the "
+        "account's money, so kept out of the total; their count and total per currency.",
+    )
     items = UnmatchedLineSerializer(many=True, help_text="The first 100, by date.")
 
 

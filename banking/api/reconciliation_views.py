@@ -85,11 +85,13 @@ RESULT_EXAMPLE = OpenApiExample(
         "unmatched_statement_lines": {
             "count": 1,
             "total": "-12.50",
+            "other_currencies": [],
             "items": [
                 {
                     "id": "sl-77",
                     "booking_date": "2025-10-31",
                     "amount": "-12.50",
+                    "currency": "USD",
                     "counterparty_name": "",
                     "bank_reference": "FEE-10",
                     "narrative": "ACCOUNT SERVICE FEE",

@@ -11,9 +11,11 @@
 """
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from accounting.tests.factories import AccountingPeriodFactory
 from banking.choices import MatchStatus
@@ -168,6 +170,46 @@ def test_a_line_in_another_currency_is_not_matched_or_recorded_by_hand(op_accoun
     assert list(BankTransaction.objects.values_list("pk", flat=True)) == [book.pk]
     line.refresh_from_db()
     assert line.match_status == "unmatched"
+
+
+def test_open_lines_in_another_currency_are_counted_but_kept_out_of_the_total(op_account, admin_api):
+    # Given two open EUR lines (one naming no currency) and two USD lines on the EUR account
+    statement = stmt(op_account)
+    for key, amount, currency in (
+        ("k-eur", "-12.50", "EUR"),
+        ("k-none", "-7.25", ""),
+        ("k-usd-1", "1000.00", "USD"),
+        ("k-usd-2", "-0.10", "usd"),
+    ):
+        StatementLineFactory(
+            statement=statement, booking_date=day(20), amount=D(amount), currency=currency, dedupe_key=key
+        )
+
+    # When the reconciliation of the month is read through the API
+    month = {"bank_account_id": "ba-op", "period": "2025-10"}
+    answer = admin_api.get("/api/v1/banking/reconciliation", month)
+
+    # Then the four lines are open, but only the EUR ones add up to the total; the USD ones
+    # are given apart, per currency, and each listed line says its currency
+    assert answer.status_code == 200, answer.content
+    lines = answer.json()["unmatched_statement_lines"]
+    assert lines["count"] == 4
+    assert lines["total"] == "-19.75"
+    assert lines["other_currencies"] == [{"currency": "USD", "count": 2, "total": "999.90"}]
+    assert sorted((item["amount"], item["currency"]) for item in lines["items"]) == [
+        ("-0.10", "USD"),
+        ("-12.50", "EUR"),
+        ("-7.25", "EUR"),
+        ("1000.00", "USD"),
+    ]
+    unassigned = answer.json()["dimensions"]["cost_center"][-1]
+    assert (unassigned["key"], unassigned["unmatched_statement_amount"]) == ("unassigned", "-19.75")
+
+    # and the command prints the same figures, the USD ones apart
+    out = io.StringIO()
+    call_command("reconcile", "--account", "ba-op", "--period", "2025-10", stdout=out)
+    assert "unmatched statement lines  4, -19.75" in out.getvalue()
+    assert "of which in USD      2, 999.90 (not in the total)" in out.getvalue()
 
 
 def test_cheque_booked_late_september_cashed_early_october_is_found_by_its_reference(op_account):

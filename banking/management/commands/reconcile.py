@@ -94,6 +94,9 @@ class Command(BaseCommand):
         books, lines = result["unmatched_book_items"], result["unmatched_statement_lines"]
         write(f"  unmatched book items       {books['count']}, {_money(books['total'])}")
         write(f"  unmatched statement lines  {lines['count']}, {_money(lines['total'])}")
+        for other in lines["other_currencies"]:
+            amount = _money(other["total"])
+            write(f"    of which in {other['currency']}      {other['count']}, {amount} (not in the total)")
         write(f"  variance                   {_money(result['variance'])}")
         write(f"  status                     {result['status']} (threshold {_money(result['threshold'])})")
         snapshot = result["reconciliation"]
