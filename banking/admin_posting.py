@@ -417,9 +417,10 @@ class CashSubmissionActionsMixin(PostingActionsMixin):
         except REFUSALS as exc:
             self.message_user(request, f"{self._named(pk)}: {refusal_message(exc)}", messages.ERROR)
             return None
-        day = submission.deposit_date  # None for one posted with its amount but no date
-        said = f"{self._named(pk)}: {submission.deposited_amount} reached the bank"
-        said += (f" on {day.isoformat()}" if day else "") + f" through {submission.deposit_transaction_id}"
+        said = (
+            f"{self._named(pk)}: {submission.deposited_amount} reached the bank on "
+            f"{submission.deposit_date.isoformat()} through {submission.deposit_transaction_id}"
+        )
         if difference is not None:
             variance = submission.variance
             said += (

@@ -1283,7 +1283,12 @@ def cash_deposit_difference_lines(submission, rules):
 def _recorded_deposit_refusal(submission, deposit_id, amount, day):
     """Why the deposit asked for differs from the one ``submission`` records, or ``None``."""
     recorded = (submission.deposit_transaction_id, submission.deposited_amount, submission.deposit_date)
-    asked = (deposit_id, recorded[1] if amount is None else amount, recorded[2] if day is None else day)
+    # A day not recorded yet is filled in, not changed.
+    asked = (
+        deposit_id,
+        recorded[1] if amount is None else amount,
+        day if day and recorded[2] else recorded[2],
+    )
     if recorded == asked or (recorded[0] is None and asked[1:] == recorded[1:]):
         return None
     said = f"{recorded[1]}" + (f" on {recorded[2]}" if recorded[2] else "")
@@ -1373,10 +1378,18 @@ def cash_submission_deposit_record(
         if submission.deposit_transaction_id == deposit.pk:
             difference = posting_for_source(source_type=SourceType.CASH_DEPOSIT, source_id=submission.pk)
             return submission, difference, False
-        # Posted with what reached the bank but not the deposit: the link is all that is missing.
+        # Posted with what reached the bank but not the deposit: the link is all that is missing,
+        # and the day when none was given (the deposit's own unless asked; see _deposit_dated_by).
         submission.deposit_transaction_id = deposit.pk
+        fields = ["deposit_transaction_id"]
+        if submission.deposit_date is None:
+            submission.deposit_date = deposit_date
+            submission.full_clean(
+                exclude=[f.name for f in CashSubmission._meta.fields if f.name != "deposit_date"]
+            )
+            fields.append("deposit_date")
         submission_deposit_check(submission)
-        return _deposit_saved(submission, user, ["deposit_transaction_id"]), None, True
+        return _deposit_saved(submission, user, fields), None, True
     _deposit_figures(submission, deposit, deposited_amount, deposit_date)
     submission_deposit_check(submission)
     posting = None

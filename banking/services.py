@@ -314,6 +314,8 @@ def bank_transaction_update(*, transaction_id, user, **data):
         _refuse_named_deposit(txn)
     if "amount" in changed:
         _refuse_below_claimed(txn, data["amount"])
+    if "transaction_date" in changed:
+        _refuse_after_its_submissions(txn, data["transaction_date"])
     saved = _save(_apply(txn, data), user=user, validate=_check_bank_transaction)
     if moved:
         # The matcher suggested it for what it was (account, amount, date): that may no longer hold.
@@ -379,6 +381,24 @@ def _carried_by(deposit, *, leaving_out=None):
         .exclude(status=CashSubmissionStatus.CANCELLED)
         .exclude(posting_status=PostingStatus.REVERSED)
     )
+
+
+def _refuse_after_its_submissions(deposit, day):
+    """A deposit moved after the day a submission it carries says the bank credited the cash would
+    make that submission credited before its own deposit (see _deposit_dated_by)."""
+    earlier = _carried_by(deposit).filter(deposit_date__lt=day).order_by("deposit_date", "pk").first()
+    if earlier is not None:
+        raise ValidationError(
+            {
+                "transaction_date": f'Cash submission "{earlier.pk}" says this deposit credited its cash '
+                f"on {earlier.deposit_date}; the deposit cannot be dated later ({day}). "
+                + (
+                    "Change the submission's deposit date first."
+                    if earlier.posting_status == PostingStatus.DRAFT
+                    else "The submission is posted with that date: the deposit keeps a date on or before it."
+                )
+            }
+        )
 
 
 def _refuse_named_deposit(txn):
@@ -589,6 +609,7 @@ def _submission_check(previous_deposit_id):
     def check(submission):
         deposit_id = submission.deposit_transaction_id
         if deposit_id is None:
+            _refuse_undated_deposit(submission)
             return
         if submission.status == CashSubmissionStatus.CANCELLED and deposit_id == previous_deposit_id:
             # A cancelled submission posts nothing and sends no deposit through cash in transit: it
@@ -619,8 +640,37 @@ def _submission_check(previous_deposit_id):
         if submission.posting_status == PostingStatus.POSTED:  # a draft takes the deposit's account
             _refuse_another_transit(submission, deposit_id)
         _refuse_more_than_deposited(submission, deposit)
+        _deposit_dated_by(submission, deposit)
 
     return check
+
+
+def _refuse_undated_deposit(submission):
+    """What reached the bank needs the day it did: the variance report counts the cash as credited
+    in the month of its ``deposit_date``, and the over/short posts on it."""
+    if submission.deposited_amount is not None and submission.deposit_date is None:
+        raise ValidationError(
+            {
+                "deposit_date": "Give the day the bank credited the cash: the deposited amount is "
+                "given, and its difference from the expected amount posts on that day (or name the "
+                "deposit, whose date it then takes)."
+            }
+        )
+
+
+def _deposit_dated_by(submission, deposit):
+    """The deposit date is the named deposit's unless given, and never before it: the cash cannot
+    have been credited before the bank transaction that credited it."""
+    if submission.deposited_amount is not None and submission.deposit_date is None:
+        submission.deposit_date = deposit.transaction_date
+    if submission.deposit_date and submission.deposit_date < deposit.transaction_date:
+        raise ValidationError(
+            {
+                "deposit_date": f'Bank transaction "{deposit.pk}" credited the cash on '
+                f"{deposit.transaction_date}; the deposit date cannot be earlier "
+                f"({submission.deposit_date})."
+            }
+        )
 
 
 def submission_deposit_check(submission):

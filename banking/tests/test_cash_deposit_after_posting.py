@@ -461,7 +461,10 @@ def test_under_segregation_of_duties_who_splits_a_deposit_by_hand_does_not_post_
 
 
 def test_the_admin_says_what_it_linked_for_a_submission_posted_without_a_deposit_date(ledger, superuser):
-    submit(ledger, deposited_amount=D("2450.00"))  # the amount said, not the date nor the deposit
+    # A submission posted before a deposited amount needed its date: the amount said, not the date
+    # nor the deposit (a new one is refused that way, see test_cash_deposit_dates.py).
+    submit(ledger, deposited_amount=D("2450.00"), deposit_date=datetime.date(2025, 10, 16))
+    CashSubmission.objects.filter(pk="cs-1").update(deposit_date=None)
     deposit(ledger)
     browser = Client()
     browser.force_login(superuser)
@@ -478,9 +481,11 @@ def test_the_admin_says_what_it_linked_for_a_submission_posted_without_a_deposit
     )
 
     assert done.status_code == 200
-    said = "Cash submission cs-1: 2450.00 reached the bank through bt-dep."
+    said = "Cash submission cs-1: 2450.00 reached the bank on 2025-10-16 through bt-dep."
     assert said in html.unescape(done.content.decode())
-    assert CashSubmission.objects.get(pk="cs-1").deposit_transaction_id == "bt-dep"
+    linked = CashSubmission.objects.get(pk="cs-1")
+    # and the day the bank credited it is the deposit's: the variance report counts it from then
+    assert (linked.deposit_transaction_id, linked.deposit_date) == ("bt-dep", datetime.date(2025, 10, 16))
 
 
 def test_a_reversal_dated_before_the_over_short_posting_says_which_date_and_why(admin_api, ledger):

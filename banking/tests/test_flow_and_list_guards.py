@@ -291,7 +291,9 @@ def test_a_submission_recorded_with_what_reached_the_bank_is_deposited(admin_api
     cleared = admin_api.patch(
         f"{url}/cs-counted", {"deposited_amount": None, "deposit_date": None}, format="json"
     )
-    counted_again = admin_api.patch(f"{url}/cs-counted", {"deposited_amount": "500.00"}, format="json")
+    counted_again = admin_api.patch(
+        f"{url}/cs-counted", {"deposited_amount": "500.00", "deposit_date": "2025-10-12"}, format="json"
+    )
 
     assert counted.status_code == 201, counted.content
     assert counted.json()["status"] == "deposited"
