@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from accounting.choices import AccountType, PeriodStatus, PostingPurpose, SourceType
 from cnperp.exceptions import ConflictError
-from cnperp.fields import KeyField, MoneyField, TrackedModel, key_field
+from cnperp.fields import CaseSensitiveCharField, KeyField, MoneyField, TrackedModel, key_field
 from cnperp.hierarchy import HeldHierarchy
 from dimensions.models import CostCenter, Department, DimensionType, Project
 
@@ -236,7 +236,7 @@ class JournalPosting(LedgerRecord):
     """One balanced posting of one source document (or its reversal)."""
 
     id = key_field("jp")
-    reference = models.CharField(max_length=100, unique=True)
+    reference = CaseSensitiveCharField(max_length=100, unique=True)
     source_type = models.CharField(max_length=32, choices=SourceType.choices)
     source_id = KeyField()
     purpose = models.CharField(max_length=8, choices=PostingPurpose.choices, default=PostingPurpose.POST)

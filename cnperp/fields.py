@@ -55,6 +55,22 @@ class KeyField(models.CharField):
         return params
 
 
+class CaseSensitiveCharField(models.CharField):
+    """Text compared case by case on every database, like the keys it is made of.
+
+    A posting's reference carries its document's key (``BT-bt-case-a``): under
+    MariaDB's default case-insensitive collation ``BT-bt-case-a`` and
+    ``BT-BT-CASE-A`` collided on the unique index, so the second document could
+    never be posted.
+    """
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor == "mysql" and not self.db_collation:
+            params["collation"] = "utf8mb4_bin"
+        return params
+
+
 def key_field(prefix):
     """Return a primary-key field that a client may set, generated when it doesn't."""
     return KeyField(primary_key=True, default=PrefixedKey(prefix), editable=True)
