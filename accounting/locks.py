@@ -60,6 +60,21 @@ def periods_lock_shared(period_ids):
         return dict(cursor.fetchall())
 
 
+def periods_after_lock_shared(period_id):
+    """Share-lock every period after ``period_id``; return ``[(id, status)]`` in order.
+
+    Under READ COMMITTED only the rows read are locked (no gaps): a close of a
+    later month, which locks its row for update, waits for the posting, and
+    the posting for it.
+    """
+    _require_atomic()
+    table = AccountingPeriod._meta.db_table
+    with connection.cursor() as cursor:
+        sql = f"SELECT id, status FROM {table} WHERE id > %s ORDER BY id"  # noqa: S608 (table name only)
+        cursor.execute(sql + _share_mode_suffix(), [period_id])
+        return list(cursor.fetchall())
+
+
 def rows_lock_shared(model, ids):
     """Share-lock the rows of ``model`` with these primary keys, in key order."""
     _require_atomic()

@@ -196,6 +196,31 @@ def periods_open(days):
     return statuses
 
 
+def closed_after(codes):
+    """Share-lock the periods after the earliest of ``codes``; return ``{code: refusal}`` for each code
+    a closed month follows.
+
+    A closed month's balances hold every line dated before it (its opening balance, the reports'
+    cached figures of closed months), so a posting dated before it would change a closed month as
+    surely as one dated in it: closing a month closes the books up to its end.
+    """
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    closed = [pk for pk, status in locks.periods_after_lock_shared(codes[0]) if status == PeriodStatus.CLOSED]
+    refusals = {}
+    for code in codes:
+        later = [pk for pk in closed if pk > code]
+        if later:
+            months = later[0] if len(later) == 1 else f"the closed months from {later[0]} to {later[-1]}"
+            refusals[code] = (
+                f"Period {later[0]} is closed and comes after {code}: a posting dated in {code} would "
+                f"change the balances of the closed month. Choose a date after {later[-1]}, the last "
+                f"closed month, or reopen {months} first."
+            )
+    return refusals
+
+
 def _check_periods_open(statuses, codes):
     for code in sorted(set(codes)):
         if statuses.get(code) != PeriodStatus.OPEN:
@@ -204,6 +229,8 @@ def _check_periods_open(statuses, codes):
                 "Reopen it or choose a date in an open period.",
                 code="period_closed",
             )
+    for _code, refusal in sorted(closed_after(codes).items())[:1]:
+        raise ConflictError(refusal, code="period_closed")
 
 
 def _check_accounts(account_ids):

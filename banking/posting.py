@@ -64,6 +64,7 @@ from accounting.services import (
     ZERO,
     Line,
     PostingRequest,
+    closed_after,
     cyclic_gc_paused,
     journal_posting_create,
     journal_posting_reverse,
@@ -93,6 +94,7 @@ from banking.models import (
     float_status,
 )
 from banking.services import (
+    BALANCE_CHANGE,
     BOOK_CHANGE,
     MATCHED_FIELDS,
     bank_accounts_lock_shared,
@@ -103,7 +105,7 @@ from banking.services import (
     finalized_months,
     finalized_refusal,
     refuse_matched,
-    refuse_signed_off,
+    refuse_signed_off_balances,
     submission_deposit_check,
     transfers_sent,
 )
@@ -805,7 +807,7 @@ def bank_transaction_post(*, transaction_id, user):
     if txn.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.BANK_TRANSACTION, txn.pk), False
     _refuse_reversed(txn, label)
-    refuse_signed_off(txn.bank_account_id, txn.transaction_date)  # its account, moved since or not
+    refuse_signed_off_balances(txn.bank_account_id, txn.transaction_date)  # its account, moved since or not
     check_segregation(user=user, makers=_makers(BankTransaction, txn, user), action=SOD_POST)
     # Read again under the lock: a submission naming this deposit meanwhile (it waited for the
     # lock) sends it through cash in transit; one read before would have posted it to sales.
@@ -853,8 +855,9 @@ def _reverse_document(
             f'{label.capitalize()} "{document.pk}" has already been reversed.', code="already_reversed"
         )
     if model in BANK_LINE_MODELS:
-        # The reversal's bank line lands in the month of its date: one signed off stays as approved.
-        refuse_signed_off(document.bank_account_id, reversal_date)
+        # The reversal's bank line lands in the month of its date, and in the balances of every month
+        # after it: one signed off stays as approved.
+        refuse_signed_off_balances(document.bank_account_id, reversal_date)
     if refuse is not None:
         refuse(document)
     reversal = journal_posting_reverse(
@@ -1061,8 +1064,10 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         BankTransaction, [txn.pk for txn in txns], user=user, fields=FIGURE_FIELDS[BankTransaction]
     )
     signed_off = finalized_months(
-        {(txn.bank_account_id, txn.transaction_date) for txn in txns if in_books(txn.transaction_date)}
+        {(txn.bank_account_id, txn.transaction_date) for txn in txns if in_books(txn.transaction_date)},
+        balances=True,
     )
+    before_closed = closed_after(code for code, status in statuses.items() if status == PeriodStatus.OPEN)
     requests = []
     for txn in txns:
         code = AccountingPeriod.code_for(txn.transaction_date)
@@ -1079,8 +1084,12 @@ def bank_transactions_post_batch(*, transaction_ids, user):
         if statuses.get(code) != PeriodStatus.OPEN:
             result.skipped[txn.pk] = f"period {code} is closed"
             continue
+        if refusal := before_closed.get(code):
+            result.skipped[txn.pk] = refusal
+            continue
         if snapshot := signed_off.get((txn.bank_account_id, code)):
-            result.skipped[txn.pk] = finalized_refusal(snapshot, BOOK_CHANGE).message
+            change = BOOK_CHANGE if snapshot.period_id == code else BALANCE_CHANGE
+            result.skipped[txn.pk] = finalized_refusal(snapshot, change).message
             continue
         try:
             lines = transaction_lines(txn, context)
@@ -1451,7 +1460,7 @@ def float_allocation_post(*, allocation_id, user):
     if allocation.posting_status == PostingStatus.POSTED:
         return _existing(SourceType.FLOAT_ALLOCATION, allocation.pk), False
     _refuse_reversed(allocation, label)
-    refuse_signed_off(allocation.bank_account_id, allocation.allocation_date)
+    refuse_signed_off_balances(allocation.bank_account_id, allocation.allocation_date)
     check_segregation(user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT)
     posting, created = _post_once(
         source_type=SourceType.FLOAT_ALLOCATION,
@@ -1609,7 +1618,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
-    refuse_signed_off(allocation.bank_account_id, day)
+    refuse_signed_off_balances(allocation.bank_account_id, day)
     check_segregation(
         user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT_RETURN
     )
@@ -1699,8 +1708,8 @@ def float_return_reverse(*, return_id, user, reversal_date, reason):
             f"({returned.reversal_gl_reference}).",
             code="already_reversed",
         )
-    # The reversal's bank line lands in the month of its date: one signed off stays as approved.
-    refuse_signed_off(allocation.bank_account_id, reversal_date)
+    # The reversal's bank line lands in the month of its date, and in the later months' balances.
+    refuse_signed_off_balances(allocation.bank_account_id, reversal_date)
     reversal = journal_posting_reverse(
         posting=_existing(SourceType.FLOAT_RETURN, returned.pk),
         reversal_date=reversal_date,

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounting import locks
@@ -57,48 +58,70 @@ def finalized_refusal(reconciliation, change=None):
     )
 
 
-def finalized_months(pairs):
+def finalized_months(pairs, *, balances=False):
     """Return ``{(bank_account_id, period): reconciliation}`` for the signed-off months among ``pairs``.
 
     ``pairs`` holds ``(bank_account_id, day)``. A signed-off month is what the
     controller approved: its book items, their postings and its statement lines
     stay as they were, so nothing dated in it may be added, posted, reversed,
     changed or removed on that account (a scoped sign-off locks the whole month,
-    as the matcher's scope lock does).
+    as the matcher's scope lock does). With ``balances`` (a posting or reversal
+    on the account's GL account), a month signed off *after* the day's counts
+    too, the earliest one: its book opening and closing balances hold every
+    line dated before them, so a back-dated line would change what was approved.
     """
     wanted = {(account, AccountingPeriod.code_for(day)) for account, day in pairs if account and day}
     if not wanted:
         return {}
+    months = {period for _account, period in wanted}
     found = {}
     for snapshot in (
         BankReconciliation.objects.select_related("approved_by")
         .filter(
+            Q(period_id__gte=min(months)) if balances else Q(period_id__in=months),
             status=ReconciliationState.FINALIZED,
             bank_account_id__in={account for account, _period in wanted},
-            period_id__in={period for _account, period in wanted},
         )
         .order_by("period_id", "pk")
     ):
-        key = (snapshot.bank_account_id, snapshot.period_id)
-        if key in wanted:
-            found.setdefault(key, snapshot)
+        for key in wanted:
+            account, period = key
+            if account == snapshot.bank_account_id and (
+                period == snapshot.period_id or (balances and period < snapshot.period_id)
+            ):
+                found.setdefault(key, snapshot)
     return found
 
 
-def refuse_finalized_months(pairs, change):
+def refuse_finalized_months(pairs, change, *, balances=False):
     """Raise :func:`finalized_refusal` (``change`` says what is refused) for the first signed-off month."""
-    found = finalized_months(pairs)
+    found = finalized_months(pairs, balances=balances)
     if found:
         raise finalized_refusal(found[min(found)], change)
 
 
 BOOK_CHANGE = "nothing dated in it can be recorded, posted, reversed, changed or deleted on that account"
+BALANCE_CHANGE = (
+    "nothing dated in it or before it can be posted or reversed on that account: it would change the "
+    "book balances that were approved"
+)
 
 
 def refuse_signed_off(bank_account_id, day):
     """Share-lock the account, then refuse a change dated ``day`` in its signed-off month (409)."""
     bank_accounts_lock_shared([bank_account_id])
     refuse_finalized_months([(bank_account_id, day)], BOOK_CHANGE)
+
+
+def refuse_signed_off_balances(bank_account_id, day):
+    """Share-lock the account, then refuse a posting or reversal on its GL account dated ``day`` in or
+    before one of its signed-off months (409): the month's book balances would move."""
+    bank_accounts_lock_shared([bank_account_id])
+    found = finalized_months([(bank_account_id, day)], balances=True)
+    if found:
+        snapshot = found[min(found)]
+        change = BOOK_CHANGE if snapshot.period_id == AccountingPeriod.code_for(day) else BALANCE_CHANGE
+        raise finalized_refusal(snapshot, change)
 
 
 def bank_accounts_lock_shared(ids):

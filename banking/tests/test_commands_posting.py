@@ -66,27 +66,29 @@ def test_a_dry_run_reports_and_writes_nothing(drafts):
 
 
 def test_drafts_that_cannot_post_are_listed_with_the_reason_and_the_run_fails(drafts):
-    # Given November closed with one draft in it
-    _command("close_period", "2025-11")
+    # Given October closed with five drafts in it
+    _command("close_period", "2025-10")
     out = StringIO()
 
-    # When cron posts every draft, the run fails (exit 1) so that the stuck draft is noticed ...
-    with pytest.raises(CommandError, match="1 draft\\(s\\) were left unposted") as raised:
+    # When cron posts every draft, the run fails (exit 1) so that the stuck drafts are noticed ...
+    with pytest.raises(CommandError, match="5 draft\\(s\\) were left unposted") as raised:
         call_command("post_transactions", "--all-drafts", stdout=out)
     assert raised.value.returncode == 1
 
-    # ... after posting the others and naming the one left, with the reason.
-    assert "Posted 5 of 6" in out.getvalue()
-    assert "left as draft: bt-sav-1: period 2025-11 is closed" in out.getvalue()
-    assert BankTransaction.objects.filter(posting_status=PostingStatus.POSTED).count() == 5
+    # ... after posting the other and naming those left, with the reason.
+    assert "Posted 1 of 6" in out.getvalue()
+    assert "left as draft: bt-op-1: period 2025-10 is closed" in out.getvalue()
+    assert list(
+        BankTransaction.objects.filter(posting_status=PostingStatus.POSTED).values_list("pk", flat=True)
+    ) == ["bt-sav-1"]
 
 
 def test_a_dry_run_fails_as_the_real_run_would_and_writes_nothing(drafts):
-    _command("close_period", "2025-11")
+    _command("close_period", "2025-10")
     out = StringIO()
-    with pytest.raises(CommandError, match="1 draft\\(s\\) would be left unposted"):
+    with pytest.raises(CommandError, match="5 draft\\(s\\) would be left unposted"):
         call_command("post_transactions", "--all-drafts", "--dry-run", stdout=out)
-    assert "Would post 5 of 6" in out.getvalue()
+    assert "Would post 1 of 6" in out.getvalue()
     assert not JournalEntry.objects.exists()
 
 
