@@ -558,6 +558,9 @@ class CashSubmission(PostedDocument):
         )
         # Its over/short would post on a day not come.
         not_after_today(self.deposit_date, "deposit_date", "The bank cannot have credited the cash")
+        # Posted ahead, its cash would sit in transit in a month not come, and no deposit could
+        # ever be recorded for it (a deposit is never dated before the cash was submitted).
+        not_after_today(self.submission_date, "submission_date", "A branch cannot have submitted the cash")
         # The status says where the cash is; the amounts say it too, and must not say otherwise.
         if self.status == CashSubmissionStatus.DEPOSITED and self.deposited_amount is None:
             raise ValidationError(
@@ -673,6 +676,9 @@ class FloatAllocation(PostedDocument):
             "return_date",
             f"A float given on {self.allocation_date} cannot come back before, on {self.return_date}.",
         )
+        # Cash handed over, or handed back: facts of a day that has come, as the bank's news is.
+        not_after_today(self.allocation_date, "allocation_date", "A float cannot have been given")
+        not_after_today(self.return_date, "return_date", "A float cannot have come back")
         if (
             self.returned_amount is not None
             and self.amount is not None

@@ -1618,6 +1618,10 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
+    if day > (today := timezone.localdate()):
+        raise DomainError(
+            f"A float cannot have come back on {day}, after today ({today}).", field="return_date"
+        )
     refuse_signed_off_balances(allocation.bank_account_id, day)
     check_segregation(
         user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT_RETURN
