@@ -737,9 +737,15 @@ def _refuse_inactive(document, lines):
         raise ConflictError(refusal[0].upper() + refusal[1:] + ".", code="inactive_value")
 
 
-def _post_once(*, source_type, document, entry_date, lines, user, description):
-    """Write the posting, or return the one a concurrent request wrote first: ``(posting, created)``."""
-    _refuse_inactive(document, lines)
+def _post_once(*, source_type, document, entry_date, lines, user, description, completing=False):
+    """Write the posting, or return the one a concurrent request wrote first: ``(posting, created)``.
+
+    ``completing``: the posting completes a document posted already (a submission's over/short),
+    with that document's dimensions; as a reversal or a float's return does, it posts with values
+    retired since, which no edit could change any more.
+    """
+    if not completing:
+        _refuse_inactive(document, lines)
     try:
         with transaction.atomic():
             posting = journal_posting_create(
@@ -1413,6 +1419,7 @@ def cash_submission_deposit_record(
             lines=cash_deposit_difference_lines(submission, RuleBook.load()),
             user=user,
             description=f"Deposit of cash submission {submission.pk} from {submission.branch_id}",
+            completing=True,
         )
     fields = ["deposit_transaction_id", "deposited_amount", "deposit_date"]
     return _deposit_saved(submission, user, fields, posting), posting, True

@@ -505,3 +505,23 @@ def test_a_reversal_dated_before_the_over_short_posting_says_which_date_and_why(
     assert "CD-cs-1" in message and "on or after 2025-10-16" in message
     assert JournalPosting.objects.count() == postings
     assert CashSubmission.objects.get(pk="cs-1").posting_status == PostingStatus.POSTED
+
+
+def test_the_difference_of_a_posted_submission_posts_with_a_cost_centre_retired_since(admin_api, ledger):
+    # Posted with cost centre cc-hq, which is retired before the bank's credit arrives
+    submit(ledger)
+    deposit(ledger)
+    retired = admin_api.patch("/api/v1/dimensions/cost-centers/cc-hq", {"is_active": False}, format="json")
+    assert retired.status_code == 200, retired.content
+
+    # the shortage still moves out of cash in transit, with the submission's own cost centre: the
+    # submission is posted, and no edit could give it another one
+    recorded = record(admin_api, {"deposit_transaction_id": "bt-dep", "deposited_amount": "2450.00"})
+
+    assert recorded.status_code == 201, recorded.content
+    difference = JournalEntry.objects.filter(reference="CD-cs-1")
+    assert sorted(difference.values_list("account_id", "debit", "credit")) == [
+        (IN_TRANSIT, D("0.00"), D("50.00")),
+        (OVER_SHORT, D("50.00"), D("0.00")),
+    ]
+    assert set(difference.values_list("cost_center_id", flat=True)) == {"cc-hq"}
