@@ -15,6 +15,7 @@ Its allocations (``bank_transfer_allocations``) split it across dimensions.
 
 import datetime
 import re
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -691,6 +692,9 @@ class FloatAllocation(PostedDocument):
 
     @property
     def outstanding_amount(self):
+        # A reversed float was never given: the branch holds none of it, as its float account says.
+        if self.posting_status == PostingStatus.REVERSED:
+            return Decimal("0.00")
         return self.amount - self.returned_amount
 
 

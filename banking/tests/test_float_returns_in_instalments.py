@@ -657,3 +657,17 @@ def test_a_return_posted_before_instalments_keeps_its_posting_through_the_migrat
     # (the migrations after 0011 were taken back before 0011 refused: forward again, as a deployment would)
     call_command("migrate", "banking", verbosity=0)
     assert FloatReturn.objects.filter(allocation_id="fa-old").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_reversed_float_has_nothing_outstanding(admin_api, ledger, given):
+    # The float was never given once reversed: the branch holds none of it, as its float account says
+    reversed_ = admin_api.post(
+        f"{BASE}/float-allocations/fa-1/reverse",
+        {"reversal_date": "2025-10-20", "reason": "never left"},
+        format="json",
+    )
+    shown = admin_api.get(f"{BASE}/float-allocations/fa-1").json()
+
+    assert reversed_.status_code == 201, reversed_.content
+    assert (shown["posting_status"], shown["outstanding_amount"]) == ("reversed", "0.00")
