@@ -148,8 +148,10 @@ class ReportView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Errors answer JSON whatever format was asked for: an export of an error is no use to anyone.
+        # So does OPTIONS: its answer is the endpoint's description, which is no report to tabulate.
         renderer = getattr(request, "accepted_renderer", None)
-        if response.status_code >= 400 and renderer is not None and renderer.format in EXPORTS:
+        not_a_report = response.status_code >= 400 or request.method == "OPTIONS"
+        if not_a_report and renderer is not None and renderer.format in EXPORTS:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -1,0 +1,65 @@
+"""What an integrator met at the API's edges: OPTIONS of an export, an unknown format, the documented
+shape of a list, allocation errors in one shape, and transfer actions that a retry may repeat."""
+
+import pytest
+
+from banking.tests.factories import (
+    BankAccountFactory,
+)
+from dimensions.tests.factories import CostCenterFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+TRANSFERS = "/api/v1/banking/transfers"
+TRANSFER = {
+    "id": "tr-oct-1",
+    "from_bank_account_id": "ba-op",
+    "to_bank_account_id": "ba-sav",
+    "amount": "1000.00",
+    "initiated_date": "2025-10-10",
+    "allocations": [
+        {"amount": "600.00", "cost_center_id": "cc-hq"},
+        {"amount": "400.00", "cost_center_id": "cc-ops", "project_id": "prj-roll"},
+    ],
+}
+
+
+@pytest.fixture
+def company():
+    """Two accounts, two cost centres and a project, by the guide's names."""
+    return {
+        "ba_op": BankAccountFactory(id="ba-op", name="Operating"),
+        "ba_sav": BankAccountFactory(id="ba-sav", name="Savings"),
+        "cc_hq": CostCenterFactory(id="cc-hq", code="HQ", name="Head office"),
+        "cc_ops": CostCenterFactory(id="cc-ops", code="OPS", name="Operations"),
+        "project": ProjectFactory(id="prj-roll", code="ROLL", name="Rollout"),
+    }
+
+
+REPORTS = {
+    "cash-position": "bank_account_id=ba-op&period=2025-10",
+    "dimensional-analysis": "bank_account_id=ba-op&period=2025-10",
+    "variance-report": "bank_account_id=ba-op&period=2025-10",
+    "transfer-tracking": "bank_account_id=ba-op&period=2025-10",
+}
+
+
+# --- OPTIONS of a report asked as an export ------------------------------------
+
+
+@pytest.mark.parametrize("report", list(REPORTS))
+@pytest.mark.parametrize(
+    ("export", "accept"), [("csv", None), ("xlsx", None), (None, "text/csv")], ids=["csv", "xlsx", "accept"]
+)
+def test_options_of_a_report_asked_as_an_export_answers_its_description_as_json(
+    admin_api, company, report, export, accept
+):
+    # given a report's URL asking for a spreadsheet
+    url = f"/api/v1/banking/{report}?{REPORTS[report]}" + (f"&format={export}" if export else "")
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    # when its description is asked for
+    response = admin_api.options(url, **headers)
+    # then it is the description, as JSON
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["name"]
