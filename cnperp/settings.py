@@ -309,6 +309,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # A ?format= the endpoint does not render is a 400 naming it, not a 404 denying the record.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cnperp.negotiation.FormatNegotiation",
     "DEFAULT_PAGINATION_CLASS": "cnperp.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "cnperp.schema.FinanceAutoSchema",

@@ -14,10 +14,6 @@ import io
 from decimal import Decimal
 
 from rest_framework import renderers
-from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
-
-from banking.api.report_serializers import EXPORT_FORMATS
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_ABBREVIATIONS = (("by_dimension", "dim"), ("cash_submissions", "cash"), ("unreconciled", "unrec"))
@@ -173,15 +169,3 @@ class XLSXRenderer(renderers.BaseRenderer):
         out = io.BytesIO()
         workbook.save(out)
         return out.getvalue()
-
-
-class ReportContentNegotiation(DefaultContentNegotiation):
-    """An unknown ``?format=`` is a 400 naming the parameter, not DRF's bare 404."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
-        if wanted and wanted not in {renderer.format for renderer in renderers}:
-            raise ValidationError(
-                {"format": [f'Unknown format "{wanted}"; use one of: {", ".join(EXPORT_FORMATS)}.']}
-            )
-        return super().select_renderer(request, renderers, format_suffix)

@@ -24,7 +24,6 @@ from banking.api.posting_serializers import ErrorSerializer
 from banking.api.report_exports import (
     XLSX_MEDIA_TYPE,
     CSVRenderer,
-    ReportContentNegotiation,
     XLSXRenderer,
     tabulate,
 )
@@ -121,7 +120,6 @@ class ReportView(APIView):
 
     permission_classes = [IsAuthenticated, RequiredPermissions]
     renderer_classes = [ReportJSONRenderer, BrowsableAPIRenderer, CSVRenderer, XLSXRenderer]
-    content_negotiation_class = ReportContentNegotiation
     query_serializer = s.ReportQuerySerializer
     report_name = ""
 

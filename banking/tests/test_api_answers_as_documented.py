@@ -5,6 +5,7 @@ import pytest
 
 from banking.tests.factories import (
     BankAccountFactory,
+    BankTransactionFactory,
 )
 from dimensions.tests.factories import CostCenterFactory, ProjectFactory
 
@@ -63,3 +64,38 @@ def test_options_of_a_report_asked_as_an_export_answers_its_description_as_json(
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["name"]
+
+
+# --- A format the endpoint does not render ----------------------------------------
+
+
+@pytest.mark.parametrize("wanted", ["csv", "xlsx", "bogus"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/banking/transactions/bt-1",
+        "/api/v1/banking/transactions",
+        "/api/v1/accounting/journal-entries",
+        "/api/v1/dimensions/cost-centers",
+        "/api/v1/banking/reconciliation/matches?bank_account_id=ba-op&period=2025-10",
+    ],
+)
+def test_a_format_the_endpoint_does_not_render_is_a_400_naming_format(admin_api, company, url, wanted):
+    # given a record that exists
+    BankTransactionFactory(id="bt-1", bank_account=company["ba_op"])
+    # when it is asked for in a format this endpoint does not give
+    joiner = "&" if "?" in url else "?"
+    response = admin_api.get(f"{url}{joiner}format={wanted}")
+    # then the answer names the parameter and the formats on offer, and denies no record
+    assert response.status_code == 400, response.content
+    message = response.json()["format"][0]
+    assert f'"{wanted}"' in message
+    assert "json" in message
+    assert "xlsx" not in message.split(";", 1)[1]
+
+
+def test_a_report_still_names_its_exports_for_an_unknown_format(admin_api, company):
+    response = admin_api.get(f"/api/v1/banking/cash-position?{REPORTS['cash-position']}&format=bogus")
+    assert response.status_code == 400
+    message = response.json()["format"][0]
+    assert "csv" in message and "xlsx" in message
