@@ -200,6 +200,9 @@ class ReconciliationFinalizeView(APIView):
 class MatchListView(APIView):
     permission_classes = [IsAuthenticated, RequiredPermissions]
     read_permissions = VIEW_PERMISSION
+    # Read by the schema generator too: the answer is a page ({count, next, previous, results}), and
+    # the schema says so only when the view names its paginator.
+    pagination_class = StandardPagination
 
     @extend_schema(
         summary="Matches of an account for a month",
@@ -229,7 +232,7 @@ class MatchListView(APIView):
         )
         if query.get("status"):
             rows = rows.filter(status=query["status"])
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.MatchSerializer(page, many=True).data)
 

@@ -6,6 +6,8 @@ import pytest
 from banking.tests.factories import (
     BankAccountFactory,
     BankTransactionFactory,
+    ReconciliationMatchFactory,
+    StatementLineFactory,
 )
 from dimensions.tests.factories import CostCenterFactory, ProjectFactory
 
@@ -99,3 +101,58 @@ def test_a_report_still_names_its_exports_for_an_unknown_format(admin_api, compa
     assert response.status_code == 400
     message = response.json()["format"][0]
     assert "csv" in message and "xlsx" in message
+
+
+# --- The documented shape of every list ------------------------------------------
+
+
+def _documented_shape(schema, content):
+    body = content.get("application/json", {}).get("schema")
+    if body is None:
+        return None
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    if body.get("type") == "array":
+        return "list"
+    if "results" in body.get("properties", {}):
+        return "page"
+    return "object"
+
+
+# The query a GET needs to answer 200 at all.
+REQUIRED_QUERY = {
+    "/api/v1/banking/reconciliation": {"bank_account_id": "ba-op", "period": "2025-10"},
+    "/api/v1/banking/reconciliation/matches": {"bank_account_id": "ba-op", "period": "2025-10"},
+    "/api/v1/banking/cash-position": {"bank_account_id": "ba-op", "period": "2025-10"},
+    "/api/v1/banking/dimensional-analysis": {"bank_account_id": "ba-op", "period": "2025-10"},
+    "/api/v1/banking/variance-report": {"bank_account_id": "ba-op", "period": "2025-10"},
+    "/api/v1/banking/transfer-tracking": {"bank_account_id": "ba-op", "period": "2025-10"},
+}
+
+
+def test_every_list_answers_the_shape_its_schema_documents(admin_api, company):
+    # given a match to list, so that the matches answer has a row
+    line = StatementLineFactory(statement__bank_account=company["ba_op"], booking_date="2025-10-05")
+    ReconciliationMatchFactory(
+        bank_account=company["ba_op"],
+        statement_line=line,
+        bank_transaction=BankTransactionFactory(bank_account=company["ba_op"]),
+    )
+    schema = admin_api.get("/api/schema", {"format": "json"}).json()
+    checked = []
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if get is None or "{" in path:
+            continue
+        shape = _documented_shape(schema, get["responses"].get("200", {}).get("content", {}))
+        if shape is None:
+            continue
+        # when the list is read
+        response = admin_api.get(path, REQUIRED_QUERY.get(path, {}))
+        assert response.status_code == 200, (path, response.content)
+        body = response.json()
+        # then it has the documented shape
+        real = "list" if isinstance(body, list) else "page" if "results" in body else "object"
+        assert real == shape, path
+        checked.append(path)
+    assert "/api/v1/banking/reconciliation/matches" in checked
