@@ -787,6 +787,20 @@ def float_allocation_delete(*, allocation_id, user):
 # --- Transfers ---------------------------------------------------------------
 
 
+class AllocationError(ValidationError):
+    """One allocation of a transfer is at fault: ``index`` (0 for the first) and its fields' messages.
+
+    It reads ``{"allocations": "Allocation 2: ..."}``, as the admin's form shows it; ``problems``
+    (``{"cost_center": ["..."]}``, ``__all__`` for the allocation as a whole) lets the API name the
+    allocation and the field as its client sent them, as it does for an unknown cost centre.
+    """
+
+    def __init__(self, index, problems, message):
+        self.index = index
+        self.problems = problems
+        super().__init__({"allocations": message})
+
+
 def transfer_allocations_check(amount, allocations):
     """Raise ``ValidationError`` unless the allocations split ``amount`` exactly.
 
@@ -806,15 +820,21 @@ def transfer_allocations_check(amount, allocations):
     for position, allocation in enumerate(allocations, start=1):
         value = allocation["amount"] if isinstance(allocation, dict) else allocation.amount
         if value is None or value <= 0:
-            raise ValidationError({"allocations": f"Allocation {position}: the amount must be positive."})
+            raise AllocationError(
+                position - 1,
+                {"amount": ["The amount must be positive."]},
+                f"Allocation {position}: the amount must be positive.",
+            )
         total += value
         key = tuple(
             getattr(get(allocation, name), "pk", get(allocation, name))
             for name in ("cost_center", "project", "department")
         )
         if key in seen:
-            raise ValidationError(
-                {"allocations": f"Allocation {position} repeats a combination of dimensions."}
+            raise AllocationError(
+                position - 1,
+                {"__all__": ["The same cost centre, project and department as an earlier allocation."]},
+                f"Allocation {position} repeats a combination of dimensions.",
             )
         seen.add(key)
     if total != amount:
@@ -856,7 +876,7 @@ def bank_transfer_create(*, user, allocations=(), **data):
         except ValidationError as exc:
             # Name the allocation at fault, not the transfer's own fields.
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-            raise ValidationError({"allocations": f"Allocation {number}: {problems}"}) from exc
+            raise AllocationError(number - 1, exc.message_dict, f"Allocation {number}: {problems}") from exc
         allocation.save()
     _save(
         BankTransaction(

@@ -5,11 +5,16 @@ and the commands call; a posted document answers 409 on change or delete.
 Posting, statements, reconciliation runs and reports have their own modules.
 """
 
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from banking import services
 from banking.api.serializers import (
@@ -20,6 +25,7 @@ from banking.api.serializers import (
     FloatAllocationSerializer,
     PostingRuleSerializer,
     StatementCsvProfileSerializer,
+    TransferAllocationInputSerializer,
     TransferCreateSerializer,
     TransferFailSerializer,
     TransferReceiveSerializer,
@@ -151,6 +157,22 @@ class FloatAllocationViewSet(DocumentViewSet):
     key_argument = "allocation_id"
 
 
+@contextmanager
+def allocation_errors():
+    """Answer a problem with one allocation as the serializer answers an unknown cost centre.
+
+    ``{"allocations": {"1": {"cost_center_id": ["..."]}}}``: keyed by the allocation's index in
+    the list sent (0 for the first) and the field as the client named it, whichever check found it.
+    """
+    try:
+        yield
+    except services.AllocationError as exc:
+        names = client_field_names(TransferAllocationInputSerializer())
+        names[NON_FIELD_ERRORS] = api_settings.NON_FIELD_ERRORS_KEY
+        problems = {names.get(field, field): messages for field, messages in exc.problems.items()}
+        raise ValidationError({"allocations": {str(exc.index): problems}}) from exc
+
+
 @extend_schema(responses=TransferSerializer)
 class BankTransferViewSet(
     mixins.ListModelMixin,
@@ -197,7 +219,7 @@ class BankTransferViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         wanted = serializer.validated_data.get("id")
-        with key_conflicts(BankTransfer, wanted), service_errors(serializer):
+        with key_conflicts(BankTransfer, wanted), service_errors(serializer), allocation_errors():
             transfer = services.bank_transfer_create(user=request.user, **serializer.validated_data)
         return self._answer(transfer, status.HTTP_201_CREATED)
 

@@ -3,6 +3,7 @@ shape of a list, allocation errors in one shape, and transfer actions that a ret
 
 import pytest
 
+from banking.models import BankTransfer
 from banking.tests.factories import (
     BankAccountFactory,
     BankTransactionFactory,
@@ -156,3 +157,42 @@ def test_every_list_answers_the_shape_its_schema_documents(admin_api, company):
         assert real == shape, path
         checked.append(path)
     assert "/api/v1/banking/reconciliation/matches" in checked
+
+
+# --- Allocation errors: keyed by index and field as the client sent them -------------
+
+
+def test_an_inactive_cost_centre_in_an_allocation_is_named_as_an_unknown_one_is(admin_api, company):
+    # given a cost centre retired
+    CostCenterFactory(id="cc-old", code="OLD", name="Old", is_active=False)
+    first = {"amount": "600.00", "cost_center_id": "cc-hq"}
+    sent = [first, {"amount": "400.00", "cost_center_id": "cc-old"}]
+    unknown = [first, {"amount": "400.00", "cost_center_id": "cc-nope"}]
+    # when a transfer allocates to it, or to one that does not exist
+    inactive = admin_api.post(TRANSFERS, {**TRANSFER, "allocations": sent}, format="json")
+    missing = admin_api.post(TRANSFERS, {**TRANSFER, "allocations": unknown}, format="json")
+    # then both name the allocation by its index and the field as sent
+    assert inactive.status_code == 400, inactive.content
+    assert missing.status_code == 400, missing.content
+    assert list(missing.json()["allocations"]) == ["1"]
+    assert list(missing.json()["allocations"]["1"]) == ["cost_center_id"]
+    assert list(inactive.json()) == ["allocations"]
+    assert list(inactive.json()["allocations"]) == ["1"]
+    assert list(inactive.json()["allocations"]["1"]) == ["cost_center_id"]
+    assert "inactive" in inactive.json()["allocations"]["1"]["cost_center_id"][0]
+    assert not BankTransfer.objects.exists()
+
+
+def test_a_repeated_combination_names_the_allocation_that_repeats_it(admin_api, company):
+    sent = [{"amount": "500.00", "cost_center_id": "cc-hq"}, {"amount": "500.00", "cost_center_id": "cc-hq"}]
+    response = admin_api.post(TRANSFERS, {**TRANSFER, "allocations": sent}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["allocations"]) == ["1"]
+    assert list(response.json()["allocations"]["1"]) == ["non_field_errors"]
+
+
+def test_allocations_that_do_not_add_up_stay_on_allocations(admin_api, company):
+    sent = [{"amount": "600.00", "cost_center_id": "cc-hq"}]
+    response = admin_api.post(TRANSFERS, {**TRANSFER, "allocations": sent}, format="json")
+    assert response.status_code == 400, response.content
+    assert isinstance(response.json()["allocations"], list)
