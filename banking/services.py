@@ -902,8 +902,22 @@ def bank_transfer_create(*, user, allocations=(), **data):
 def bank_transfer_receive(*, transfer_id, user, received_date, received_amount=None):
     """Record the arrival of a transfer: the receiving leg, as a draft."""
     transfer = BankTransfer.objects.select_for_update().get(pk=transfer_id)
-    if transfer.status in (TransferStatus.RECEIVED, TransferStatus.FAILED):
-        raise ConflictError(f"This transfer is already {transfer.get_status_display().lower()}.")
+    if transfer.status == TransferStatus.RECEIVED:
+        # A client that lost the answer sends the receipt again: the same one is a retry.
+        asked = transfer.amount if received_amount is None else received_amount
+        if asked == transfer.received_amount and received_date == transfer.received_date:
+            return transfer
+        raise ConflictError(
+            f"This transfer is already received: {transfer.received_amount} on {transfer.received_date}. "
+            "To record another receipt, delete its draft receiving leg (or reverse it once posted) first.",
+            code="transfer_received",
+        )
+    if transfer.status == TransferStatus.FAILED:
+        raise ConflictError(
+            f"This transfer has already failed on {transfer.failed_date} ({transfer.failure_reason}); "
+            "it cannot be received.",
+            code="transfer_failed",
+        )
     sending = transfer.legs.filter(direction=Direction.OUT)
     reversed_leg = sending.filter(posting_status=PostingStatus.REVERSED).first()
     if reversed_leg is not None:
@@ -1040,11 +1054,20 @@ def bank_transfer_fail(*, transfer_id, user, reason, failed_date=None):
             if transfer.legs.filter(direction=Direction.IN, posting_status=PostingStatus.DRAFT).exists()
             else "reverse its receiving leg first if the receipt was booked wrongly"
         )
-        raise ConflictError(f"This transfer has been received; it cannot fail as it stands: {undo}.")
+        raise ConflictError(
+            f"This transfer was received on {transfer.received_date}, {transfer.received_amount}; "
+            f"it cannot fail as it stands: {undo}.",
+            code="transfer_received",
+        )
     if transfer.status == TransferStatus.FAILED:
+        # The same failure sent again (its date left out, or the one recorded) is a retry.
+        if reason == transfer.failure_reason and failed_date in (None, transfer.failed_date):
+            return transfer
         # The recorded reason is the audit trail of the failure; a second call must not rewrite it.
         raise ConflictError(
-            f"This transfer has already failed ({transfer.failure_reason}); its reason stays as recorded."
+            f"This transfer has already failed on {transfer.failed_date} ({transfer.failure_reason}); "
+            "its reason and date stay as recorded.",
+            code="transfer_failed",
         )
     if not reason:
         raise ValidationError({"failure_reason": "Say why the transfer failed."})

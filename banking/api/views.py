@@ -226,7 +226,11 @@ class BankTransferViewSet(
     @extend_schema(request=TransferReceiveSerializer, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
-        """Record the transfer's arrival: its receiving leg is created as a draft."""
+        """Record the transfer's arrival: its receiving leg is created as a draft.
+
+        The same receipt sent again (date, and amount or none for the whole) is a retry: 200, nothing
+        new. Another receipt of a received transfer is a 409 transfer_received naming the one recorded.
+        """
         transfer = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -239,7 +243,11 @@ class BankTransferViewSet(
     @extend_schema(request=TransferFailSerializer, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
     def fail(self, request, pk=None):
-        """Mark a transfer that will not arrive, with the reason."""
+        """Mark a transfer that will not arrive, with the reason.
+
+        The same failure sent again (reason, and the recorded date or none) is a retry: 200, nothing new.
+        Another reason or date is a 409 transfer_failed naming the one recorded, which stays.
+        """
         transfer = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

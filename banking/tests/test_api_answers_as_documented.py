@@ -2,8 +2,10 @@
 shape of a list, allocation errors in one shape, and transfer actions that a retry may repeat."""
 
 import pytest
+from django.test import override_settings
 
-from banking.models import BankTransfer
+from banking.choices import TransferStatus
+from banking.models import BankTransaction, BankTransfer
 from banking.tests.factories import (
     BankAccountFactory,
     BankTransactionFactory,
@@ -196,3 +198,76 @@ def test_allocations_that_do_not_add_up_stay_on_allocations(admin_api, company):
     response = admin_api.post(TRANSFERS, {**TRANSFER, "allocations": sent}, format="json")
     assert response.status_code == 400, response.content
     assert isinstance(response.json()["allocations"], list)
+
+
+# --- Transfer actions repeated --------------------------------------------------
+
+
+@pytest.fixture
+def transfer(admin_api, company):
+    assert admin_api.post(TRANSFERS, TRANSFER, format="json").status_code == 201
+    return f"{TRANSFERS}/tr-oct-1"
+
+
+@override_settings(TIME_ZONE="UTC")
+def test_a_receipt_sent_again_as_it_was_is_a_retry(admin_api, transfer):
+    body = {"received_date": "2025-10-12", "received_amount": "990.00"}
+    # given a transfer received
+    first = admin_api.post(f"{transfer}/receive", body, format="json")
+    assert first.status_code == 200, first.content
+    legs = BankTransaction.objects.count()
+    # when the same receipt is sent again
+    again = admin_api.post(f"{transfer}/receive", body, format="json")
+    # then it is the transfer as it stands, and nothing new
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert BankTransaction.objects.count() == legs
+
+
+def test_another_receipt_of_a_received_transfer_names_what_was_recorded(admin_api, transfer):
+    admin_api.post(f"{transfer}/receive", {"received_date": "2025-10-12"}, format="json")
+    for other in (
+        {"received_date": "2025-10-13"},
+        {"received_date": "2025-10-12", "received_amount": "999.00"},
+    ):
+        response = admin_api.post(f"{transfer}/receive", other, format="json")
+        assert response.status_code == 409, response.content
+        assert response.json()["code"] == "transfer_received"
+        assert "1000.00" in response.json()["detail"] and "2025-10-12" in response.json()["detail"]
+    assert BankTransfer.objects.get().received_amount == 1000
+    assert BankTransaction.objects.count() == 2
+
+
+def test_a_receipt_without_an_amount_repeats_one_of_the_whole_amount(admin_api, transfer):
+    admin_api.post(f"{transfer}/receive", {"received_date": "2025-10-12", "received_amount": "1000.00"})
+    again = admin_api.post(f"{transfer}/receive", {"received_date": "2025-10-12"}, format="json")
+    assert again.status_code == 200, again.content
+
+
+def test_a_failure_sent_again_as_it_was_is_a_retry(admin_api, transfer):
+    body = {"reason": "Beneficiary closed", "failed_date": "2025-10-11"}
+    first = admin_api.post(f"{transfer}/fail", body, format="json")
+    assert first.status_code == 200, first.content
+    again = admin_api.post(f"{transfer}/fail", body, format="json")
+    undated = admin_api.post(f"{transfer}/fail", {"reason": "Beneficiary closed"}, format="json")
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert undated.status_code == 200, undated.content
+
+
+def test_another_failure_of_a_failed_transfer_keeps_the_recorded_reason(admin_api, transfer):
+    admin_api.post(f"{transfer}/fail", {"reason": "Beneficiary closed", "failed_date": "2025-10-11"})
+    for other in ({"reason": "Wrong IBAN"}, {"reason": "Beneficiary closed", "failed_date": "2025-10-12"}):
+        response = admin_api.post(f"{transfer}/fail", other, format="json")
+        assert response.status_code == 409, response.content
+        assert response.json()["code"] == "transfer_failed"
+        assert "Beneficiary closed" in response.json()["detail"]
+    assert BankTransfer.objects.get().failure_reason == "Beneficiary closed"
+
+
+def test_receiving_a_failed_transfer_or_failing_a_received_one_names_its_state(admin_api, transfer, company):
+    admin_api.post(f"{transfer}/receive", {"received_date": "2025-10-12"}, format="json")
+    failed = admin_api.post(f"{transfer}/fail", {"reason": "x"}, format="json")
+    assert failed.status_code == 409
+    assert failed.json()["code"] == "transfer_received"
+    assert BankTransfer.objects.get().status == TransferStatus.RECEIVED
