@@ -25,6 +25,11 @@ What we add around the library:
   ``?20``-``?29`` and ``?60``-``?63`` purpose, ``?31`` counterparty IBAN,
   ``?32``-``?33`` name) are split here, and the SEPA end-to-end reference
   (``EREF+``) is taken out of the purpose.
+- every error names the line of the file the bad field is on (a :61:
+  amount, a :60F:/:62F: balance, a :90D:/:90C: total), counted over the
+  whole file, not from the start of the statement or of the library's text;
+- a field the library does not read (``:99X:``) is refused: it read its text
+  into the field before it. In an :86: it is that text, as the bank wrote it.
 
 The file must be UTF-8 (plain SWIFT text is ASCII, which is UTF-8).
 """
@@ -68,13 +73,15 @@ _TAG = re.compile(r"^:([0-9]{2}[A-Z]?):", re.I)
 def parse(content):
     """Return the statements in an MT940 or MT942 file."""
     text = _CONTROL.sub("", decode_utf8(content)).replace("\r\n", "\n").replace("\r", "\n")
-    chunks = [chunk for chunk in _STATEMENT_START.split(text) if chunk.startswith(":20:")]
-    if not chunks:
+    if not any(chunk.startswith(":20:") for chunk in _STATEMENT_START.split(text)):
         raise StatementParseError("No MT940/MT942 statement found (no :20: tag at the start of a line).")
     statements = []
-    line_offset = text[: text.find(":20:")].count("\n") + 1
-    for chunk in chunks:
-        statements.append(_statement(chunk, line_offset))
+    # Counted over every part of the split, the text before the first :20: too (a SWIFT header
+    # may name ":20:" before the line that starts the statement).
+    line_offset = 1
+    for chunk in _STATEMENT_START.split(text):
+        if chunk.startswith(":20:"):
+            statements.append(_statement(chunk, line_offset))
         line_offset += chunk.count("\n")
     return statements
 
@@ -91,6 +98,7 @@ def _statement(chunk, first_line):
             "The MT940 statement lacks its opening (:60F:) or closing (:62F:) balance; is it truncated?",
             first_line,
         )
+    _check_known_fields(chunk, first_line)
     _check_digits(chunk, first_line)
     _check_amount_lengths(chunk, first_line)
     chunk = _without_closing_information(chunk)
@@ -99,16 +107,20 @@ def _statement(chunk, first_line):
         transactions.parse(chunk)
     except Exception as exc:  # the library raises bare errors on malformed tags
         near = exc.args[2] if len(exc.args) >= 3 else exc
-        raise StatementParseError(f'Unreadable MT940 tag near "{str(near)[:60]}".', first_line) from None
+        tag = getattr(exc.args[1], "id", "") if len(exc.args) >= 3 else ""
+        raise StatementParseError(
+            f'Unreadable MT940 tag near "{str(near)[:60]}".', _field_line(chunk, first_line, tag, str(near))
+        ) from None
     data = transactions.data
-    expected = len(re.findall(r"(?m)^:61:", chunk))
-    if len(transactions.transactions) != expected or any(
-        not t.data.get("amount") for t in transactions.transactions
-    ):
+    line_numbers = _tag_lines(chunk, first_line, "61")
+    expected = len(line_numbers)
+    read = zip(line_numbers, transactions.transactions, strict=False)
+    unread = next((line for line, transaction in read if not transaction.data.get("amount")), None)
+    if len(transactions.transactions) != expected or unread is not None:
         raise StatementParseError(
             f"{expected} :61: statement lines in the statement, {len(transactions.transactions)} readable; "
             "a :61: line is malformed.",
-            first_line,
+            unread or first_line,
         )
     opening = data.get("final_opening_balance") or data.get("intermediate_opening_balance")
     closing = data.get("final_closing_balance") or data.get("intermediate_closing_balance")
@@ -116,7 +128,10 @@ def _statement(chunk, first_line):
     for balance in (opening, closing):
         if balance is not None:
             currency = currency or (balance.amount.currency or "")
-    lines = [_line(transaction.data, first_line) for transaction in transactions.transactions]
+    lines = [
+        _line(transaction.data, line)
+        for transaction, line in zip(transactions.transactions, line_numbers, strict=True)
+    ]
     if not currency and lines:
         currency = lines[0].currency
     if not currency:
@@ -124,7 +139,7 @@ def _statement(chunk, first_line):
         # into an account kept in another.
         for key in ("d_floor_limit", "c_floor_limit", "sum_debit_entries", "sum_credit_entries"):
             currency = currency or (getattr(data.get(key), "currency", None) or "")
-    _check_totals(data, transactions.transactions, lines, currency.upper(), first_line)
+    _check_totals(data, transactions.transactions, lines, currency.upper(), chunk, first_line)
     number = data.get("statement_number") or ""
     sequence = data.get("sequence_number") or ""
     statement_id = "/".join(
@@ -134,8 +149,8 @@ def _statement(chunk, first_line):
         statement_id=statement_id,
         account_identifier=(data.get("account_identification") or "").strip(),
         currency=currency.upper(),
-        opening_balance=_balance(opening, first_line),
-        closing_balance=_balance(closing, first_line),
+        opening_balance=_balance(opening, _balance_line(data, chunk, first_line, "opening")),
+        closing_balance=_balance(closing, _balance_line(data, chunk, first_line, "closing")),
         from_date=None,
         to_date=None,
         lines=lines,
@@ -197,7 +212,7 @@ _TOTALS = (
 )
 
 
-def _check_totals(data, transactions, lines, currency, first_line):
+def _check_totals(data, transactions, lines, currency, chunk, first_line):
     """Refuse a :90D:/:90C: total that its :61: lines do not make up, in number or amount.
 
     An interim report has no balances to check its lines against; these
@@ -208,10 +223,12 @@ def _check_totals(data, transactions, lines, currency, first_line):
         total = data.get(key)
         if total is None:
             continue
-        stated = money(format(abs(total.amount), "f"), line=first_line, what=f":{tag}: total")
+        # The library keeps the last of a repeated field: its line is the one read.
+        line = (_tag_lines(chunk, first_line, tag) or [first_line])[-1]
+        stated = money(format(abs(total.amount), "f"), line=line, what=f":{tag}: total")
         if total.currency and currency and total.currency.upper() != currency:
             raise StatementParseError(
-                f"The :{tag}: is in {total.currency.upper()}, the :61: lines in {currency}.", first_line
+                f"The :{tag}: is in {total.currency.upper()}, the :61: lines in {currency}.", line
             )
         counted = [
             line
@@ -224,7 +241,7 @@ def _check_totals(data, transactions, lines, currency, first_line):
             raise StatementParseError(
                 f"The :{tag}: says {number or 'its'} {kind} entries totalling {stated}; the :61: lines hold "
                 f"{len(counted)} totalling {held}: an entry is missing or altered.",
-                first_line,
+                line,
             )
 
 
@@ -248,8 +265,65 @@ def _check_digits(chunk, first_line):
             check_short_date(dated.group(2), line=first_line + offset, what=f":{dated.group(1)}: date")
 
 
+# The fields the library reads (a ":62X:" is read as a :62:), as it finds them at a line's start.
+_KNOWN_FIELDS = {str(tag) for tag in mt940_library.models.Transactions().tags}
+_FIELD_START = re.compile(r"^:((?:[0-9]{2}|NS)[A-Z]?):")
+
+
+def _check_known_fields(chunk, first_line):
+    """Refuse a field the library does not read, unless it stands in an :86:.
+
+    The library skips it and reads its text into the field before it (a
+    ":99X:" after a :61: became that line's supplementary details); in an
+    :86: it is kept as the details' text, as the bank wrote it.
+    """
+    tag = ""
+    for offset, text in enumerate(chunk.split("\n")):
+        start = _FIELD_START.match(text)
+        if start is None:
+            continue
+        field = start.group(1)
+        if field in _KNOWN_FIELDS or field[:2] in _KNOWN_FIELDS:
+            tag = field[:2]
+        elif tag != "86":
+            raise StatementParseError(
+                f'The field ":{field}:" is no MT940 or MT942 field this importer reads.', first_line + offset
+            )
+
+
 # The tags that start with a date (YYMMDD), after the balances' debit or credit mark.
 _DATED_TAG = re.compile(r":(60[FM]|62[FM]|64|65|61):[CD]?([0-9]{6})")
+
+
+def _tag_lines(chunk, first_line, tags):
+    """Return the file's line number of each field of ``tags`` (a regular expression) in a statement."""
+    return [
+        first_line + chunk.count("\n", 0, match.start())
+        for match in re.finditer(rf"(?m)^:(?:{tags}):", chunk)
+    ]
+
+
+def _field_line(chunk, first_line, tag, value):
+    """Return the line of the field ``tag`` whose text starts as ``value``: the one the library failed on."""
+    head = value.split("\n")[0].strip()
+    for match in re.finditer(rf"(?m)^:{re.escape(str(tag))}[A-Z]?:", chunk):
+        if chunk[match.end() :].lstrip().startswith(head):
+            return first_line + chunk.count("\n", 0, match.start())
+    return first_line
+
+
+_BALANCE_TAGS = {
+    "opening": (("final_opening_balance", "60F"), ("intermediate_opening_balance", "60M")),
+    "closing": (("final_closing_balance", "62F"), ("intermediate_closing_balance", "62M")),
+}
+
+
+def _balance_line(data, chunk, first_line, which):
+    """Return the line of the balance field the statement's opening or closing was read from."""
+    for key, tag in _BALANCE_TAGS[which]:
+        if data.get(key):
+            return (_tag_lines(chunk, first_line, tag) or [first_line])[-1]
+    return first_line
 
 
 def _balance(balance, line):
