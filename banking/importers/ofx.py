@@ -83,7 +83,8 @@ class _Element:
 
 def parse(content):
     """Return the statements in an OFX 1.x or 2.x file."""
-    text = _decode(content)
+    # A file of CR line ends alone is numbered as an editor shows it, not all on line 1.
+    text = _decode(content).replace("\r\n", "\n").replace("\r", "\n")
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.I):
         raise StatementParseError("The OFX file declares a DOCTYPE or entities; refused for safety.")
     start = text.find("<OFX>")
@@ -105,7 +106,8 @@ def _decode(content):
         except UnicodeDecodeError as exc:
             raise StatementParseError(
                 f"The file is not {charset.group(1)} text as its header says: byte "
-                f"0x{content[exc.start]:02x} at offset {exc.start} cannot be decoded."
+                f"0x{content[exc.start]:02x} at offset {exc.start} cannot be decoded.",
+                content[: exc.start].count(b"\n") + 1,
             ) from None
     return decode_utf8(content)
 
@@ -272,15 +274,19 @@ def _statement(element):
     ledger = element.find("LEDGERBAL")
     closing = None
     if ledger is not None:
-        closing = money(ledger.value("BALAMT"), line=ledger.line, what="ledger balance", bare_fraction=True)
+        closing = money(
+            ledger.value("BALAMT"), line=_line_of(ledger, "BALAMT"), what="ledger balance", bare_fraction=True
+        )
     statement = ParsedStatement(
         statement_id="",
         account_identifier=account.value("ACCTID") if account is not None else "",
         currency=currency,
         opening_balance=None,
         closing_balance=closing,
-        from_date=_date(transactions.value("DTSTART"), transactions) if transactions else None,
-        to_date=_date(transactions.value("DTEND"), transactions) if transactions else None,
+        from_date=_date(transactions.value("DTSTART"), _line_of(transactions, "DTSTART"))
+        if transactions
+        else None,
+        to_date=_date(transactions.value("DTEND"), _line_of(transactions, "DTEND")) if transactions else None,
         lines=lines,
         format="ofx",
     )
@@ -295,13 +301,17 @@ SINGLE_FIELDS = ("TRNAMT", "DTPOSTED", "DTUSER", "FITID")
 
 def _transaction(element, currency):
     for tag in SINGLE_FIELDS:
-        if sum(1 for child in element.children if child.tag == tag) > 1:
+        repeated = [child for child in element.children if child.tag == tag][1:]
+        if repeated:
             # Which of two amounts (or dates, ids) the bank meant is unknown: neither is kept.
-            raise StatementParseError(f"A transaction (<STMTTRN>) has more than one <{tag}>.", element.line)
+            raise StatementParseError(
+                f"A transaction (<STMTTRN>) has more than one <{tag}>.", repeated[0].line
+            )
     amount_text = element.value("TRNAMT")
     if not amount_text:
         raise StatementParseError("A transaction (<STMTTRN>) has no amount (<TRNAMT>).", element.line)
-    posted = element.value("DTPOSTED") or element.value("DTUSER")
+    posted_tag = "DTPOSTED" if element.value("DTPOSTED") else "DTUSER"
+    posted = element.value(posted_tag)
     if not posted:
         raise StatementParseError("A transaction (<STMTTRN>) has no date (<DTPOSTED>).", element.line)
     user_date = element.value("DTUSER")
@@ -309,9 +319,9 @@ def _transaction(element, currency):
     check = element.value("CHECKNUM")
     narrative = " ".join(part for part in (memo, f"Cheque {check}" if check and check != "0" else "") if part)
     return ParsedLine(
-        booking_date=_date(posted, element),
-        value_date=_date(user_date, element) if user_date else None,
-        amount=money(amount_text, line=element.line, bare_fraction=True),
+        booking_date=_date(posted, _line_of(element, posted_tag)),
+        value_date=_date(user_date, _line_of(element, "DTUSER")) if user_date else None,
+        amount=money(amount_text, line=_line_of(element, "TRNAMT"), bare_fraction=True),
         currency=(element.value("CURRENCY/CURSYM") or currency).upper(),
         fitid=element.value("FITID"),
         bank_reference=element.value("REFNUM"),
@@ -324,14 +334,20 @@ def _transaction(element, currency):
 _EIGHT_DIGITS = re.compile(r"[0-9]{8}")
 
 
-def _date(text, element):
+def _line_of(element, tag):
+    """Return the line of ``element``'s child ``tag``, where an error in its value is: else ``element``'s."""
+    child = element.find(tag)
+    return child.line if child is not None else element.line
+
+
+def _date(text, line):
     """Return the date of an OFX date-time (``20110331120000.000[-5:EST]``)."""
     # strptime's %Y reads any script's digits ("٢٠٢٥").
-    check_ascii_digits(text, line=element.line, what="OFX date")
+    check_ascii_digits(text, line=line, what="OFX date")
     if not _EIGHT_DIGITS.match(text):
         # strptime would read "2011045" as 2011-04-05: one digit short, and a day guessed.
-        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', element.line)
+        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', line)
     try:
         return datetime.datetime.strptime(text[:8], "%Y%m%d").date()
     except ValueError:
-        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', element.line) from None
+        raise StatementParseError(f'"{text[:30]}" is not an OFX date (YYYYMMDD...).', line) from None

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from banking.models import BankStatement, StatementLine
 from banking.statement_import import statement_import
 from banking.tests.factories import BankAccountFactory
+from banking.tests.statement_files import ofx_with
 from cnperp.exceptions import DomainError
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +165,42 @@ def test_the_command_names_the_line_of_a_bad_amount_in_an_mt940_file(tmp_path):
     with pytest.raises(CommandError, match=r'bad2\.sta: line 9: The amount "-10\.005" has more than 2'):
         call_command("import_statement", str(path), "--account", "ba-mt940")
     assert (BankStatement.objects.count(), StatementLine.objects.count()) == (0, 0)
+
+
+def ofx(changes, *, end="\n", transactions=5):
+    """Return an OFX file of ``transactions`` seven-line transactions, with ``changes`` made.
+
+    Transaction n (from 0) is on lines 8 + 7n to 14 + 7n, its <TRNAMT> on line 11 + 7n; the
+    <LEDGERBAL> after the last. ``end`` is the line end (LF, CRLF, or CR alone).
+    """
+    lines = ofx_with(transactions).decode().split("\n")
+    for number, text in changes.items():
+        lines[number - 1] = text
+    return end.join(lines).encode()
+
+
+OFX_CASES = {
+    "amount-in-the-last-transaction": (ofx({39: "<TRNAMT>-1.005"}), 39, 'amount "-1.005"'),
+    "amount-crlf": (ofx({32: "<TRNAMT>-1.005"}, end="\r\n"), 32, 'amount "-1.005"'),
+    "amount-cr-alone": (ofx({25: "<TRNAMT>-1.005"}, end="\r"), 25, 'amount "-1.005"'),
+    "amount-not-a-number": (ofx({18: "<TRNAMT>abc"}), 18, 'amount "abc" is not a number'),
+    "posting-date": (ofx({38: "<DTPOSTED>2025101"}), 38, '"2025101" is not an OFX date'),
+    "second-amount": (ofx({40: "<TRNAMT>-2.00"}), 40, "more than one <TRNAMT>"),
+    "ledger-balance": (
+        ofx({}).replace(b"<BALAMT>0", b"<BALAMT>0.001"),
+        43,
+        'ledger balance "0.001"',
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "line", "message"), OFX_CASES.values(), ids=OFX_CASES.keys())
+def test_an_ofx_error_names_the_line_of_the_element(content, line, message):
+    # given an OFX file with one bad value deep in it
+    bank_account = BankAccountFactory(id="ba-ofx", iban="", account_number="1", currency="EUR")
+
+    # when it is imported, then the error names the line of that element, not of its <STMTTRN>
+    error = refused(bank_account, content, "bad.ofx")
+
+    assert error.startswith(f"bad.ofx: line {line}: "), error
+    assert message in error
