@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from banking.models import BankStatement, StatementLine
 from banking.statement_import import statement_import
 from banking.tests.factories import BankAccountFactory
-from banking.tests.statement_files import ofx_with
+from banking.tests.statement_files import ofx_with, sample
 from cnperp.exceptions import DomainError
 
 pytestmark = pytest.mark.django_db
@@ -203,4 +203,52 @@ def test_an_ofx_error_names_the_line_of_the_element(content, line, message):
     error = refused(bank_account, content, "bad.ofx")
 
     assert error.startswith(f"bad.ofx: line {line}: "), error
+    assert message in error
+
+
+# SVB's BAI2 sample: two groups of one account each; the second account's 16 record on line 16, its
+# 49 trailer on line 18, the file's 99 trailer on line 20.
+SVB = sample("bai2/svb_us_example.bai2").decode().splitlines()
+
+
+def bai2(changes, *, end="\n", blank_after=None):
+    """Return the SVB sample with ``changes`` made and, after line ``blank_after``, two blank lines."""
+    lines = list(SVB)
+    for number, text in changes.items():
+        lines[number - 1] = text
+    if blank_after is not None:
+        lines[blank_after:blank_after] = ["", "   "]
+    return (end.join(lines) + end).encode()
+
+
+BAI2_CASES = {
+    "amount-not-a-number": (bai2({16: "16,142,9058x0,,150675,/"}), 16, 'amount "9058x0" is not a number'),
+    "amount-crlf": (bai2({7: "16,142,49O196,,172629,/"}, end="\r\n"), 7, 'amount "49O196"'),
+    "signed-amount-after-blank-lines": (
+        bai2({16: "16,142,-905800,,150675,/"}, blank_after=1),
+        18,
+        'amount "-905800" has a sign',
+    ),
+    "non-monetary-with-an-amount": (bai2({16: "16,890,905800,,150675,/"}), 16, "type 890"),
+    "unsupported-type-code": (bai2({16: "16,999,905800,,150675,/"}), 16, "Type code '999'"),
+    "unknown-record-code": (bai2({16: "17,142,905800,,150675,/"}), 16, '"17" is no BAI2 record code'),
+    "account-control-total": (bai2({18: "49,143145939,7/"}), 18, "control total (49)"),
+    "file-record-count": (bai2({20: "99,282030196,2,21"}), 20, "file record count (99)"),
+    "file-record-count-after-blank-lines": (
+        bai2({20: "99,282030196,2,21"}, blank_after=10),
+        22,
+        "file record count (99)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "line", "message"), BAI2_CASES.values(), ids=BAI2_CASES.keys())
+def test_a_bai2_error_names_the_line_of_the_record(content, line, message):
+    # given a BAI2 file with one bad record deep in it
+    bank_account = BankAccountFactory(id="ba-svb", iban="", account_number="1234567890", currency="USD")
+
+    # when it is imported, then the error names the file's line of that record
+    error = refused(bank_account, content, "bad.bai2")
+
+    assert error.startswith(f"bad.bai2: line {line}: "), error
     assert message in error
