@@ -198,8 +198,9 @@ def test_a_large_ofx_file_is_read_whole_with_the_right_line_numbers():
     broken = ofx_with(3000).replace(b"<FITID>2999\n", b"<FITID>2999\n<TRNAMT>-2.00\n")
     with pytest.raises(StatementParseError) as refused:
         parsed(broken, "ofx")
-    # Seven lines before the first transaction, seven per transaction: number 2999 opens on 21001.
-    assert refused.value.line == 8 + 2999 * 7, refused.value
+    # Seven lines before the first transaction, seven per transaction: number 2999 opens on 21001,
+    # and its second <TRNAMT>, the one at fault, is on 21006 (after TRNTYPE, DTPOSTED, TRNAMT, FITID).
+    assert refused.value.line == 8 + 2999 * 7 + 5, refused.value
 
 
 # --------------------------------------------------------------------------
