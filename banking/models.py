@@ -24,6 +24,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from accounting.choices import AccountType
 from accounting.models import (
     FIRST_BOOK_YEAR,
     LAST_BOOK_YEAR,
@@ -177,6 +178,32 @@ class BankAccount(TrackedModel):
                     {"bic": f"{self.bic} is not a BIC: 8 or 11 letters and digits, such as DEUTDEFF500."}
                 )
 
+    def _check_gl_account_holds_money(self):
+        """The bank's books are the lines on its GL account: an income or expense account (sales,
+        bank charges) would show its revenue or costs as the bank's cash, and a posting rule's
+        account (cash in transit, branch floats) the other side of the bank's own postings."""
+        kind = GLAccount.objects.filter(pk=self.gl_account_id).values_list("account_type", flat=True).first()
+        if kind not in (None, AccountType.ASSET, AccountType.LIABILITY):
+            raise ValidationError(
+                {
+                    "gl_account": f"GL account {self.gl_account_id} is an {kind} account; a bank account "
+                    "keeps its books on an asset account (or a liability one, for an overdraft)."
+                }
+            )
+        rule = (
+            PostingRule.objects.filter(contra_account_id=self.gl_account_id)
+            .values_list("document_type", flat=True)
+            .first()
+        )
+        if rule is not None:
+            raise ValidationError(
+                {
+                    "gl_account": f"GL account {self.gl_account_id} is the account of a "
+                    f"{PostingDocument(rule).label.lower()} posting rule; a bank account needs a GL "
+                    "account of its own."
+                }
+            )
+
     def clean(self):
         # A to Z only: "éur" is no ISO 4217 code, and "ßus" upper-cases to four letters (SSUS).
         if self.currency and not re.fullmatch(r"[A-Za-z]{3}", self.currency):
@@ -198,6 +225,8 @@ class BankAccount(TrackedModel):
             raise ValidationError(
                 {"gl_account": f"GL account {self.gl_account_id} is inactive; choose an active one."}
             )
+        if chosen:
+            self._check_gl_account_holds_money()
         # The books of a bank account are the lines on its GL account: two accounts on one GL
         # account would each show the other's money, and the reports' totals would disagree.
         sharing = (
