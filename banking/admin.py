@@ -20,6 +20,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.forms.models import BaseInlineFormSet
@@ -558,14 +559,28 @@ class BankTransferAllocationInline(admin.TabularInline):
             return False
         return not obj.legs.exclude(posting_status=PostingStatus.DRAFT).exists()
 
+    # The allocations are part of the transfer, as in the API: whoever may add the transfer gives
+    # them, whoever may change it re-splits it. Their own model's permissions (a role holds only
+    # view_banktransferallocation) would hide the rows and drop a clerk's split without a word.
+    def _transfer_permission(self, request, obj):
+        action = "add" if obj is None else "change"
+        opts = BankTransfer._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
     def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
+        return self._editable(obj) and self._transfer_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
+        return self._editable(obj) and self._transfer_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
+        return self._editable(obj) and self._transfer_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        opts = BankTransfer._meta
+        return request.user.has_perm(
+            f"{opts.app_label}.{get_permission_codename('view', opts)}"
+        ) or self._transfer_permission(request, obj)
 
 
 class TransferLegInline(ViewOnlyInline):
