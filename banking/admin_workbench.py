@@ -102,6 +102,10 @@ DIMENSION_FIELDS = (
 )
 
 
+# The dimensions of "Record..." as the body names them, by the model field a service's error names.
+SENT_AS = {field.removesuffix("_id"): field for field, _model, _label in DIMENSION_FIELDS}
+
+
 class BadRequest(DomainError):
     """Input the workbench cannot read (a filter, a JSON body); a 400 naming the field."""
 
@@ -149,7 +153,12 @@ def _int(value, field, default, *, low=1, high=None):
     return number
 
 
-def _body(request):
+def _body(request, fields):
+    """Return the JSON object of a write, refusing a key it does not take (as every API body does).
+
+    A misspelt key would otherwise be ignored: ``cost_center`` for ``cost_center_id`` recorded the
+    line without its cost centre and answered 200.
+    """
     try:
         data = decoded_shallow(lambda: json.loads(request.body or b"{}"))
     except NestedTooDeep as exc:
@@ -163,6 +172,13 @@ def _body(request):
         # JSON may spell a lone surrogate, which no query or answer can carry (cnperp/parsers.py).
         field = path.partition(".")[0]
         raise BadRequest(f"{path} holds a character that is not valid text.", field=field)
+    unknown = [name for name in data if name not in fields]
+    if unknown:
+        name = unknown[0] if len(unknown[0]) <= 60 else f"{unknown[0][:59]}…"
+        takes = ", ".join(fields) if fields else "no fields"
+        raise BadRequest(
+            f'Unknown field "{name}": this request takes {takes}.', field=name, code="unknown_field"
+        )
     return data
 
 
@@ -548,6 +564,7 @@ class Workbench:
 
     def run_matcher(self):
         _require(self.request, MATCH_PERMISSION, "run the matcher")
+        _body(self.request, ())
         # The snapshot is saved with the run, as `reconcile --match` does: whoever runs the month
         # prepares it, and a controller can then sign it off here.
         _snapshot, _result, run = reconciliation.reconciliation_run(
@@ -562,7 +579,7 @@ class Workbench:
 
     def _decide(self, service, verb):
         _require(self.request, MATCH_PERMISSION, f"{verb} suggestions")
-        ids = _body(self.request).get("match_ids")
+        ids = _body(self.request, ("match_ids",)).get("match_ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise BadRequest("Give match_ids: a non-empty list of suggestion ids.", field="match_ids")
         if len(ids) > MAX_BATCH:
@@ -599,7 +616,7 @@ class Workbench:
 
     def match(self):
         _require(self.request, MATCH_PERMISSION, "match statement lines")
-        data = _body(self.request)
+        data = _body(self.request, ("statement_line_ids", "transaction_ids", "note"))
         note = data.get("note", "")
         if not isinstance(note, str) or len(note) > 200:
             raise BadRequest("The note is text of at most 200 characters.", field="note")
@@ -619,7 +636,7 @@ class Workbench:
 
     def unmatch(self):
         _require(self.request, MATCH_PERMISSION, "unmatch statement lines")
-        data = _body(self.request)
+        data = _body(self.request, ("statement_line_ids", "transaction_ids"))
         self._own_lines(data.get("statement_line_ids"))
         self._own_transactions(data.get("transaction_ids"))
         freed = matching.match_undo(
@@ -631,7 +648,10 @@ class Workbench:
 
     def create_transaction(self):
         _require(self.request, MATCH_PERMISSION, "record a transaction from a statement line")
-        data = _body(self.request)
+        data = _body(
+            self.request,
+            ("statement_line_id", "transaction_type", "description", "post", *SENT_AS.values()),
+        )
         post = data.get("post") is True
         if post:
             _require(self.request, POST_PERMISSION, "post bank transactions")
@@ -671,7 +691,18 @@ class Workbench:
                 bank_transaction_post(transaction_id=txn.pk, user=self.request.user)
             return txn
 
-        txn = record()
+        try:
+            txn = record()
+        except DjangoValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                raise
+            # The service names the model's fields; the client sent cost_center_id, not cost_center.
+            raise DjangoValidationError(
+                {SENT_AS.get(field, field): errors for field, errors in exc.error_dict.items()}
+            ) from exc
+        except DomainError as exc:
+            exc.field = SENT_AS.get(exc.field, exc.field)
+            raise
         state = "recorded and posted" if post else "recorded as a draft"
         if not post and segregation_enforced():
             state += " (someone else posts it: segregation of duties)"
@@ -682,7 +713,7 @@ class Workbench:
 
     def finalize(self):
         _require(self.request, FINALIZE_PERMISSION, "sign off reconciliations")
-        note = _body(self.request).get("note", "")
+        note = _body(self.request, ("note",)).get("note", "")
         if not isinstance(note, str) or len(note) > reconciliation.SIGN_OFF_NOTE_MAX:
             raise BadRequest(
                 f"The note is text of at most {reconciliation.SIGN_OFF_NOTE_MAX} characters.", field="note"
