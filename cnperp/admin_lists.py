@@ -17,6 +17,7 @@ from django.contrib.admin.views.main import (
     TO_FIELD_VAR,
 )
 from django.core.exceptions import ValidationError
+from django.core.paginator import InvalidPage
 from django.http import HttpResponseRedirect
 
 # The admin takes any field lookup from the URL. Some fail only when the query runs, after the
@@ -88,10 +89,47 @@ class ListLookupGuard:
             return self._unfiltered(request, bad, "the database cannot apply it")
         response = super().changelist_view(request, extra_context)
         refused = getattr(request, "_refused_list_filter", None)
+        page_refused = self._page_refused(request, refused)
+        if page_refused is not None:
+            return page_refused
         if refused is None:
             return response
         filters = [_shown(key, value) for key, value in request.GET.items() if key not in LIST_PARAMETERS]
         return self._unfiltered(request, filters, _first_sentence(refused))
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        request._list_paginator = paginator  # how many pages there are, to name a page that is not one
+        return paginator
+
+    @staticmethod
+    def _page_refused(request, refused):
+        """Name a page the list does not have (``?p=999``, ``?p=-1``, ``?p=abc``) and show the first.
+
+        Django answers a page past the end with the same bare redirect as a bad filter (which
+        named nothing and dropped the filters), and reads ``?p=abc`` as page 1 without a word.
+        """
+        page = request.GET.get(PAGE_VAR)
+        paginator = getattr(request, "_list_paginator", None)
+        if page is None or paginator is None:
+            return None
+        if refused is not None and not isinstance(refused.__context__, InvalidPage):
+            return None  # a filter was refused before the page was looked for: that is the message
+        pages = paginator.num_pages
+        try:
+            number = int(page)
+        except ValueError:
+            problem = f"“{_shown(PAGE_VAR, page)[len(PAGE_VAR) + 1 :]}” is not a page number"
+        else:
+            if 1 <= number <= pages:
+                return None
+            problem = f"Page {number} does not exist"
+        counted = f"{pages} page{'' if pages == 1 else 's'}"
+        messages.error(request, f"{problem}: the list has {counted}; the first page is shown.")
+        query = request.GET.copy()
+        query.pop(PAGE_VAR)
+        query.pop(ERROR_FLAG, None)
+        return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
 
     def get_changelist_instance(self, request):
         try:
