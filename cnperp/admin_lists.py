@@ -1,4 +1,5 @@
-"""Admin lists that say which filter in their address they cannot apply, instead of a 500 or silence.
+"""Admin lists that say which filter or page in their address they cannot apply, and which action
+the user may not run, instead of a 500 or silence.
 
 Shared by every model admin of the project (``cnperp.admin``) and the audit trail's list
 (``cnperp.audit_admin``), which ``cnperp.admin`` imports: hence a module of its own.
@@ -6,6 +7,7 @@ Shared by every model admin of the project (``cnperp.admin``) and the audit trai
 
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import model_format_dict
 from django.contrib.admin.views.main import (
     ALL_VAR,
     ERROR_FLAG,
@@ -16,6 +18,7 @@ from django.contrib.admin.views.main import (
     SEARCH_VAR,
     TO_FIELD_VAR,
 )
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage
 from django.http import HttpResponseRedirect
@@ -75,7 +78,55 @@ def _first_sentence(error):
     return text.split(". Choices are:")[0].rstrip(".")
 
 
-class ListLookupGuard:
+class ForgedActionGuard:
+    """An action the user may not run, posted anyway, is refused in red, naming it and its permission.
+
+    Django drops such an action from the list's choices and then treats it as never asked: the
+    list again without a word when the user has no action at all, "No action selected." when they
+    have others. Nothing is changed either way; now the user is told why.
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        refused = self._forged_action(request)
+        if refused is not None:
+            return refused
+        return super().changelist_view(request, extra_context)
+
+    def _forged_action(self, request):
+        if request.method != "POST" or "action" not in request.POST or "_save" in request.POST:
+            return None
+        names = request.POST.getlist("action")
+        try:
+            name = names[int(request.POST.get("index", 0))]
+        except (ValueError, IndexError):
+            return None
+        known = {action_name: (func, text) for func, action_name, text in self._get_base_actions()}
+        if name not in known or name in self.get_actions(request):
+            return None  # an action that does not exist, or one the user may run: the admin's own
+        func, description = known[name]
+        missing = [
+            self._permission_name(permission)
+            for permission in getattr(func, "allowed_permissions", ())
+            if not getattr(self, f"has_{permission}_permission")(request)
+        ]
+        if not missing:
+            return None
+        shown = str(description) % model_format_dict(self.opts)
+        messages.error(
+            request,
+            f"You may not run “{shown}”: it needs the permission {', '.join(missing)}. Nothing was changed.",
+        )
+        return HttpResponseRedirect(request.get_full_path())
+
+    def _permission_name(self, permission):
+        # The posting mixins name their permissions (post_permission); the rest follow Django's rule.
+        named = getattr(self, f"{permission}_permission", None)
+        if isinstance(named, str) and named:
+            return named
+        return f"{self.opts.app_label}.{get_permission_codename(permission, self.opts)}"
+
+
+class ListLookupGuard(ForgedActionGuard):
     """A list asked for a filter it cannot apply shows the whole list and says which filter and why.
 
     Django's own answer to a bad lookup is a redirect to the unfiltered list (``?e=1``) with no
