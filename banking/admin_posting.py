@@ -162,8 +162,8 @@ class PostingActionsMixin:
         return f"{count} {self.document_label}{'' if count == 1 else 's'}"
 
     def _named(self, pk):
-        # A message starting with the id would show it capitalised ("Bt-..."), and ids are
-        # case-sensitive: BT-1 may be another record.
+        # The kind before the id: "Bank transaction bt-1: ..." says what bt-1 is (and Django's
+        # admin page used to capitalise a message's first letter: ids are case-sensitive).
         return f"{self.document_label.capitalize()} {pk}"
 
     def _report(self, request, *, done, verb, refused=(), left_alone=()):

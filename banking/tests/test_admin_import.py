@@ -99,6 +99,26 @@ def test_the_same_csv_uploaded_under_another_name_is_already_imported(signed_in)
 
 
 @override_settings(SECURE_SSL_REDIRECT=False)
+def test_the_summary_names_the_file_exactly_as_uploaded(signed_in):
+    # Django's admin page capitalised every message: "nov.csv: ..." read "Nov.csv: ...".
+    BankAccountFactory(id="ba-csv", iban="", account_number="1234", currency="USD")
+    profile = StatementCsvProfileFactory(name="Plain")
+    content = b"Date,Amount,Description\n2025-11-01,100.00,Deposit\n"
+
+    def upload(name):
+        form = {"bank_account": "ba-csv", "format": "csv", "profile": profile.pk}
+        return signed_in.post(URL, {**form, "file": SimpleUploadedFile(name, content)})
+
+    first = upload("nov.csv")
+    again = upload("nov.csv")
+
+    assert b'<li class="success">nov.csv: 1 line(s) read, 1 new' in first.content
+    assert b"Nov.csv" not in first.content
+    assert b"nov.csv: 1 line(s) read, 0 new, 1 duplicate(s) skipped" in again.content
+    assert b"Nov.csv" not in again.content
+
+
+@override_settings(SECURE_SSL_REDIRECT=False)
 def test_changelist_offers_the_import_button(signed_in):
     response = signed_in.get("/admin/banking/bankstatement/")
 
