@@ -7,7 +7,8 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cnperp.settings")
-    from django.core.management import execute_from_command_line
+    # Django's own, but a command that cannot reach the database ends with one line and exit 1.
+    from cnperp.commandline import execute_from_command_line
 
     execute_from_command_line(sys.argv)
 

@@ -18,7 +18,9 @@ from accounting.models import AccountingPeriod
 from accounting.services import command_user_get
 from banking.models import BankAccount
 from banking.posting import bank_transaction_drafts, bank_transactions_post_batch
+from cnperp.commandline import database_unavailable_message
 from cnperp.exceptions import DomainError
+from cnperp.middleware import DATABASE_ERRORS, is_outage
 from cnperp.permissions import command_user_check
 from cnperp.progress import Progress
 
@@ -85,7 +87,15 @@ class Command(BaseCommand):
             if not ids:
                 break
             last = ids[-1]
-            result = self._post(ids, poster, dry_run)
+            try:
+                result = self._post(ids, poster, dry_run)
+            except DATABASE_ERRORS as exc:
+                if not is_outage(exc):
+                    raise
+                progress.close()
+                raise CommandError(
+                    self._outage(exc, posted=posted, total=total, batch=ids, dry_run=dry_run)
+                ) from exc
             batches += 1
             seen += len(ids)
             posted += len(result.posted)
@@ -111,6 +121,17 @@ class Command(BaseCommand):
                 f"{len(skipped)} draft(s) {'would be' if dry_run else 'were'} left unposted; "
                 "the reasons are listed above."
             )
+
+    def _outage(self, exc, *, posted, total, batch, dry_run):
+        # The batches before this one are committed: say how many, so nobody re-checks them by hand.
+        if dry_run:
+            done = "Dry run: nothing was written."
+        else:
+            done = (
+                f"{posted} of {total} draft(s) were posted (committed) before the failure; the batch "
+                f"starting at {batch[0]} was not confirmed. Run the command again to post the rest."
+            )
+        return f"{database_unavailable_message(exc)}. {done}"
 
     def _post(self, ids, poster, dry_run):
         try:
