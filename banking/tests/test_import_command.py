@@ -195,3 +195,34 @@ def test_a_notification_without_balances_says_they_are_not_given():
     assert "opening not given closing not given" in out
     assert "None" not in out
     assert "balances not given: not checked" in out
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_import_while_another_session_holds_the_account_fails_in_one_line_after_retrying():
+    # Given another session that holds the bank account's row (an import under way elsewhere).
+    import MySQLdb
+    from django.db import connection
+
+    BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+    holder = MySQLdb.connect(**connection.get_connection_params())
+    holder.autocommit(False)
+    holder.cursor().execute("SELECT id FROM bank_accounts WHERE id = 'ba-six' FOR UPDATE")
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")  # a second a wait, not 50
+
+    # When the command imports into that account.
+    try:
+        with pytest.raises(CommandError) as failed:
+            run(str(SAMPLES / "camt" / "camt053_six_v4.xml"), "--account", "ba-six")
+    finally:
+        holder.rollback()
+        holder.close()
+        connection.close()  # back to the server's lock wait for the tests after
+
+    # Then it retried as the posting commands do, and says so in one line; nothing imported.
+    assert failed.value.returncode == 1
+    message = str(failed.value)
+    assert "busy" in message and "try again" in message and "Nothing imported." in message
+    assert "\n" not in message
+    assert counts() == (0, 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from accounting.locks import retry_on_lock_conflict
 from accounting.services import command_user_get
 from banking.importers import FORMATS
 from banking.models import BankAccount, StatementCsvProfile
@@ -22,6 +23,10 @@ from banking.statement_import import statement_import, statement_max_bytes
 from cnperp.exceptions import DomainError
 from cnperp.permissions import command_user_check
 from cnperp.progress import Progress
+
+# Another import or a posting may hold the account's row: wait and try again, as post_transactions,
+# reconcile and close_period do, and say so in one line when it stays busy.
+statement_import_retried = retry_on_lock_conflict(statement_import)
 
 
 class Command(BaseCommand):
@@ -68,7 +73,7 @@ class Command(BaseCommand):
         # A bar on a terminal's stderr while the file is parsed and written; nothing under cron.
         with Progress(total=1, label=f"Importing {path.name}", unit="file") as bar:
             try:
-                result = statement_import(
+                result = statement_import_retried(
                     bank_account=account,
                     content=path.read_bytes(),
                     file_name=path.name,
@@ -77,6 +82,11 @@ class Command(BaseCommand):
                     user=actor,
                 )
             except DomainError as exc:
+                if exc.code == "lock_conflict":
+                    raise CommandError(
+                        f"The bank account {account.pk} is busy (another import or posting holds it) "
+                        "and stayed so through every retry; try again. Nothing imported."
+                    ) from exc
                 where = f" ({exc.field})" if exc.field else ""
                 raise CommandError(f"{exc.message}{where} Nothing imported.") from exc
             bar.advance()
