@@ -76,3 +76,37 @@ def test_a_token_for_a_user_without_permissions_is_refused_with_403():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {printed['token']}")
     assert client.get("/api/v1/banking/transactions").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("system-posting", "the service account commands act as"),
+        ("left-the-company", "Activate it first in the admin"),
+    ],
+)
+def test_an_inactive_account_gets_no_password_no_token_and_no_group(username, reason):
+    # Given an account that cannot sign in: the cron service account, or someone deactivated.
+    from accounting.services import command_user_get
+
+    users = get_user_model().objects
+    if username == "system-posting":
+        command_user_get()
+    else:
+        users.create_user(username=username, password="Old-pass-123", is_active=False)
+    before = users.values().get(username=username)
+
+    # When a password, a group and a token are asked for it.
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "create_api_user", username, "--group", "clerk", "--reset-password", stdout=io.StringIO()
+        )
+
+    # Then it is refused in one line naming the account and why; nothing changed.
+    message = str(refused.value)
+    assert refused.value.returncode == 1
+    assert f'"{username}"' in message and "inactive" in message and reason in message
+    assert "\n" not in message
+    assert users.values().get(username=username) == before
+    assert not users.get(username=username).groups.exists()
+    assert not Token.objects.filter(user__username=username).exists()

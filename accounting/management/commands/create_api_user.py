@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from accounting.services import SYSTEM_USERNAME
 from cnperp.roles import ROLES
 
 
@@ -68,7 +69,12 @@ class Command(BaseCommand):
         if not username:
             raise CommandError("Give a username.")
         user_model = get_user_model()
-        if not user_model.objects.filter(username=username).exists():
+        existing = user_model.objects.filter(username=username).first()
+        if existing is not None and not existing.is_active:
+            # A password or a token for an account that cannot sign in works nowhere, and the
+            # printed token would read as if it did.
+            raise CommandError(self._inactive_refusal(username))
+        if existing is None:
             # The checks the admin's user form makes: a name too long for its column was a
             # database error, and a space or a NUL made a user nobody could type.
             try:
@@ -111,6 +117,18 @@ class Command(BaseCommand):
         if new_password is not None:
             self.stdout.write(f"password: {new_password}")
         self.stdout.write(f"token: {token.key}")
+
+    def _inactive_refusal(self, username):
+        if username == SYSTEM_USERNAME:
+            return (
+                f'"{username}" is the service account commands act as without --user; it is inactive so '
+                "that nobody can sign in as it, and gets no password, group or token. Nothing changed."
+            )
+        return (
+            f'"{username}" is inactive: it cannot sign in, so a password or token would not work. '
+            f"Activate it first in the admin (Users, {username}, Active), then run this again. "
+            "Nothing changed."
+        )
 
     def _groups(self, names, *, create):
         found = []
