@@ -160,3 +160,44 @@ def test_a_variance_changed_since_its_sign_off_is_alerted_again(book):
 
     with pytest.raises(CommandError, match="1 variance"):
         _run("--period", "2025-10")
+
+
+@override_settings(ADMINS=ADMINS)
+def test_each_alert_in_the_mail_links_the_report_it_came_from_and_the_link_answers(book):
+    # Given accounts in two currencies (a report over all of them needs currency= or an account)
+    # and an alert on each kind: ba-op's statement above the books, a branch short on ba-sav.
+    import re
+
+    from rest_framework.test import APIClient
+
+    from accounting.tests.factories import UserFactory
+    from banking.tests.factories import BankAccountFactory
+
+    BankAccountFactory(id="ba-usd", name="Dollar account", currency="USD")
+    _statement_above_books("ba-op", "5000.01")
+    CashSubmissionFactory(
+        bank_account=account("ba-sav"),
+        branch=BranchFactory(id="north", code="NORTH"),
+        expected_amount=Decimal("8000.00"),
+        deposited_amount=Decimal("2000.00"),
+    )
+
+    with pytest.raises(CommandError):
+        _run("--period", "2025-10")
+
+    # Then each alert's line is followed by the request that opens its report, and it answers 200
+    # with that alert in it.
+    body = mail.outbox[0].body
+    links = re.findall(r"GET (/api/v1/banking/variance-report\S*)", body)
+    assert links == [
+        "/api/v1/banking/variance-report?period=2025-10&bank_account_id=ba-op",
+        "/api/v1/banking/variance-report?period=2025-10&bank_account_id=ba-sav",
+    ]
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="auditor-ann", is_superuser=True))
+    kinds = []
+    for link in links:
+        response = client.get(link)
+        assert response.status_code == 200, response.content
+        kinds += [alert["kind"] for alert in response.json()["alerts"]]
+    assert kinds == ["book_vs_statement", "cash_submission"]

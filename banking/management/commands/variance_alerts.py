@@ -18,7 +18,9 @@ import logging
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from accounting.models import AccountingPeriod
 from banking.matching import period_bounds
@@ -39,6 +41,18 @@ def describe(alert):
         f"{alert['period']} {where}: {what} variance {alert['variance']:.2f} {alert['currency']} "
         f"(threshold {alert['threshold']:.2f})"
     )
+
+
+def report_link(alert):
+    """Return the request that opens the variance report ``alert`` came from.
+
+    Every alert is one bank account's (its book against its statement, or a
+    branch's cash deposited into it): the link names that account. The month's
+    report over every account answers 400 once the accounts are in more than
+    one currency, since amounts in two currencies cannot be summed.
+    """
+    query = urlencode({"period": alert["period"], "bank_account_id": alert["bank_account_id"]})
+    return f"{reverse('variance-report')}?{query}"
 
 
 class Command(BaseCommand):
@@ -79,10 +93,10 @@ class Command(BaseCommand):
             }
             logger.warning(json.dumps(payload, sort_keys=True))
         if settings.ADMINS:
-            mail_admins(
-                f"{len(alerts)} banking variance(s) above {alert_threshold():.2f} in {period}",
-                "\n".join(lines) + "\n\nSee GET /api/v1/banking/variance-report?period=" + period + "\n",
+            body = "".join(
+                f"{line}\n  See GET {report_link(alert)}\n" for alert, line in zip(alerts, lines, strict=True)
             )
+            mail_admins(f"{len(alerts)} banking variance(s) above {alert_threshold():.2f} in {period}", body)
             mailed = "the admins were mailed"
         else:
             # Django's mail_admins sends nothing without ADMINS: say so rather than claim a mail.
