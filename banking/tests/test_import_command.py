@@ -226,3 +226,26 @@ def test_import_while_another_session_holds_the_account_fails_in_one_line_after_
     assert "busy" in message and "try again" in message and "Nothing imported." in message
     assert "\n" not in message
     assert counts() == (0, 0)
+
+
+def test_a_csv_profile_with_another_format_is_refused():
+    # Given a CSV profile and a camt file
+    BankAccountFactory(id="ba-six", iban="CH0309000000250090342", account_number="", currency="CHF")
+    StatementCsvProfileFactory(name="Hausbank")
+
+    # When both are given, with --format camt
+    with pytest.raises(CommandError) as refused:
+        run(
+            str(SAMPLES / "camt" / "camt053_six_v4.xml"),
+            "--account",
+            "ba-six",
+            "--format",
+            "camt",
+            "--profile",
+            "Hausbank",
+        )
+
+    # Then it names the flags, and nothing is imported
+    assert refused.value.returncode == 1
+    assert "--profile" in str(refused.value) and "--format camt" in str(refused.value)
+    assert counts() == (0, 0)

@@ -400,6 +400,9 @@ def test_guide_smoke_object_can_be_created_as_written_after_load_demo():
         (["--end-month", "1900-06"], "before the books' first year"),
         (["--size", "-1"], "--size"),
         (["--size", "10", "--accounts", "5"], "--accounts"),
+        # They shape the --size rows only: the demo year would have ignored them.
+        (["--accounts", "2"], "--accounts 2 spreads the --size rows"),
+        (["--batch-size", "100"], "--batch-size 100 sizes the batches of the --size rows"),
     ],
 )
 def test_bad_options_are_refused_and_change_nothing(args, message):

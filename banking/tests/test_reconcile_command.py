@@ -106,3 +106,14 @@ def test_bad_arguments_end_with_a_message(month, args, message):
 def test_a_missing_argument_exits_non_zero(month):
     with pytest.raises(CommandError, match="--period"):
         reconcile("--account", "ba-op")
+
+
+def test_a_note_without_finalize_is_refused_rather_than_thrown_away(month):
+    # When a sign-off note is given to a run that signs nothing off
+    with pytest.raises(CommandError) as refused:
+        reconcile("--account", "ba-op", "--period", "2025-10", "--match", "--note", "fee explained")
+
+    # Then it names the flag, and nothing was matched or saved
+    assert refused.value.returncode == 1
+    assert "--note" in str(refused.value) and "--finalize" in str(refused.value)
+    assert not BankReconciliation.objects.exists()

@@ -46,6 +46,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["profile"] and options["format"] not in ("auto", "csv"):
+            # A CSV profile reads CSV columns only: with another format it would be ignored.
+            raise CommandError(
+                f"--profile names a CSV profile, which reads CSV files only, not --format "
+                f"{options['format']}; leave --profile out, or use --format csv. Nothing imported."
+            )
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")

@@ -75,7 +75,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--accounts",
             type=int,
-            default=len(demo.BANK_ACCOUNTS),
+            default=None,
             metavar="K",
             help=f"Bank accounts the --size rows spread over, 1 to {len(demo.BANK_ACCOUNTS)} (all).",
         )
@@ -93,12 +93,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=demo.DEFAULT_BATCH_SIZE,
+            default=None,
             metavar="B",
             help=f"Rows per INSERT batch and database transaction ({demo.DEFAULT_BATCH_SIZE}).",
         )
 
     def handle(self, *args, size, months, end_month, accounts, seed, with_postings, batch_size, **options):
+        # They shape the --size rows only: without --size the demo year would ignore them unsaid.
+        for option, value, what in (
+            ("--accounts", accounts, "spreads the --size rows over that many accounts"),
+            ("--batch-size", batch_size, "sizes the batches of the --size rows"),
+        ):
+            if value is not None and not size:
+                raise CommandError(
+                    f"{option} {value} {what}; give --size N too, or leave it out. Nothing done."
+                )
+        accounts = len(demo.BANK_ACCOUNTS) if accounts is None else accounts
+        batch_size = demo.DEFAULT_BATCH_SIZE if batch_size is None else batch_size
         self._check(size, months, end_month, accounts, batch_size, with_postings)
         # What was added is what is stored now less what was before: the services that post the
         # demo's history write the ledger rows themselves, and the loaders' own counts missed them.

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--finalize", action="store_true", help="Sign off and lock the month afterwards.")
         parser.add_argument(
-            "--note", default="", help="Sign-off note (needed for a variance beyond threshold)."
+            "--note",
+            default=None,
+            help="Sign-off note, with --finalize (needed for a variance beyond threshold).",
         )
         parser.add_argument("--user", default=None, help="Act as this username; default: system-posting.")
         parser.add_argument(
@@ -38,6 +40,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, account, period, match, finalize, note, user, as_json, **options):
+        if note is not None and not finalize:
+            # Only a sign-off keeps a note: taken without one, it would be thrown away unsaid.
+            raise CommandError(
+                "--note is the sign-off note and is kept only with --finalize; add --finalize, "
+                "or leave --note out. Nothing done."
+            )
         # A bar on a terminal's stderr (matching a large month takes a while); nothing under cron.
         steps = 2 if match and finalize else 1
         bar = Progress(total=steps, label=f"Reconciling {account} {period}", unit="steps")
@@ -58,7 +66,7 @@ class Command(BaseCommand):
                 bar.advance()
             if finalize:
                 _snapshot, result = reconciliation_finalize(
-                    bank_account_id=account, period=period, user=actor, note=note
+                    bank_account_id=account, period=period, user=actor, note=note or ""
                 )
                 bar.advance()
         except DomainError as exc:
