@@ -136,3 +136,56 @@ def test_post_transactions_cut_off_mid_run_says_how_many_were_posted_before():
     assert "bt-cut-2" in message and "\n" not in message
     statuses = dict(BankTransaction.objects.values_list("id", "posting_status"))
     assert statuses == {"bt-cut-1": PostingStatus.POSTED, "bt-cut-2": PostingStatus.DRAFT}
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_post_transactions_summary_counts_the_drafts_another_run_posted_meanwhile():
+    # Given three drafts, the second held by an accountant posting it by hand.
+    from banking.posting import bank_transaction_post
+
+    ledger = ledger_setup()
+    for number in (1, 2, 3):
+        BankTransactionFactory(id=f"bt-both-{number}", bank_account=ledger["op"], amount=Decimal("10.00"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        session_id = cursor.fetchone()[0]
+    watcher = MySQLdb.connect(**connection.get_connection_params())
+    watcher.autocommit(True)
+    holding, outcome = threading.Event(), []
+
+    def accountant_posts_the_second():
+        # In one transaction: lock it, wait until the command waits for it, post it, commit.
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                list(BankTransaction.objects.select_for_update().filter(pk="bt-both-2"))
+                holding.set()
+                outcome.append(
+                    _when_waiting_for_a_lock(watcher, session_id, "bt-both-2", lambda cursor: None)
+                )
+                bank_transaction_post(transaction_id="bt-both-2", user=ledger["user"])
+        finally:
+            holding.set()
+            connection.close()
+
+    accountant = threading.Thread(target=accountant_posts_the_second)
+    accountant.start()
+    holding.wait(30)
+
+    # When the command posts every draft, one a batch, meanwhile.
+    out = StringIO()
+    try:
+        call_command("post_transactions", "--all-drafts", "--batch-size", "1", stdout=out)
+    finally:
+        accountant.join()
+        watcher.close()
+
+    # Then its summary adds up: 2 posted by it + 1 by the accountant + 0 left = the 3 it counted.
+    assert outcome == [True]
+    assert (
+        "Posted 2 of 3 draft transaction(s) in 3 batch(es)" in out.getvalue()
+        and "1 posted by another run meanwhile; 0 left as draft(s)." in out.getvalue()
+    ), out.getvalue()
+    assert not BankTransaction.objects.filter(posting_status=PostingStatus.DRAFT).exists()

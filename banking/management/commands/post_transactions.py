@@ -81,6 +81,9 @@ class Command(BaseCommand):
         progress = Progress(total=total, label="Posting", unit="drafts")
         started = time.perf_counter()
         posted, skipped, batches, seen, last = 0, {}, 0, 0, None
+        # Drafts another run (or someone in the API or the admin) posted after they were counted:
+        # found gone from their batch, or never listed, so that the summary still adds up.
+        by_others = 0
         while True:
             page = drafts.filter(pk__gt=last) if last is not None else drafts
             ids = list(page[:batch_size])
@@ -100,6 +103,7 @@ class Command(BaseCommand):
             seen += len(ids)
             posted += len(result.posted)
             skipped.update(result.skipped)
+            by_others += len(ids) - len(result.posted) - len(result.skipped)
             progress.update(seen)
         progress.close()
         elapsed = time.perf_counter() - started
@@ -109,9 +113,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  ... and {len(skipped) - SHOWN_SKIPS} more left as drafts")
         rate = posted / elapsed if elapsed > 0 else 0
         verb = "Would post" if dry_run else "Posted"
+        # Counted but never listed: posted by others before their batch was read.
+        by_others += max(0, total - seen)
+        # Drafts made during the run and posted by it count too: posted + by others + left = considered.
+        considered = max(total, posted + by_others + len(skipped))
+        meanwhile = f"{by_others} posted by another run meanwhile; " if by_others else ""
         self.stdout.write(
-            f"{verb} {posted} of {total} draft transaction(s) in {batches} batch(es), {elapsed:.2f} s "
-            f"({rate:.0f}/s); {len(skipped)} left as draft(s)."
+            f"{verb} {posted} of {considered} draft transaction(s) in {batches} batch(es), {elapsed:.2f} s "
+            f"({rate:.0f}/s); {meanwhile}{len(skipped)} left as draft(s)."
             + (" Dry run: nothing was written." if dry_run else "")
         )
         if skipped:
