@@ -75,6 +75,20 @@ def periods_after_lock_shared(period_id):
         return list(cursor.fetchall())
 
 
+def periods_before_lock(period_id):
+    """Lock every period before ``period_id`` for update, in order (a close of a later month).
+
+    A posting share-locks the periods of its dates, then the ones after them:
+    a close that first locks the months before its own waits for postings
+    dated in them, even when its own month has no row yet (nothing would lock
+    it), and the postings that follow find it closed.
+    """
+    _require_atomic()
+    list(
+        AccountingPeriod.objects.select_for_update().filter(pk__lt=period_id).order_by("pk").values_list("pk")
+    )
+
+
 def rows_lock_shared(model, ids):
     """Share-lock the rows of ``model`` with these primary keys, in key order."""
     _require_atomic()

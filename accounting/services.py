@@ -587,6 +587,16 @@ def accounting_period_close(*, period_id, user):
     A month without a period row is created closed.
     """
     (start, end), code = _period_code(period_id)
+    today = timezone.localdate()
+    if end >= today:
+        # Closing a month closes the books up to its end (closed_after): a month not over yet,
+        # closed by a slip of the year, would stop every posting of the ledger.
+        raise ConflictError(
+            f"Period {code} has not ended (it ends on {end}; today is {today}): a month is closed once "
+            "it is over.",
+            code="period_not_ended",
+        )
+    locks.periods_before_lock(code)
     period = locks.period_lock(code)
     if period is None:
         try:
@@ -630,6 +640,19 @@ def accounting_period_reopen(*, period_id, user):
         raise NotFoundError(f"Period {code} does not exist.")
     if period.status == PeriodStatus.OPEN:
         raise ConflictError(f"Period {code} is already open.", code="period_open")
+    later = list(
+        AccountingPeriod.objects.filter(pk__gt=code, status=PeriodStatus.CLOSED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if later:
+        # Nothing could be posted into it while a later month stays closed (closed_after).
+        months = later[0] if len(later) == 1 else f"the closed months from {later[-1]} back to {later[0]}"
+        raise ConflictError(
+            f"Period {later[-1]} after {code} is closed too: postings dated in {code} would change its "
+            f"balances, so {code} would stay shut. Reopen {months} first.",
+            code="period_closed",
+        )
     period.status = PeriodStatus.OPEN
     period.closed_at = None
     period.closed_by = None

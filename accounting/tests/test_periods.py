@@ -57,10 +57,10 @@ def test_close_then_nothing_posts_then_reopen_and_it_posts():
 
 
 def test_closing_a_month_without_a_period_row_creates_it_closed():
-    period = accounting_period_close(period_id="2027-01", user=UserFactory())
+    period = accounting_period_close(period_id="2024-02", user=UserFactory())
     assert (period.start_date, period.end_date, period.status) == (
-        datetime.date(2027, 1, 1),
-        datetime.date(2027, 1, 31),
+        datetime.date(2024, 2, 1),
+        datetime.date(2024, 2, 29),
         PeriodStatus.CLOSED,
     )
 

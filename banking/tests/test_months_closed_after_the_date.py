@@ -149,3 +149,52 @@ def test_the_batch_leaves_a_draft_dated_before_a_signed_off_month(ledger):
         "bt-dec",
         "bt-aug-sav",
     }
+
+
+def test_a_month_not_over_yet_is_not_closed(superuser):
+    from django.utils import timezone
+
+    from cnperp.exceptions import ConflictError
+
+    this_month = timezone.localdate().strftime("%Y-%m")
+
+    for month in (this_month, "2099-12"):
+        with pytest.raises(ConflictError, match=f"Period {month} has not ended") as refused:
+            accounting_period_close(period_id=month, user=superuser)
+        assert refused.value.code == "period_not_ended"
+    assert not AccountingPeriod.objects.filter(pk__in=[this_month, "2099-12"]).exists()
+
+
+def test_an_earlier_month_is_reopened_only_after_the_later_closed_ones(ledger, superuser):
+    from cnperp.exceptions import ConflictError
+
+    for month in ("2025-10", "2025-11"):
+        accounting_period_close(period_id=month, user=superuser)
+
+    with pytest.raises(ConflictError, match="Period 2025-11 after 2025-10 is closed too") as refused:
+        accounting_period_reopen(period_id="2025-10", user=superuser)
+    assert "Reopen 2025-11 first" in refused.value.message
+    assert AccountingPeriod.objects.get(pk="2025-10").status == "closed"
+
+    accounting_period_reopen(period_id="2025-11", user=superuser)
+    accounting_period_reopen(period_id="2025-10", user=superuser)
+    assert set(
+        AccountingPeriod.objects.filter(pk__in=["2025-10", "2025-11"]).values_list("status", flat=True)
+    ) == {"open"}
+
+
+def test_a_posting_rule_may_not_post_into_a_bank_accounts_books(ledger):
+    from django.core.exceptions import ValidationError
+
+    from banking.models import PostingRule
+
+    rule = PostingRule(
+        document_type="fee", bank_account=ledger["sav"], contra_account_id=ledger["op"].gl_account_id
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert refused.value.message_dict["contra_account"] == [
+        f"GL account {ledger['op'].gl_account_id} is the ledger account of bank account ba-op: its books. "
+        "A posting rule needs an account of its own."
+    ]
