@@ -833,6 +833,22 @@ class PostingRule(TrackedModel):
             raise ValidationError(
                 {"contra_account": f"GL account {self.contra_account_id} is inactive; choose an active one."}
             )
+        # The other side of BankAccount._check_gl_account_holds_money: a bank's GL account is its books,
+        # so a rule posting to it would put another account's money, unchecked, into them.
+        bank = (
+            BankAccount.objects.filter(gl_account_id=self.contra_account_id)
+            .values_list("pk", flat=True)
+            .first()
+            if self.contra_account_id
+            else None
+        )
+        if bank is not None:
+            raise ValidationError(
+                {
+                    "contra_account": f"GL account {self.contra_account_id} is the ledger account of bank "
+                    f"account {bank}: its books. A posting rule needs an account of its own."
+                }
+            )
 
 
 def _gl_account_active(account_id):
