@@ -724,6 +724,10 @@ class FloatAllocation(PostedDocument):
         # A reversed float was never given: the branch holds none of it, as its float account says.
         if self.posting_status == PostingStatus.REVERSED:
             return Decimal("0.00")
+        # Posted, it counts the returns posted (the summary those keep), as the float account does:
+        # a return recorded on the float before posting is what post-return will take, not yet back.
+        if self.posting_status == PostingStatus.POSTED and not self.return_gl_reference:
+            return self.amount
         return self.amount - self.returned_amount
 
 

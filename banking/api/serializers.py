@@ -242,7 +242,10 @@ class FloatAllocationSerializer(DocumentSerializer):
     bank_account_id = ref_field(BankAccount, "bank_account")
     amount = money_field()
     returned_amount = money_field(allow_zero=True, required=False)
-    outstanding_amount = money_out(help_text="Allocated less returned; 0.00 once the float is reversed.")
+    outstanding_amount = money_out(
+        help_text="Allocated less returned: once posted, less the returns posted (a return recorded on "
+        "the float but not posted yet is still out); 0.00 once the float is reversed."
+    )
     cost_center_id = DIMENSION_REFS["cost_center_id"]()
     department_id = DIMENSION_REFS["department_id"]()
     returns = FloatReturnSerializer(

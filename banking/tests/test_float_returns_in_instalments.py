@@ -671,3 +671,24 @@ def test_a_reversed_float_has_nothing_outstanding(admin_api, ledger, given):
 
     assert reversed_.status_code == 201, reversed_.content
     assert (shown["posting_status"], shown["outstanding_amount"]) == ("reversed", "0.00")
+
+
+@pytest.mark.django_db
+def test_a_return_recorded_but_not_posted_is_still_outstanding(admin_api, ledger):
+    # Given a float recorded with 150.00 back, then posted: the return itself is not posted yet
+    FloatAllocationFactory(
+        id="fa-rec",
+        branch=ledger["branch"],
+        bank_account=ledger["op"],
+        amount=D("400.00"),
+        returned_amount=D("150.00"),
+        return_date=datetime.date(2025, 10, 3),
+    )
+    posting.float_allocation_post(allocation_id="fa-rec", user=ledger["user"])
+
+    # the branch still holds all 400.00, as the float account says, until the return is posted
+    shown = admin_api.get(f"{BASE}/float-allocations/fa-rec").json()
+    assert (shown["returned_amount"], shown["outstanding_amount"]) == ("150.00", "400.00")
+    posting.float_return_post(allocation_id="fa-rec", user=ledger["user"])
+    shown = admin_api.get(f"{BASE}/float-allocations/fa-rec").json()
+    assert (shown["returned_amount"], shown["outstanding_amount"]) == ("150.00", "250.00")
