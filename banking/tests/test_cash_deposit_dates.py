@@ -85,7 +85,8 @@ def test_a_deposited_amount_without_its_day_or_deposit_is_refused(admin_api, led
     assert list(CashSubmission.objects.values_list("deposited_amount", "deposit_date")) == [(None, None)]
 
 
-def test_record_deposit_refuses_a_day_before_the_deposit(admin_api, ledger):
+def posted_submission(ledger, **extra):
+    """cs-1, 500.00 from the test branch on 14 October, recorded and posted through the services."""
     services.cash_submission_create(
         user=ledger["user"],
         id="cs-1",
@@ -93,8 +94,13 @@ def test_record_deposit_refuses_a_day_before_the_deposit(admin_api, ledger):
         bank_account=ledger["op"],
         submission_date=datetime.date(2025, 10, 14),
         expected_amount=D("500.00"),
+        **extra,
     )
     posting.cash_submission_post(submission_id="cs-1", user=ledger["user"])
+
+
+def test_record_deposit_refuses_a_day_before_the_deposit(admin_api, ledger):
+    posted_submission(ledger)
 
     early = admin_api.post(
         f"{BASE}/cash-submissions/cs-1/record-deposit",
@@ -114,17 +120,7 @@ def test_record_deposit_refuses_a_day_before_the_deposit(admin_api, ledger):
 
 def test_a_posted_submission_without_its_day_takes_the_one_given_with_its_deposit(admin_api, ledger):
     # Posted (before the day was needed) with what reached the bank but neither the day nor the deposit
-    services.cash_submission_create(
-        user=ledger["user"],
-        id="cs-1",
-        branch=ledger["branch"],
-        bank_account=ledger["op"],
-        submission_date=datetime.date(2025, 10, 14),
-        expected_amount=D("500.00"),
-        deposited_amount=D("500.00"),
-        deposit_date=DEPOSIT_DAY,
-    )
-    posting.cash_submission_post(submission_id="cs-1", user=ledger["user"])
+    posted_submission(ledger, deposited_amount=D("500.00"), deposit_date=DEPOSIT_DAY)
     CashSubmission.objects.filter(pk="cs-1").update(deposit_date=None)
 
     linked = admin_api.post(
