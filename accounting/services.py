@@ -229,8 +229,9 @@ def _check_periods_open(statuses, codes):
                 "Reopen it or choose a date in an open period.",
                 code="period_closed",
             )
-    for _code, refusal in sorted(closed_after(codes).items())[:1]:
-        raise ConflictError(refusal, code="period_closed")
+    refusals = closed_after(codes)
+    if refusals:
+        raise ConflictError(refusals[min(refusals)], code="period_closed")
 
 
 def _check_accounts(account_ids):

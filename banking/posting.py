@@ -92,18 +92,17 @@ from banking.models import (
     FloatReturn,
     PostingRule,
     float_status,
+    not_after_today,
 )
 from banking.services import (
-    BALANCE_CHANGE,
-    BOOK_CHANGE,
     MATCHED_FIELDS,
+    balances_refusal,
     bank_accounts_lock_shared,
     bank_transfer_receipt_reversed,
     bank_transfer_sending_reversed,
     correction_chains,
     deposit_correction_check,
     finalized_months,
-    finalized_refusal,
     refuse_matched,
     refuse_signed_off_balances,
     submission_deposit_check,
@@ -1094,8 +1093,7 @@ def bank_transactions_post_batch(*, transaction_ids, user):
             result.skipped[txn.pk] = refusal
             continue
         if snapshot := signed_off.get((txn.bank_account_id, code)):
-            change = BOOK_CHANGE if snapshot.period_id == code else BALANCE_CHANGE
-            result.skipped[txn.pk] = finalized_refusal(snapshot, change).message
+            result.skipped[txn.pk] = balances_refusal(snapshot, code).message
             continue
         try:
             lines = transaction_lines(txn, context)
@@ -1625,10 +1623,7 @@ def float_return_post(*, allocation_id, user, returned_amount=None, return_date=
         raise DomainError("Give the amount that came back; it must be positive.", field="returned_amount")
     if day < allocation.allocation_date:
         raise DomainError("The float cannot come back before it was given.", field="return_date")
-    if day > (today := timezone.localdate()):
-        raise DomainError(
-            f"A float cannot have come back on {day}, after today ({today}).", field="return_date"
-        )
+    not_after_today(day, "return_date", "A float cannot have come back")
     refuse_signed_off_balances(allocation.bank_account_id, day)
     check_segregation(
         user=user, makers=_makers(FloatAllocation, allocation, user), action=SOD_POST_FLOAT_RETURN

@@ -473,16 +473,17 @@ def reconcile_banking_by_dimension(bank_account_id, period, *, item_limit=ITEM_L
     # A line the bank booked in another currency is not the account's money: it is counted among
     # the open lines but kept out of their total, and its amounts are given per currency.
     by_status, other_currencies = defaultdict(lambda: (0, ZERO)), defaultdict(lambda: (0, ZERO))
+
+    def add(table, key, count, total):
+        table[key] = (table[key][0] + count, table[key][1] + total)
+
     grouped = lines.values("match_status", "currency").order_by()
     for row in grouped.annotate(count=Count("pk"), total=Sum("amount")):
-        currency = (row["currency"] or "").upper()
-        count, total = by_status[row["match_status"]]
-        if currency and currency != account.currency.upper():
-            by_status[row["match_status"]] = (count + row["count"], total)
-            other_count, other_total = other_currencies[currency]
-            other_currencies[currency] = (other_count + row["count"], other_total + _cents(row["total"]))
-        else:
-            by_status[row["match_status"]] = (count + row["count"], total + _cents(row["total"]))
+        currency, total = (row["currency"] or account.currency).upper(), _cents(row["total"])
+        own = currency == account.currency.upper()
+        add(by_status, row["match_status"], row["count"], total if own else ZERO)
+        if not own:
+            add(other_currencies, currency, row["count"], total)
     # A line matched to a transaction dated after the month was not yet in the books at its end.
     early_ids = sorted(booked_after_ids(account.pk, start, end))
     early = lines.filter(pk__in=early_ids).aggregate(count=Count("pk"), total=Sum("amount"))

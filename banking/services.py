@@ -93,9 +93,9 @@ def finalized_months(pairs, *, balances=False):
     return found
 
 
-def refuse_finalized_months(pairs, change, *, balances=False):
+def refuse_finalized_months(pairs, change):
     """Raise :func:`finalized_refusal` (``change`` says what is refused) for the first signed-off month."""
-    found = finalized_months(pairs, balances=balances)
+    found = finalized_months(pairs)
     if found:
         raise finalized_refusal(found[min(found)], change)
 
@@ -113,15 +113,19 @@ def refuse_signed_off(bank_account_id, day):
     refuse_finalized_months([(bank_account_id, day)], BOOK_CHANGE)
 
 
+def balances_refusal(snapshot, period):
+    """The 409 for posting into ``period`` on an account whose month ``snapshot`` is signed off: that
+    month itself, or one after it whose balances the posting would move."""
+    return finalized_refusal(snapshot, BOOK_CHANGE if snapshot.period_id == period else BALANCE_CHANGE)
+
+
 def refuse_signed_off_balances(bank_account_id, day):
     """Share-lock the account, then refuse a posting or reversal on its GL account dated ``day`` in or
     before one of its signed-off months (409): the month's book balances would move."""
     bank_accounts_lock_shared([bank_account_id])
     found = finalized_months([(bank_account_id, day)], balances=True)
     if found:
-        snapshot = found[min(found)]
-        change = BOOK_CHANGE if snapshot.period_id == AccountingPeriod.code_for(day) else BALANCE_CHANGE
-        raise finalized_refusal(snapshot, change)
+        raise balances_refusal(found[min(found)], AccountingPeriod.code_for(day))
 
 
 def bank_accounts_lock_shared(ids):

@@ -38,25 +38,8 @@ class PrefixedKey:
         return isinstance(other, PrefixedKey) and other.prefix == self.prefix
 
 
-class KeyField(models.CharField):
-    """A string primary key (or reference to one), case-sensitive on every database."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", KEY_MAX_LENGTH)
-        super().__init__(*args, **kwargs)
-        if key_validator not in self.validators:
-            self.validators.append(key_validator)
-
-    def db_parameters(self, connection):
-        params = super().db_parameters(connection)
-        if connection.vendor == "mysql" and not self.db_collation:
-            # Foreign keys copy the target's collation, so references match too.
-            params["collation"] = "utf8mb4_bin"
-        return params
-
-
 class CaseSensitiveCharField(models.CharField):
-    """Text compared case by case on every database, like the keys it is made of.
+    """Text compared case by case on every database: a binary collation on MySQL/MariaDB.
 
     A posting's reference carries its document's key (``BT-bt-case-a``): under
     MariaDB's default case-insensitive collation ``BT-bt-case-a`` and
@@ -67,8 +50,19 @@ class CaseSensitiveCharField(models.CharField):
     def db_parameters(self, connection):
         params = super().db_parameters(connection)
         if connection.vendor == "mysql" and not self.db_collation:
+            # Foreign keys copy the target's collation, so references match too.
             params["collation"] = "utf8mb4_bin"
         return params
+
+
+class KeyField(CaseSensitiveCharField):
+    """A string primary key (or reference to one), case-sensitive on every database."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", KEY_MAX_LENGTH)
+        super().__init__(*args, **kwargs)
+        if key_validator not in self.validators:
+            self.validators.append(key_validator)
 
 
 def key_field(prefix):
